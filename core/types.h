@@ -1,0 +1,59 @@
+// Plain value types shared by the client core and the servers.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/placement.h"
+
+namespace myfs {
+
+// The identity an operation runs as (the calling process's fsuid/fsgid and groups).
+struct Cred {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::vector<std::uint32_t> groups;
+
+  bool inGroup(std::uint32_t g) const;
+};
+
+// The attributes of one inode, as stat(2) reports them (mirror of schema Attr).
+struct Attr {
+  InodeId ino = 0;
+  std::uint32_t mode = 0;  // S_IFMT type bits | permission bits
+  std::uint32_t nlink = 0;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint64_t size = 0;
+  std::int64_t atimeNs = 0;
+  std::int64_t mtimeNs = 0;
+  std::int64_t ctimeNs = 0;
+  std::uint64_t rdev = 0;
+  std::uint64_t version = 0;
+  InodeId parent = 0;  // directories: the inode of ".."
+
+  bool isDir() const { return S_ISDIR(mode); }
+  bool isReg() const { return S_ISREG(mode); }
+  bool isLink() const { return S_ISLNK(mode); }
+};
+
+// Access bits as access(2) takes them.
+inline constexpr int kMayRead = 4;
+inline constexpr int kMayWrite = 2;
+inline constexpr int kMayExec = 1;
+
+// Whether `cred` may access an inode with `attr` for `mask` (kMay* bits), by Linux's
+// rules: owner, then group, then other bits; uid 0 may read and write anything and may
+// execute when any execute bit is set or the inode is a directory.
+bool mayAccess(const Attr& attr, const Cred& cred, int mask);
+
+// The DT_* value for a mode's type bits.
+std::uint8_t direntType(std::uint32_t mode);
+
+// Nanoseconds since the epoch, from CLOCK_REALTIME.
+std::int64_t nowNs();
+
+}  // namespace myfs

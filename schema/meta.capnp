@@ -1,0 +1,156 @@
+@0x8be3c023402ef61e;
+# The metadata service: one shard of the inode-based namespace.
+#
+# A shard stores the inodes whose number carries its index, and the dentries of the
+# directories it owns (a directory's dentries live with its inode). A file's inode is
+# allocated on its parent's shard; a directory's inode on a shard chosen by the client
+# (hash of parent and name). Operations within one shard are one atomic RocksDB batch.
+# Operations that span two shards are split into the steps below, ordered so that a
+# crash between steps leaves at worst an unreferenced inode (collectable), never a
+# dentry that points nowhere.
+#
+# Idempotency: lookup, getattr, readlink, readdir, setattr and statfs are idempotent and
+# may be retried freely; the others are retried by the client only when the request was
+# never sent.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("myfs::schema");
+
+using Common = import "common.capnp";
+using Cred = Common.Cred;
+using Attr = Common.Attr;
+using AttrResult = Common.AttrResult;
+using ErrResult = Common.ErrResult;
+
+interface ClientCallback {
+  # Handed to the server by a client session; the server calls it to recall cached state.
+  invalidate @0 (inos :List(UInt64)) -> ();
+}
+
+struct Dirent {
+  name @0 :Text;
+  ino @1 :UInt64;
+  type @2 :UInt8;        # DT_* value (DT_REG, DT_DIR, DT_LNK, ...)
+}
+
+struct SetAttrRequest {
+  # Fields to change; each flag says whether its field is set.
+  setMode @0 :Bool;
+  mode @1 :UInt32;       # permission bits only (07777)
+  setUid @2 :Bool;
+  uid @3 :UInt32;
+  setGid @4 :Bool;
+  gid @5 :UInt32;
+  setSize @6 :Bool;
+  size @7 :UInt64;
+  setAtime @8 :Bool;
+  atimeNs @9 :Int64;     # -1: the server's current time
+  setMtime @10 :Bool;
+  mtimeNs @11 :Int64;    # -1: the server's current time
+  growOnly @12 :Bool;    # with setSize: only grow (a writer reporting its end of file)
+}
+
+struct ShardStats {
+  shard @0 :UInt32;
+  inodes @1 :UInt64;
+  dentries @2 :UInt64;
+  directories @3 :UInt64;
+  files @4 :UInt64;
+  bytes @5 :UInt64;      # sum of file sizes of this shard's inodes
+}
+
+interface MetaService {
+  openSession @0 (callback :ClientCallback, clientName :Text) -> (sessionId :UInt64);
+  # Registers a client. The callback is kept for lease recalls.
+
+  mountInfo @1 () -> (chunkSize :UInt32, shardIndex :UInt32, shardCount :UInt32, rootIno :UInt64);
+  # Cluster constants. chunkSize is fixed when the cluster is formatted.
+
+  lookup @2 (cred :Cred, parent :UInt64, name :Text) -> (result :AttrResult);
+  # The child `name` of directory `parent`. Needs search (x) permission on parent.
+  # The attr is complete when the child's inode is on this shard; otherwise only ino and
+  # the type bits of mode are set and `result.attr.nlink` is 0 (ask the owning shard).
+  # Errors: ENOENT (no such entry, or parent gone), ENOTDIR, EACCES.
+
+  getattr @3 (ino :UInt64) -> (result :AttrResult);
+  # Errors: ENOENT.
+
+  setattr @4 (cred :Cred, ino :UInt64, req :SetAttrRequest) -> (result :AttrResult);
+  # chmod/chown/truncate/utimens rules of Linux: EPERM (not owner for chmod/chown/
+  # explicit times), EACCES (times set to now without write permission), EISDIR (size of
+  # a directory), EINVAL. Clears setuid/setgid on chown by a non-root caller.
+
+  create @5 (cred :Cred, parent :UInt64, name :Text, mode :UInt32, exclusive :Bool,
+             rdev :UInt64) -> (result :AttrResult, created :Bool);
+  # Creates a regular file (or fifo/socket/device by mode) in `parent` with a new inode on
+  # this shard. If the name exists and !exclusive, returns the existing entry's attr with
+  # created=false (its inode may live on another shard: see lookup).
+  # Errors: EEXIST (exclusive), EACCES (no w+x on parent), ENOENT (parent removed),
+  # ENOTDIR, ENAMETOOLONG.
+
+  mkdir @6 (cred :Cred, parent :UInt64, name :Text, mode :UInt32) -> (result :AttrResult);
+  # A directory whose inode lives on this shard, in a parent on this shard.
+  # Errors: EEXIST, EACCES, ENOENT, ENOTDIR, EMLINK.
+
+  symlink @7 (cred :Cred, parent :UInt64, name :Text, target :Text) -> (result :AttrResult);
+  # Errors: EEXIST, EACCES, ENOENT, ENOTDIR.
+
+  readlink @8 (ino :UInt64) -> (err :Int32, target :Text);
+  # Errors: ENOENT, EINVAL (not a symlink).
+
+  readdir @9 (cred :Cred, ino :UInt64, cookie :Data, maxEntries :UInt32)
+      -> (err :Int32, entries :List(Dirent), nextCookie :Data, eof :Bool);
+  # A page of entries after `cookie` (empty: the start). Without "." and "..".
+  # Needs read permission. Errors: ENOENT, ENOTDIR, EACCES.
+
+  unlink @10 (cred :Cred, parent :UInt64, name :Text, isDir :Bool)
+      -> (err :Int32, ino :UInt64, remoteInode :Bool, lastLink :Bool, size :UInt64);
+  # Removes a dentry. isDir=false: unlink(2) (EISDIR-like EISDIR for directories); isDir=true:
+  # rmdir(2) of a directory whose inode is on this shard (ENOTEMPTY if it has entries;
+  # for a directory on another shard this returns EXDEV and the client uses
+  # prepareRmdir/removeEntry/dropInode instead).
+  # If the inode is on this shard its link count drops in the same batch, and lastLink
+  # says it reached 0 (size tells whether data chunks exist). remoteInode=true: the inode
+  # lives elsewhere and the client must call dropLink on its shard.
+  # Errors: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EACCES, EPERM (sticky directory), EBUSY (root).
+
+  rename @11 (cred :Cred, srcParent :UInt64, srcName :Text, dstParent :UInt64,
+              dstName :Text, flags :UInt32)
+      -> (err :Int32, replacedIno :UInt64, replacedRemote :Bool, replacedLast :Bool,
+          replacedSize :UInt64, movedIno :UInt64);
+  # Both parents on this shard. Linux rename(2) rules; flags as renameat2 (NOREPLACE=1,
+  # EXCHANGE=2). A replaced inode is handled as in unlink. A directory replaced must be
+  # empty and on this shard (else EXDEV: the client takes the two-shard path).
+  # Errors: ENOENT, EEXIST, EISDIR, ENOTDIR, ENOTEMPTY, EINVAL, EACCES, EPERM, EXDEV.
+
+  statfs @12 () -> (stats :ShardStats);
+
+  # ---- Two-shard steps, driven by the client in the order documented in docs/design.md.
+
+  makeInode @13 (cred :Cred, parentHint :UInt64, mode :UInt32, target :Text)
+      -> (result :AttrResult);
+  # Step 1 of a cross-shard mkdir: allocates an inode (nlink 0, pending) on this shard.
+  # For directories, parentHint becomes "..".
+
+  addEntry @14 (cred :Cred, parent :UInt64, name :Text, ino :UInt64, mode :UInt32,
+                replace :Bool)
+      -> (err :Int32, replacedIno :UInt64, replacedMode :UInt32);
+  # Step 2 of mkdir/link/rename across shards: inserts name -> ino in a parent of this
+  # shard. With replace=false: EEXIST if the name exists. With replace=true (rename) the old
+  # entry is overwritten and returned (the caller verified type compatibility).
+  # Updates the parent's nlink for directories. Errors: EEXIST, EACCES, ENOENT, ENOTDIR.
+
+  removeEntry @15 (cred :Cred, parent :UInt64, name :Text, expectIno :UInt64) -> (err :Int32);
+  # Removes name from parent only if it still maps to expectIno (ENOENT otherwise).
+  # Used by cross-shard rmdir and rename. Checks permissions as unlink does.
+
+  linkCount @16 (ino :UInt64, delta :Int32, newParent :UInt64)
+      -> (err :Int32, nlink :UInt32, size :UInt64);
+  # Adjusts an inode's link count on its owning shard (hard links, remote unlink, pending
+  # inode linked: delta +1 from 0 clears "pending"). nlink reaching 0 frees the inode.
+  # newParent != 0 also sets ".." (directory moved by rename).
+
+  prepareRmdir @17 (cred :Cred, ino :UInt64, undo :Bool) -> (err :Int32);
+  # Step 1 of a cross-shard rmdir: fails with ENOTEMPTY if the directory has entries,
+  # otherwise marks it so that no entry can be created in it until undo or removal.
+}
