@@ -1,0 +1,168 @@
+// The servers as the client core sees them: one MetaShard per metadata shard and a
+// data plane over all data servers.
+//
+// rpc/ implements these over Cap'n Proto; tests implement them in-process over the
+// servers' stores. Every method is synchronous and thread-safe. A transport failure
+// that outlives the retry budget is returned as EIO; POSIX outcomes as their errno.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace myfs {
+
+struct SetAttr {
+  bool setMode = false;
+  std::uint32_t mode = 0;
+  bool setUid = false;
+  std::uint32_t uid = 0;
+  bool setGid = false;
+  std::uint32_t gid = 0;
+  bool setSize = false;
+  std::uint64_t size = 0;
+  bool growOnly = false;
+  bool setAtime = false;
+  std::int64_t atimeNs = 0;  // -1: server's now
+  bool setMtime = false;
+  std::int64_t mtimeNs = 0;  // -1: server's now
+};
+
+struct CreateResult {
+  Attr attr;
+  bool created = false;
+};
+
+struct DirEntry {
+  std::string name;
+  InodeId ino = 0;
+  std::uint8_t type = 0;  // DT_*
+};
+
+struct DirPage {
+  std::vector<DirEntry> entries;
+  std::string nextCookie;
+  bool eof = false;
+};
+
+// What a removed dentry left behind.
+struct UnlinkResult {
+  InodeId ino = 0;
+  bool remoteInode = false;  // the inode is on another shard: drop a link there
+  bool lastLink = false;     // the inode is gone: its data chunks must be removed
+  std::uint64_t size = 0;
+};
+
+struct RenameResult {
+  UnlinkResult replaced;  // ino == 0: nothing was replaced
+  InodeId movedIno = 0;
+};
+
+struct AddEntryResult {
+  InodeId replacedIno = 0;
+  std::uint32_t replacedMode = 0;
+};
+
+struct LinkCountResult {
+  std::uint32_t nlink = 0;
+  std::uint64_t size = 0;
+};
+
+struct MountInfo {
+  std::uint32_t chunkSize = 0;
+  std::uint32_t shardIndex = 0;
+  std::uint32_t shardCount = 0;
+  InodeId rootIno = kRootIno;
+};
+
+struct ShardStats {
+  std::uint32_t shard = 0;
+  std::uint64_t inodes = 0, dentries = 0, directories = 0, files = 0, bytes = 0;
+};
+
+struct DataStats {
+  std::uint64_t chunks = 0, bytes = 0, diskTotal = 0, diskFree = 0, inodes = 0;
+};
+
+// One metadata shard. Method contracts: schema/meta.capnp.
+class MetaShard {
+ public:
+  virtual ~MetaShard() = default;
+  virtual Result<MountInfo> mountInfo() = 0;
+  virtual Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name) = 0;
+  virtual Result<Attr> getattr(InodeId ino) = 0;
+  virtual Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttr& req) = 0;
+  virtual Result<CreateResult> create(const Cred& cred, InodeId parent, std::string_view name,
+                                      std::uint32_t mode, bool exclusive, std::uint64_t rdev) = 0;
+  virtual Result<Attr> mkdir(const Cred& cred, InodeId parent, std::string_view name,
+                             std::uint32_t mode) = 0;
+  virtual Result<Attr> symlink(const Cred& cred, InodeId parent, std::string_view name,
+                               std::string_view target) = 0;
+  virtual Result<std::string> readlink(InodeId ino) = 0;
+  virtual Result<DirPage> readdir(const Cred& cred, InodeId ino, std::string_view cookie,
+                                  std::uint32_t maxEntries) = 0;
+  virtual Result<UnlinkResult> unlink(const Cred& cred, InodeId parent, std::string_view name,
+                                      bool isDir) = 0;
+  virtual Result<RenameResult> rename(const Cred& cred, InodeId srcParent, std::string_view srcName,
+                                      InodeId dstParent, std::string_view dstName,
+                                      std::uint32_t flags) = 0;
+  virtual Result<ShardStats> statfs() = 0;
+  virtual Result<Attr> makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode,
+                                 std::string_view target) = 0;
+  virtual Result<AddEntryResult> addEntry(const Cred& cred, InodeId parent, std::string_view name,
+                                          InodeId ino, std::uint32_t mode, bool replace) = 0;
+  virtual Result<void> removeEntry(const Cred& cred, InodeId parent, std::string_view name,
+                                   InodeId expectIno) = 0;
+  virtual Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) = 0;
+  virtual Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo) = 0;
+};
+
+// One chunk-range write or read, addressed by file and chunk.
+struct ChunkWrite {
+  InodeId ino = 0;
+  std::uint64_t chunk = 0;
+  std::uint32_t offset = 0;
+  std::span<const std::byte> data;
+};
+
+struct ChunkRead {
+  InodeId ino = 0;
+  std::uint64_t chunk = 0;
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+  std::byte* out = nullptr;  // receives up to length bytes
+  std::uint32_t got = 0;     // filled in: bytes stored (the rest is a hole)
+};
+
+// The data servers together. Batches are sent in parallel to the servers that own each
+// chunk (dataServerForChunk) and complete when every part has; the first error wins.
+class DataPlane {
+ public:
+  virtual ~DataPlane() = default;
+  virtual std::uint32_t serverCount() const = 0;
+  virtual Result<void> write(std::span<const ChunkWrite> writes, bool sync) = 0;
+  virtual Result<void> read(std::span<ChunkRead> reads) = 0;
+  // Applies to every data server.
+  virtual Result<void> truncate(InodeId ino, std::uint64_t size, std::uint32_t chunkSize) = 0;
+  virtual Result<void> remove(InodeId ino) = 0;
+  virtual Result<void> fsync(InodeId ino) = 0;
+  virtual Result<DataStats> stats(std::uint32_t server) = 0;
+};
+
+// All servers of one file system.
+class Cluster {
+ public:
+  virtual ~Cluster() = default;
+  virtual std::uint32_t shardCount() const = 0;
+  virtual MetaShard& shard(std::uint32_t index) = 0;
+  virtual DataPlane& data() = 0;
+
+  MetaShard& shardOf(InodeId ino) { return shard(shardOfInode(ino)); }
+};
+
+}  // namespace myfs

@@ -1,0 +1,39 @@
+// File: one open file description (offset, status flags, directory stream), shared by
+// every fd that dup() or fork() derived from the same open().
+//
+// Thread-safety: members after `mu` are guarded by it; `inode` and `path` are immutable.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/cluster.h"
+#include "core/inode.h"
+
+namespace myfs {
+
+struct File {
+  File(std::shared_ptr<Inode> in, std::string p, int f) : inode(std::move(in)), path(std::move(p)), flags(f) {}
+
+  const std::shared_ptr<Inode> inode;
+  const std::string path;  // mount-relative path it was opened by
+  std::atomic<int> fdRefs{0};  // fds that refer to this description
+
+  std::mutex mu;
+  int flags;               // O_ACCMODE | O_APPEND | O_NONBLOCK | ...
+  std::uint64_t offset = 0;
+
+  // Directory stream: entries buffered from the server, position counted in entries
+  // (0 and 1 are "." and "..").
+  std::vector<DirEntry> dirBuf;
+  size_t dirBufPos = 0;
+  std::string dirCookie;
+  bool dirEof = false;
+  std::uint64_t dirPos = 0;
+};
+
+}  // namespace myfs

@@ -1,0 +1,260 @@
+// Path walk, the inode cache and the dentry cache of VfsImpl.
+#include <limits.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+
+#include "core/vfs_impl.h"
+
+namespace myfs {
+
+namespace {
+
+constexpr int kMaxSymlinks = 40;  // Linux's MAXSYMLINKS
+thread_local std::string tlsEscapedPath;
+
+std::string joinComponents(const std::deque<std::string>& comps) {
+  std::string out;
+  for (const auto& c : comps) {
+    if (!out.empty()) out += '/';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string takeEscapedPath() { return std::exchange(tlsEscapedPath, std::string()); }
+
+Result<std::vector<std::string>> splitPath(std::string_view path) {
+  if (path.size() >= PATH_MAX) return Errno(ENAMETOOLONG);
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = i;
+    while (j < path.size() && path[j] != '/') ++j;
+    if (j > i) {
+      std::string_view c = path.substr(i, j - i);
+      if (c.size() > NAME_MAX) return Errno(ENAMETOOLONG);
+      const bool isLast = path.find_first_not_of('/', j) == std::string_view::npos;
+      if (c != "." || isLast) out.emplace_back(c);
+    }
+    i = j;
+  }
+  return out;
+}
+
+std::int64_t VfsImpl::clockMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Cred VfsImpl::credentials(bool effective) const {
+  Cred c;
+  c.uid = effective ? geteuid() : getuid();
+  c.gid = effective ? getegid() : getgid();
+  gid_t groups[64];
+  int n = getgroups(64, groups);
+  for (int i = 0; i < n; ++i) c.groups.push_back(groups[i]);
+  return c;
+}
+
+std::shared_ptr<Inode> VfsImpl::inodeObject(InodeId ino) {
+  std::lock_guard lock(inodesMu_);
+  auto& slot = inodes_[ino];
+  if (!slot) {
+    slot = std::make_shared<Inode>(ino);
+    if (inodes_.size() > 65536) {
+      // Drop cache objects nobody uses (no open file, no dirty data).
+      for (auto it = inodes_.begin(); it != inodes_.end();) {
+        if (it->second.use_count() == 1 && it->second != slot) {
+          std::unique_lock il(it->second->mu, std::try_to_lock);
+          if (il && it->second->openCount == 0 && !(it->second->pages && it->second->pages->hasDirty())) {
+            il.unlock();
+            it = inodes_.erase(it);
+            continue;
+          }
+        }
+        ++it;
+      }
+    }
+  }
+  return slot;
+}
+
+Attr VfsImpl::learn(const Attr& fresh) {
+  auto inode = inodeObject(fresh.ino);
+  std::lock_guard lock(inode->mu);
+  return learnLocked(*inode, fresh);
+}
+
+Attr VfsImpl::learnLocked(Inode& in, const Attr& fresh) {
+  Inode* inode = &in;
+  const std::uint64_t oldVersion = inode->attr.version;
+  Attr merged = fresh;
+  if (inode->sizeDirty) merged.size = std::max(merged.size, inode->attr.size);
+  if (inode->mtimeDirty) merged.mtimeNs = inode->attr.mtimeNs;
+  if (inode->pages && oldVersion != 0 && fresh.version != oldVersion && !inode->sizeDirty &&
+      !inode->mtimeDirty) {
+    inode->pages->invalidateClean();  // changed elsewhere since we cached it
+  }
+  inode->attr = merged;
+  inode->attrFetchedMs = clockMs();
+  return merged;
+}
+
+Result<VfsImpl::Node> VfsImpl::loadInode(InodeId ino) {
+  auto inode = inodeObject(ino);
+  {
+    std::lock_guard lock(inode->mu);
+    const bool fresh = inode->attrFetchedMs >= 0 &&
+                       (clockMs() - inode->attrFetchedMs < static_cast<std::int64_t>(options_.cacheTtlMs) ||
+                        inode->sizeDirty);
+    if (fresh) return Node{inode, inode->attr};
+  }
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(ino).getattr(ino));
+  return Node{inode, learn(attr)};
+}
+
+Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view name, const Cred& cred) {
+  const std::int64_t now = clockMs();
+  if (auto hit = dentries_.lookup(dir.inode->ino, name, now)) {
+    if (hit->ino == 0) return Errno(ENOENT);
+    return loadInode(hit->ino);
+  }
+  auto r = cluster_.shardOf(dir.inode->ino).lookup(cred, dir.inode->ino, name);
+  if (!r) {
+    if (r.err() == ENOENT) dentries_.insertNegative(dir.inode->ino, name, now);
+    return r.error();
+  }
+  dentries_.insert(dir.inode->ino, name, r->ino, now);
+  if (r->nlink == 0) return loadInode(r->ino);  // its inode lives on another shard
+  Attr merged = learn(*r);
+  return Node{inodeObject(r->ino), merged};
+}
+
+void VfsImpl::forget(InodeId parent, std::string_view name) { dentries_.erase(parent, name); }
+
+Result<VfsImpl::Walk> VfsImpl::walkFull(At at, std::string_view path, bool followLast, const Cred& cred) {
+  return walk(at, path, false, followLast, cred);
+}
+
+Result<VfsImpl::Walk> VfsImpl::walkParent(At at, std::string_view path, const Cred& cred) {
+  return walk(at, path, true, false, cred);
+}
+
+Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnly, bool followLast,
+                                    const Cred& cred) {
+  if (path.empty()) return Errno(ENOENT);
+  MYFS_ASSIGN_OR_RETURN(split, splitPath(path));
+  std::deque<std::string> comps(split.begin(), split.end());
+  Walk w;
+  w.trailingSlash = path.back() == '/';
+
+  Node cur;
+  if (at.dirFd >= 0) {
+    MYFS_ASSIGN_OR_RETURN(file, files_.get(at.dirFd));
+    MYFS_ASSIGN_OR_RETURN(start, loadInode(file->inode->ino));
+    if (!start.attr.isDir()) return Errno(ENOTDIR);
+    cur = start;
+    MYFS_ASSIGN_OR_RETURN(base, splitPath(file->path));
+    w.canon = std::move(base);
+  } else {
+    MYFS_ASSIGN_OR_RETURN(root, loadInode(mount_.rootIno));
+    cur = root;
+  }
+
+  int symlinks = 0;
+  while (!comps.empty()) {
+    std::string c = std::move(comps.front());
+    comps.pop_front();
+    const bool isLast = comps.empty();
+    if (!cur.attr.isDir()) return Errno(ENOTDIR);
+    if (parentOnly && isLast) {
+      w.node = cur;
+      w.last = std::move(c);
+      return w;
+    }
+    if (!mayAccess(cur.attr, cred, kMayExec)) return Errno(EACCES);
+    if (c == ".") continue;
+    if (c == "..") {
+      if (cur.inode->ino == mount_.rootIno) {
+        // Above the mount: the rest of the walk belongs to the kernel.
+        std::string parent = options_.prefix.substr(0, options_.prefix.rfind('/'));
+        std::string rest = joinComponents(comps);
+        tlsEscapedPath = (parent.empty() ? "/" : parent + "/") + rest;
+        if (w.trailingSlash && !rest.empty()) tlsEscapedPath += '/';
+        return Errno(kEscapeErrno);
+      }
+      MYFS_ASSIGN_OR_RETURN(up, loadInode(cur.attr.parent));
+      cur = up;
+      if (!w.canon.empty()) w.canon.pop_back();
+      continue;
+    }
+    MYFS_ASSIGN_OR_RETURN(child, lookupChild(cur, c, cred));
+    if (child.attr.isLink() && (!isLast || followLast || w.trailingSlash)) {
+      if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
+      MYFS_ASSIGN_OR_RETURN(target, cluster_.shardOf(child.inode->ino).readlink(child.inode->ino));
+      if (target.empty()) return Errno(ENOENT);
+      MYFS_ASSIGN_OR_RETURN(targetComps, splitPath(target));
+      if (target.front() == '/') {
+        const std::string& prefix = options_.prefix;
+        const bool inside = target.compare(0, prefix.size(), prefix) == 0 &&
+                            (target.size() == prefix.size() || target[prefix.size()] == '/');
+        if (!inside) {
+          std::string rest = joinComponents(comps);
+          tlsEscapedPath = target;
+          if (!rest.empty()) tlsEscapedPath += "/" + rest;
+          return Errno(kEscapeErrno);
+        }
+        MYFS_ASSIGN_OR_RETURN(inner, splitPath(std::string_view(target).substr(prefix.size())));
+        targetComps = std::move(inner);
+        MYFS_ASSIGN_OR_RETURN(root, loadInode(mount_.rootIno));
+        cur = root;
+        w.canon.clear();
+      }
+      if (targetComps.empty() && isLast && parentOnly) targetComps.push_back(".");
+      comps.insert(comps.begin(), targetComps.begin(), targetComps.end());
+      continue;
+    }
+    cur = child;
+    w.canon.push_back(std::move(c));
+  }
+  if (parentOnly) {
+    // The path named the start directory itself ("/", ".", "a/..").
+    w.node = cur;
+    w.last.clear();
+    return w;
+  }
+  if (w.trailingSlash && !cur.attr.isDir()) return Errno(ENOTDIR);
+  w.node = cur;
+  return w;
+}
+
+Result<std::string> VfsImpl::resolveDirectory(At at, std::string_view path) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
+  if (!w.node.attr.isDir()) return Errno(ENOTDIR);
+  if (!mayAccess(w.node.attr, cred, kMayExec)) return Errno(EACCES);
+  std::string out;
+  for (const auto& c : w.canon) {
+    if (!out.empty()) out += '/';
+    out += c;
+  }
+  return out;
+}
+
+Result<std::string> VfsImpl::realpath(At at, std::string_view path) {
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, credentials()));
+  std::string out;
+  for (const auto& c : w.canon) {
+    if (!out.empty()) out += '/';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace myfs

@@ -1,0 +1,71 @@
+// PageCache: the cached data of one regular file (the kernel's address_space), in units
+// of whole chunks.
+//
+// Reads fetch whole chunks (up to end of file) in one batch per call, sent in parallel to
+// the data servers. Writes land in the cache; each chunk keeps one contiguous dirty range,
+// and dirty chunks are written back in parallel batches once kWritebackChunks are full,
+// on flush() (fsync, close) and before any read that needs the chunk from the server.
+//
+// Thread-safety: none; the owning Inode's mutex guards every call.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "core/cluster.h"
+#include "core/result.h"
+
+namespace myfs {
+
+class PageCache {
+ public:
+  // `budget` is shared by every PageCache of one process: bytes cached in total.
+  PageCache(InodeId ino, std::uint32_t chunkSize, DataPlane& data, std::atomic<std::int64_t>& cached,
+            std::int64_t budget);
+  ~PageCache();
+  PageCache(const PageCache&) = delete;
+  PageCache& operator=(const PageCache&) = delete;
+
+  // Copies up to n bytes at off into buf, for a file of `size` bytes; returns the count.
+  Result<size_t> read(void* buf, size_t n, std::uint64_t off, std::uint64_t size);
+  // Caches n bytes at off as dirty; may write back full chunks.
+  Result<void> write(const void* buf, size_t n, std::uint64_t off);
+  // Writes every dirty range back (sync: durable on the data servers).
+  Result<void> flush(bool sync);
+  // Forgets cached data past `size` (after a truncate); dirty data before it stays.
+  void truncate(std::uint64_t size);
+  // Drops all clean chunks (another client changed the file).
+  void invalidateClean();
+  bool hasDirty() const { return dirtyChunks_ > 0; }
+  std::uint64_t cachedBytes() const;
+
+  static constexpr int kWritebackChunks = 8;
+  static constexpr std::uint64_t kMaxReadaheadChunks = 8;
+
+ private:
+  struct Chunk {
+    std::vector<std::byte> bytes;  // loaded: the chunk's content up to bytes.size()
+    bool loaded = false;           // bytes mirror the server (plus dirty changes)
+    std::uint32_t dirtyLo = 0, dirtyHi = 0;  // dirty range, empty when equal
+    bool dirty() const { return dirtyHi > dirtyLo; }
+  };
+
+  Result<void> writeBack(bool onlyFull);
+  void resize(Chunk& c, size_t newSize);
+  void evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo);
+
+  const InodeId ino_;
+  const std::uint32_t chunkSize_;
+  DataPlane& data_;
+  std::atomic<std::int64_t>& cached_;
+  const std::int64_t budget_;
+  std::map<std::uint64_t, Chunk> chunks_;
+  int dirtyChunks_ = 0;
+  std::uint64_t lastReadEnd_ = ~0ull;  // where the previous read ended (sequential detection)
+  std::uint64_t readahead_ = 0;        // chunks fetched past the requested range
+};
+
+}  // namespace myfs

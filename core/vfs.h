@@ -1,0 +1,124 @@
+// Vfs: the in-process file system that front ends (the LD_PRELOAD shim, tests, a future
+// FUSE mount) drive. Paths are relative to the mount root or to an open myfs directory,
+// fds are numbers the front end owns (the shim backs each one with a real kernel fd).
+//
+// Thread-safety: every method may be called from any thread concurrently.
+// Errors: each method returns the errno Linux's own file systems return for the same
+// call, e.g. open() of a missing file under O_CREAT-less flags yields ENOENT.
+//
+// Escapes: a path that leaves the mount (".." above the root, or a symlink to an
+// absolute path outside the prefix) fails with kEscapeErrno; takeEscapedPath() then gives
+// the real path the front end should hand to the kernel instead.
+//
+//   Vfs& vfs = ...;
+//   if (auto r = vfs.open(fd, At::root(), "dir/file", O_RDONLY, 0); !r) return r.error();
+//   Result<size_t> n = vfs.read(fd, buf, sizeof buf);
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace myfs {
+
+class Cluster;
+
+// Not a real errno: the path left the mount; see takeEscapedPath().
+inline constexpr int kEscapeErrno = 0x4d59;
+
+// The real path of the last escape reported to this thread.
+std::string takeEscapedPath();
+
+// Where a relative path starts: the mount root or an open myfs directory.
+struct At {
+  int dirFd = -1;  // -1: the mount root
+  static At root() { return At{}; }
+  static At dir(int fd) { return At{fd}; }
+};
+
+// A time to set with utimens: nanoseconds since the epoch, or one of these.
+inline constexpr std::int64_t kTimeNow = -1;
+inline constexpr std::int64_t kTimeOmit = -2;
+
+struct VfsOptions {
+  std::string prefix = "/myfs";            // the mount point, for realpath and escapes
+  std::uint64_t cacheTtlMs = 0;            // how long dentries and attributes are trusted
+  std::uint64_t pageCacheBytes = 256u << 20;  // bound of cached file data per process
+};
+
+class Vfs {
+ public:
+  virtual ~Vfs() = default;
+
+  // ---- Open files. `fd` is the front end's number for the new open file description.
+  virtual Result<void> open(int fd, At at, std::string_view path, int flags, mode_t mode) = 0;
+  // Drops fd; when it was the last reference to its description, flushes dirty data.
+  virtual Result<void> close(int fd) = 0;
+  // newFd shares oldFd's description (offset, flags), as dup2 does.
+  virtual Result<void> dup(int oldFd, int newFd) = 0;
+  virtual bool isOpen(int fd) const = 0;
+  virtual Result<size_t> read(int fd, void* buf, size_t n) = 0;
+  virtual Result<size_t> write(int fd, const void* buf, size_t n) = 0;
+  virtual Result<size_t> pread(int fd, void* buf, size_t n, off_t off) = 0;
+  virtual Result<size_t> pwrite(int fd, const void* buf, size_t n, off_t off) = 0;
+  virtual Result<off_t> lseek(int fd, off_t off, int whence) = 0;
+  virtual Result<Attr> fstat(int fd) = 0;
+  virtual Result<void> ftruncate(int fd, off_t size) = 0;
+  virtual Result<void> fsync(int fd, bool dataOnly) = 0;
+  virtual Result<int> getFlags(int fd) = 0;               // F_GETFL
+  virtual Result<void> setFlags(int fd, int flags) = 0;   // F_SETFL (O_APPEND, O_NONBLOCK)
+  // Fills buf with struct linux_dirent64 records, as getdents64(2).
+  virtual Result<size_t> getdents(int fd, void* buf, size_t n) = 0;
+  // Positions the directory stream: 0 rewinds; other values come from dirTell.
+  virtual Result<void> dirSeek(int fd, std::uint64_t pos) = 0;
+  virtual Result<std::uint64_t> dirTell(int fd) = 0;
+  // The mount-relative path the file was opened by ("" for the root).
+  virtual Result<std::string> fdPath(int fd) = 0;
+  virtual Result<void> fchmod(int fd, mode_t mode) = 0;
+  virtual Result<void> fchown(int fd, uid_t uid, gid_t gid) = 0;
+  virtual Result<void> futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeNs) = 0;
+
+  // ---- Paths.
+  virtual Result<Attr> stat(At at, std::string_view path, bool follow) = 0;
+  virtual Result<void> access(At at, std::string_view path, int mask, bool effective) = 0;
+  virtual Result<void> mkdir(At at, std::string_view path, mode_t mode) = 0;
+  virtual Result<void> mknod(At at, std::string_view path, mode_t mode, dev_t rdev) = 0;
+  virtual Result<void> rmdir(At at, std::string_view path) = 0;
+  virtual Result<void> unlink(At at, std::string_view path) = 0;
+  virtual Result<void> rename(At from, std::string_view fromPath, At to, std::string_view toPath,
+                              unsigned flags) = 0;
+  virtual Result<void> link(At from, std::string_view fromPath, At to, std::string_view toPath,
+                            bool follow) = 0;
+  virtual Result<void> symlink(std::string_view target, At at, std::string_view path) = 0;
+  virtual Result<std::string> readlink(At at, std::string_view path) = 0;
+  virtual Result<void> truncate(At at, std::string_view path, off_t size) = 0;
+  virtual Result<void> chmod(At at, std::string_view path, mode_t mode, bool follow) = 0;
+  virtual Result<void> chown(At at, std::string_view path, uid_t uid, gid_t gid, bool follow) = 0;
+  virtual Result<void> utimens(At at, std::string_view path, std::int64_t atimeNs,
+                               std::int64_t mtimeNs, bool follow) = 0;
+  // The canonical mount-relative path of a directory the caller may search (for chdir).
+  virtual Result<std::string> resolveDirectory(At at, std::string_view path) = 0;
+  // The canonical mount-relative path of any existing file (realpath).
+  virtual Result<std::string> realpath(At at, std::string_view path) = 0;
+  virtual Result<struct statvfs> statfs() = 0;
+};
+
+// Builds a Vfs over `cluster`, which must outlive it. Fails with EIO when the cluster
+// cannot be reached.
+Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options);
+
+// Fills a struct stat from attributes (st_dev is the mount's device number).
+void toStat(const Attr& a, struct stat* st);
+
+// The st_dev every myfs inode reports.
+inline constexpr dev_t kMyfsDev = 0x6d79;
+
+}  // namespace myfs

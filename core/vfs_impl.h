@@ -1,0 +1,132 @@
+// VfsImpl: the Vfs over a Cluster. Split over namei.cc (path walk and caches),
+// vfs_namespace.cc (operations on names) and vfs_io.cc (open files and data).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/cluster.h"
+#include "core/dentry_cache.h"
+#include "core/file_table.h"
+#include "core/inode.h"
+#include "core/vfs.h"
+
+namespace myfs {
+
+class VfsImpl final : public Vfs {
+ public:
+  VfsImpl(Cluster& cluster, VfsOptions options, MountInfo mount);
+  ~VfsImpl() override;
+
+  Result<void> open(int fd, At at, std::string_view path, int flags, mode_t mode) override;
+  Result<void> close(int fd) override;
+  Result<void> dup(int oldFd, int newFd) override;
+  bool isOpen(int fd) const override { return files_.isOpen(fd); }
+  Result<size_t> read(int fd, void* buf, size_t n) override;
+  Result<size_t> write(int fd, const void* buf, size_t n) override;
+  Result<size_t> pread(int fd, void* buf, size_t n, off_t off) override;
+  Result<size_t> pwrite(int fd, const void* buf, size_t n, off_t off) override;
+  Result<off_t> lseek(int fd, off_t off, int whence) override;
+  Result<Attr> fstat(int fd) override;
+  Result<void> ftruncate(int fd, off_t size) override;
+  Result<void> fsync(int fd, bool dataOnly) override;
+  Result<int> getFlags(int fd) override;
+  Result<void> setFlags(int fd, int flags) override;
+  Result<size_t> getdents(int fd, void* buf, size_t n) override;
+  Result<void> dirSeek(int fd, std::uint64_t pos) override;
+  Result<std::uint64_t> dirTell(int fd) override;
+  Result<std::string> fdPath(int fd) override;
+  Result<void> fchmod(int fd, mode_t mode) override;
+  Result<void> fchown(int fd, uid_t uid, gid_t gid) override;
+  Result<void> futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeNs) override;
+
+  Result<Attr> stat(At at, std::string_view path, bool follow) override;
+  Result<void> access(At at, std::string_view path, int mask, bool effective) override;
+  Result<void> mkdir(At at, std::string_view path, mode_t mode) override;
+  Result<void> mknod(At at, std::string_view path, mode_t mode, dev_t rdev) override;
+  Result<void> rmdir(At at, std::string_view path) override;
+  Result<void> unlink(At at, std::string_view path) override;
+  Result<void> rename(At from, std::string_view fromPath, At to, std::string_view toPath,
+                      unsigned flags) override;
+  Result<void> link(At from, std::string_view fromPath, At to, std::string_view toPath,
+                    bool follow) override;
+  Result<void> symlink(std::string_view target, At at, std::string_view path) override;
+  Result<std::string> readlink(At at, std::string_view path) override;
+  Result<void> truncate(At at, std::string_view path, off_t size) override;
+  Result<void> chmod(At at, std::string_view path, mode_t mode, bool follow) override;
+  Result<void> chown(At at, std::string_view path, uid_t uid, gid_t gid, bool follow) override;
+  Result<void> utimens(At at, std::string_view path, std::int64_t atimeNs, std::int64_t mtimeNs,
+                       bool follow) override;
+  Result<std::string> resolveDirectory(At at, std::string_view path) override;
+  Result<std::string> realpath(At at, std::string_view path) override;
+  Result<struct statvfs> statfs() override;
+
+ private:
+  // An inode reached by a walk, with the attributes the walk saw.
+  struct Node {
+    std::shared_ptr<Inode> inode;
+    Attr attr;
+  };
+  // The result of walking a path.
+  struct Walk {
+    Node node;                       // the final object (walkFull) or the parent (walkParent)
+    std::string last;                // walkParent: the final name ("" when the path names "/")
+    bool trailingSlash = false;      // the path ended in '/'
+    std::vector<std::string> canon;  // canonical components of `node`
+  };
+
+  // ---- namei.cc
+  Result<Walk> walkFull(At at, std::string_view path, bool followLast, const Cred& cred);
+  Result<Walk> walkParent(At at, std::string_view path, const Cred& cred);
+  Result<Walk> walk(At at, std::string_view path, bool parentOnly, bool followLast, const Cred& cred);
+  // The child `name` of directory `dir` (ENOENT when absent), from the dentry cache or server.
+  Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred);
+  // The inode with attributes no older than the cache TTL.
+  Result<Node> loadInode(InodeId ino);
+  // The cache object for ino, created empty if absent.
+  std::shared_ptr<Inode> inodeObject(InodeId ino);
+  // Records attributes fresh from the server; returns them merged with local changes.
+  Attr learn(const Attr& fresh);
+  Attr learnLocked(Inode& inode, const Attr& fresh);  // requires inode.mu held
+  void forget(InodeId parent, std::string_view name);
+  Cred credentials(bool effective = true) const;
+  std::int64_t clockMs() const;
+
+  // ---- vfs_namespace.cc helpers
+  Result<void> dropLink(const UnlinkResult& r);
+  Result<void> mkdirIn(const Node& parent, std::string_view name, mode_t mode, const Cred& cred);
+  Result<void> renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
+                                  const Node& dstDir, std::string_view dstName, unsigned flags);
+  Result<void> setattrNode(const Node& node, const SetAttr& req, const Cred& cred);
+
+  // ---- vfs_io.cc helpers
+  Result<std::shared_ptr<File>> fileOf(int fd) const { return files_.get(fd); }
+  Result<void> openNode(int fd, Node node, std::string path, int flags, bool created, const Cred& cred);
+  Result<void> release(std::shared_ptr<File> file);
+  Result<void> flushInode(Inode& inode, bool sync);  // requires inode.mu held
+  PageCache& pagesOf(Inode& inode);                   // requires inode.mu held
+  Result<size_t> fillDirents(File& f, void* buf, size_t n);  // requires f.mu held
+  Result<size_t> readAt(File& f, void* buf, size_t n, std::uint64_t off);
+  Result<size_t> writeAt(File& f, const void* buf, size_t n, std::uint64_t* off, bool append);
+  Result<void> truncateInode(Inode& inode, std::uint64_t size, const Cred& cred);
+
+  Cluster& cluster_;
+  const VfsOptions options_;
+  const MountInfo mount_;
+  DentryCache dentries_;
+  FileTable files_;
+  std::atomic<std::int64_t> cachedBytes_{0};
+
+  std::mutex inodesMu_;
+  std::unordered_map<InodeId, std::shared_ptr<Inode>> inodes_;  // GUARDED_BY(inodesMu_)
+};
+
+// Splits a path into components, dropping empty ones and "." except a final ".".
+// ENAMETOOLONG for a component over NAME_MAX or a path over PATH_MAX.
+Result<std::vector<std::string>> splitPath(std::string_view path);
+
+}  // namespace myfs

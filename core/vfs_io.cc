@@ -1,0 +1,450 @@
+// Open files: open, close, read, write, seek, truncate, fsync, directory streams.
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "core/vfs_impl.h"
+
+namespace myfs {
+
+namespace {
+
+// The layout getdents64(2) fills in.
+struct LinuxDirent64 {
+  std::uint64_t d_ino;
+  std::int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+std::string joinPath(const std::vector<std::string>& comps) {
+  std::string out;
+  for (const auto& c : comps) {
+    if (!out.empty()) out += '/';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+VfsImpl::VfsImpl(Cluster& cluster, VfsOptions options, MountInfo mount)
+    : cluster_(cluster), options_(std::move(options)), mount_(mount), dentries_(options_.cacheTtlMs) {}
+
+VfsImpl::~VfsImpl() = default;
+
+Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options) {
+  if (cluster.shardCount() == 0) return Errno(EINVAL);
+  MYFS_ASSIGN_OR_RETURN(mount, cluster.shard(0).mountInfo());
+  if (mount.shardCount != cluster.shardCount() || mount.chunkSize == 0) return Errno(EINVAL);
+  return std::unique_ptr<Vfs>(std::make_unique<VfsImpl>(cluster, options, mount));
+}
+
+void toStat(const Attr& a, struct stat* st) {
+  std::memset(st, 0, sizeof *st);
+  st->st_dev = kMyfsDev;
+  st->st_ino = a.ino;
+  st->st_mode = a.mode;
+  st->st_nlink = a.nlink;
+  st->st_uid = a.uid;
+  st->st_gid = a.gid;
+  st->st_rdev = a.rdev;
+  st->st_size = static_cast<off_t>(a.size);
+  st->st_blksize = 65536;
+  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st->st_atim = timespec{a.atimeNs / 1000000000, a.atimeNs % 1000000000};
+  st->st_mtim = timespec{a.mtimeNs / 1000000000, a.mtimeNs % 1000000000};
+  st->st_ctim = timespec{a.ctimeNs / 1000000000, a.ctimeNs % 1000000000};
+}
+
+PageCache& VfsImpl::pagesOf(Inode& inode) {
+  if (!inode.pages) {
+    inode.pages = std::make_unique<PageCache>(inode.ino, mount_.chunkSize, cluster_.data(), cachedBytes_,
+                                              static_cast<std::int64_t>(options_.pageCacheBytes));
+  }
+  return *inode.pages;
+}
+
+Result<void> VfsImpl::flushInode(Inode& inode, bool sync) {
+  if (inode.pages) MYFS_TRY(inode.pages->flush(sync));
+  if (!inode.sizeDirty && !inode.mtimeDirty) return okResult();
+  SetAttr req;
+  if (inode.sizeDirty) {
+    req.setSize = true;
+    req.size = inode.attr.size;
+    req.growOnly = true;
+  }
+  if (inode.mtimeDirty) {
+    req.setMtime = true;
+    req.mtimeNs = -1;
+  }
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(inode.ino).setattr(credentials(), inode.ino, req));
+  inode.sizeDirty = inode.mtimeDirty = false;
+  inode.attr = attr;  // our own change: the cached pages stay valid
+  inode.attrFetchedMs = clockMs();
+  return okResult();
+}
+
+Result<void> VfsImpl::truncateInode(Inode& inode, std::uint64_t size, const Cred& cred) {
+  const std::uint64_t oldSize = inode.attr.size;
+  pagesOf(inode).truncate(size);
+  SetAttr req;
+  req.setSize = true;
+  req.size = size;
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(inode.ino).setattr(cred, inode.ino, req));
+  inode.sizeDirty = false;
+  inode.attr = attr;
+  inode.attrFetchedMs = clockMs();
+  if (oldSize > size) MYFS_TRY(cluster_.data().truncate(inode.ino, size, mount_.chunkSize));
+  return okResult();
+}
+
+Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode_t mode) {
+  Cred cred = credentials();
+  const bool follow = !(flags & O_NOFOLLOW);
+  if (!(flags & O_CREAT)) {
+    MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
+    if (w.node.attr.isLink() && !(flags & O_PATH)) return Errno(ELOOP);
+    return openNode(fd, w.node, joinPath(w.canon), flags, false, cred);
+  }
+  if ((flags & O_DIRECTORY) && !(flags & O_EXCL)) return Errno(EISDIR);  // O_CREAT|O_DIRECTORY
+  std::string current(path);
+  At base = at;
+  for (int hops = 0;; ++hops) {
+    if (hops > 40) return Errno(ELOOP);
+    MYFS_ASSIGN_OR_RETURN(w, walkParent(base, current, cred));
+    if (w.last.empty() || w.last == "." || w.last == ".." || w.trailingSlash) return Errno(EISDIR);
+    const InodeId p = w.node.inode->ino;
+    MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
+                                                         (flags & O_EXCL) != 0, 0));
+    std::vector<std::string> canon = w.canon;
+    canon.push_back(w.last);
+    if (cr.created) {
+      forget(p, w.last);
+      Attr attr = learn(cr.attr);
+      (void)loadInode(p);
+      return openNode(fd, Node{inodeObject(attr.ino), attr}, joinPath(canon), flags, true, cred);
+    }
+    Node existing;
+    if (cr.attr.nlink == 0) {
+      MYFS_ASSIGN_OR_RETURN(n, loadInode(cr.attr.ino));
+      existing = n;
+    } else {
+      existing = Node{inodeObject(cr.attr.ino), learn(cr.attr)};
+    }
+    if (!existing.attr.isLink()) {
+      if (existing.attr.isDir()) return Errno(EISDIR);
+      return openNode(fd, existing, joinPath(canon), flags, false, cred);
+    }
+    if (!follow) return Errno(ELOOP);
+    // O_CREAT through a symlink creates or opens its target.
+    MYFS_ASSIGN_OR_RETURN(target, cluster_.shardOf(existing.inode->ino).readlink(existing.inode->ino));
+    if (target.empty()) return Errno(ENOENT);
+    if (target.front() == '/') {
+      const std::string& prefix = options_.prefix;
+      if (target.compare(0, prefix.size(), prefix) != 0 ||
+          (target.size() > prefix.size() && target[prefix.size()] != '/')) {
+        return Errno(EXDEV);  // TODO(posix): hand O_CREAT through an escaping symlink to the kernel
+      }
+      current = target.substr(prefix.size());
+      base = At::root();
+    } else {
+      current = joinPath(w.canon) + "/" + target;
+      base = At::root();
+    }
+  }
+}
+
+Result<void> VfsImpl::openNode(int fd, Node node, std::string path, int flags, bool created, const Cred& cred) {
+  const Attr& attr = node.attr;
+  const int acc = flags & O_ACCMODE;
+  if (acc == O_ACCMODE) return Errno(EINVAL);
+  if ((flags & O_DIRECTORY) && !attr.isDir()) return Errno(ENOTDIR);
+  if (!(flags & O_PATH)) {
+    if (attr.isDir() && (acc != O_RDONLY || (flags & O_TRUNC))) return Errno(EISDIR);
+    if (!created) {
+      int want = 0;
+      if (acc == O_RDONLY || acc == O_RDWR) want |= kMayRead;
+      if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC)) want |= kMayWrite;
+      if (want != 0 && !mayAccess(attr, cred, want)) return Errno(EACCES);
+    }
+    if (!attr.isDir() && !attr.isReg()) return Errno(ENXIO);  // fifos, sockets, devices
+  }
+  Inode& inode = *node.inode;
+  {
+    std::lock_guard lock(inode.mu);
+    if ((flags & O_TRUNC) && attr.isReg() && !(flags & O_PATH) && (inode.attr.size > 0 || attr.size > 0)) {
+      MYFS_TRY(truncateInode(inode, 0, cred));
+    }
+    ++inode.openCount;
+  }
+  auto file = std::make_shared<File>(node.inode, std::move(path), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+  file->fdRefs = 1;
+  MYFS_ASSIGN_OR_RETURN(old, files_.put(fd, file));
+  if (old) (void)release(std::move(old));
+  return okResult();
+}
+
+Result<void> VfsImpl::release(std::shared_ptr<File> file) {
+  if (--file->fdRefs > 0) return okResult();
+  Inode& inode = *file->inode;
+  bool dropData = false;
+  Result<void> flushed;
+  {
+    std::lock_guard lock(inode.mu);
+    if (!inode.unlinked) flushed = flushInode(inode, false);
+    if (--inode.openCount == 0 && inode.unlinked) {
+      dropData = true;
+      if (inode.pages) inode.pages->truncate(0);
+      inode.sizeDirty = inode.mtimeDirty = false;
+    }
+  }
+  if (dropData) MYFS_TRY(cluster_.data().remove(inode.ino));
+  return flushed;
+}
+
+Result<void> VfsImpl::close(int fd) {
+  MYFS_ASSIGN_OR_RETURN(file, files_.remove(fd));
+  return release(std::move(file));
+}
+
+Result<void> VfsImpl::dup(int oldFd, int newFd) {
+  MYFS_ASSIGN_OR_RETURN(file, files_.get(oldFd));
+  if (oldFd == newFd) return okResult();
+  ++file->fdRefs;
+  auto old = files_.put(newFd, file);
+  if (!old) {
+    --file->fdRefs;
+    return old.error();
+  }
+  if (*old) (void)release(std::move(*old));
+  return okResult();
+}
+
+Result<size_t> VfsImpl::readAt(File& f, void* buf, size_t n, std::uint64_t off) {
+  const int acc = f.flags & O_ACCMODE;
+  if ((f.flags & O_PATH) || acc == O_WRONLY) return Errno(EBADF);
+  Inode& inode = *f.inode;
+  std::lock_guard lock(inode.mu);
+  if (inode.attr.isDir()) return Errno(EISDIR);
+  if (n == 0) return size_t{0};
+  return pagesOf(inode).read(buf, n, off, inode.attr.size);
+}
+
+Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_t* off, bool append) {
+  const int acc = f.flags & O_ACCMODE;
+  if ((f.flags & O_PATH) || acc == O_RDONLY) return Errno(EBADF);
+  Inode& inode = *f.inode;
+  std::lock_guard lock(inode.mu);
+  if (append) *off = inode.attr.size;
+  if (n == 0) return size_t{0};
+  if (*off + n < *off || *off + n > static_cast<std::uint64_t>(INT64_MAX)) return Errno(EFBIG);
+  MYFS_TRY(pagesOf(inode).write(buf, n, *off));
+  if (*off + n > inode.attr.size) {
+    inode.attr.size = *off + n;
+    inode.sizeDirty = true;
+  }
+  inode.mtimeDirty = true;
+  inode.attr.mtimeNs = inode.attr.ctimeNs = nowNs();
+  if (f.flags & (O_SYNC | O_DSYNC)) MYFS_TRY(flushInode(inode, true));
+  return n;
+}
+
+Result<size_t> VfsImpl::read(int fd, void* buf, size_t n) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  std::lock_guard lock(f->mu);
+  MYFS_ASSIGN_OR_RETURN(got, readAt(*f, buf, n, f->offset));
+  f->offset += got;
+  return got;
+}
+
+Result<size_t> VfsImpl::write(int fd, const void* buf, size_t n) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  std::lock_guard lock(f->mu);
+  std::uint64_t off = f->offset;
+  MYFS_ASSIGN_OR_RETURN(done, writeAt(*f, buf, n, &off, (f->flags & O_APPEND) != 0));
+  f->offset = off + done;
+  return done;
+}
+
+Result<size_t> VfsImpl::pread(int fd, void* buf, size_t n, off_t off) {
+  if (off < 0) return Errno(EINVAL);
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  return readAt(*f, buf, n, static_cast<std::uint64_t>(off));
+}
+
+Result<size_t> VfsImpl::pwrite(int fd, const void* buf, size_t n, off_t off) {
+  if (off < 0) return Errno(EINVAL);
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  std::uint64_t pos = static_cast<std::uint64_t>(off);
+  // Linux: pwrite on an O_APPEND file appends.
+  return writeAt(*f, buf, n, &pos, (f->flags & O_APPEND) != 0);
+}
+
+Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  if (f->flags & O_PATH) return Errno(EBADF);
+  std::lock_guard lock(f->mu);
+  if (f->inode->attr.isDir()) {
+    if (whence != SEEK_SET || off < 0) return Errno(EINVAL);
+    f->dirBuf.clear();
+    f->dirBufPos = 0;
+    f->dirCookie.clear();
+    f->dirEof = false;
+    f->dirPos = 0;
+    const auto target = static_cast<std::uint64_t>(off);
+    // Skip forward entry by entry (positions are entry counts).
+    std::vector<char> scratch(4096);
+    while (f->dirPos < target) {
+      const std::uint64_t before = f->dirPos;
+      MYFS_ASSIGN_OR_RETURN(got, fillDirents(*f, scratch.data(), 280));
+      if (got == 0 || f->dirPos == before) break;
+    }
+    return off;
+  }
+  std::int64_t base = 0;
+  std::uint64_t size;
+  {
+    std::lock_guard il(f->inode->mu);
+    size = f->inode->attr.size;
+  }
+  switch (whence) {
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = static_cast<std::int64_t>(f->offset); break;
+    case SEEK_END: base = static_cast<std::int64_t>(size); break;
+    case SEEK_DATA:
+      if (off < 0 || static_cast<std::uint64_t>(off) >= size) return Errno(ENXIO);
+      f->offset = static_cast<std::uint64_t>(off);
+      return off;
+    case SEEK_HOLE:
+      if (off < 0 || static_cast<std::uint64_t>(off) >= size) return Errno(ENXIO);
+      f->offset = size;
+      return static_cast<off_t>(size);
+    default: return Errno(EINVAL);
+  }
+  const std::int64_t pos = base + off;
+  if ((off > 0 && pos < base) || pos < 0) return Errno(off > 0 ? EOVERFLOW : EINVAL);
+  f->offset = static_cast<std::uint64_t>(pos);
+  return static_cast<off_t>(pos);
+}
+
+Result<Attr> VfsImpl::fstat(int fd) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  MYFS_ASSIGN_OR_RETURN(n, loadInode(f->inode->ino));
+  return n.attr;
+}
+
+Result<void> VfsImpl::ftruncate(int fd, off_t size) {
+  if (size < 0) return Errno(EINVAL);
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  if (f->flags & O_PATH) return Errno(EBADF);
+  if ((f->flags & O_ACCMODE) == O_RDONLY || !f->inode->attr.isReg()) return Errno(EINVAL);
+  std::lock_guard lock(f->inode->mu);
+  return truncateInode(*f->inode, static_cast<std::uint64_t>(size), credentials());
+}
+
+Result<void> VfsImpl::fsync(int fd, bool /*dataOnly*/) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  if (f->flags & O_PATH) return Errno(EBADF);
+  std::lock_guard lock(f->inode->mu);
+  if (!f->inode->attr.isReg()) return okResult();
+  if (f->inode->pages) MYFS_TRY(f->inode->pages->flush(true));
+  else MYFS_TRY(cluster_.data().fsync(f->inode->ino));
+  return flushInode(*f->inode, false);
+}
+
+Result<int> VfsImpl::getFlags(int fd) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  std::lock_guard lock(f->mu);
+  return f->flags;
+}
+
+Result<void> VfsImpl::setFlags(int fd, int flags) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  constexpr int kSettable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+  std::lock_guard lock(f->mu);
+  f->flags = (f->flags & ~kSettable) | (flags & kSettable);
+  return okResult();
+}
+
+Result<size_t> VfsImpl::getdents(int fd, void* buf, size_t n) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  if (f->flags & O_PATH) return Errno(EBADF);
+  if (!f->inode->attr.isDir()) return Errno(ENOTDIR);
+  std::lock_guard lock(f->mu);
+  return fillDirents(*f, buf, n);
+}
+
+Result<size_t> VfsImpl::fillDirents(File& file, void* buf, size_t n) {
+  File* f = &file;
+  auto* out = static_cast<char*>(buf);
+  size_t used = 0;
+  auto emit = [&](std::uint64_t ino, std::uint8_t type, std::string_view name) -> bool {
+    const size_t reclen = (offsetof(LinuxDirent64, d_name) + name.size() + 1 + 7) & ~size_t{7};
+    if (used + reclen > n) return false;
+    auto* d = reinterpret_cast<LinuxDirent64*>(out + used);
+    d->d_ino = ino;
+    d->d_off = static_cast<std::int64_t>(f->dirPos + 1);
+    d->d_reclen = static_cast<unsigned short>(reclen);
+    d->d_type = type;
+    std::memcpy(d->d_name, name.data(), name.size());
+    d->d_name[name.size()] = '\0';
+    std::memset(d->d_name + name.size() + 1, 0, reclen - offsetof(LinuxDirent64, d_name) - name.size() - 1);
+    used += reclen;
+    ++f->dirPos;
+    return true;
+  };
+  const Cred cred = credentials();
+  while (true) {
+    if (f->dirPos == 0) {
+      if (!emit(f->inode->ino, DT_DIR, ".")) break;
+      continue;
+    }
+    if (f->dirPos == 1) {
+      InodeId parent;
+      {
+        std::lock_guard il(f->inode->mu);
+        parent = f->inode->attr.parent != 0 ? f->inode->attr.parent : f->inode->ino;
+      }
+      if (!emit(parent, DT_DIR, "..")) break;
+      continue;
+    }
+    if (f->dirBufPos == f->dirBuf.size()) {
+      if (f->dirEof) break;
+      MYFS_ASSIGN_OR_RETURN(page, cluster_.shardOf(f->inode->ino).readdir(cred, f->inode->ino, f->dirCookie, 256));
+      f->dirBuf = std::move(page.entries);
+      f->dirBufPos = 0;
+      f->dirCookie = std::move(page.nextCookie);
+      f->dirEof = page.eof || f->dirBuf.empty();
+      continue;
+    }
+    const DirEntry& e = f->dirBuf[f->dirBufPos];
+    if (!emit(e.ino, e.type, e.name)) break;
+    ++f->dirBufPos;
+  }
+  if (used == 0 && !(f->dirEof && f->dirBufPos == f->dirBuf.size())) return Errno(EINVAL);  // buffer too small
+  return used;
+}
+
+Result<void> VfsImpl::dirSeek(int fd, std::uint64_t pos) {
+  MYFS_ASSIGN_OR_RETURN(off, lseek(fd, static_cast<off_t>(pos), SEEK_SET));
+  (void)off;
+  return okResult();
+}
+
+Result<std::uint64_t> VfsImpl::dirTell(int fd) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  std::lock_guard lock(f->mu);
+  return f->dirPos;
+}
+
+Result<std::string> VfsImpl::fdPath(int fd) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  return f->path;
+}
+
+}  // namespace myfs

@@ -1,0 +1,395 @@
+// Operations on names: stat, mkdir, unlink, rename, link, symlink, chmod, ...
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/statvfs.h>
+
+#include "core/vfs_impl.h"
+
+namespace myfs {
+
+namespace {
+
+SetAttr timesRequest(std::int64_t atimeNs, std::int64_t mtimeNs) {
+  SetAttr req;
+  if (atimeNs != kTimeOmit) {
+    req.setAtime = true;
+    req.atimeNs = atimeNs == kTimeNow ? -1 : atimeNs;
+  }
+  if (mtimeNs != kTimeOmit) {
+    req.setMtime = true;
+    req.mtimeNs = mtimeNs == kTimeNow ? -1 : mtimeNs;
+  }
+  return req;
+}
+
+}  // namespace
+
+Result<Attr> VfsImpl::stat(At at, std::string_view path, bool follow) {
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, credentials()));
+  return w.node.attr;
+}
+
+Result<void> VfsImpl::access(At at, std::string_view path, int mask, bool effective) {
+  Cred cred = credentials(effective);
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
+  if (mask != F_OK && !mayAccess(w.node.attr, cred, mask & 7)) return Errno(EACCES);
+  return okResult();
+}
+
+Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t mode, const Cred& cred) {
+  const InodeId p = parent.inode->ino;
+  const std::uint32_t target = shardForNewDirectory(p, name, cluster_.shardCount());
+  const std::uint32_t dirMode = S_IFDIR | (mode & 07777);
+  if (target == shardOfInode(p)) {
+    MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).mkdir(cred, p, name, dirMode));
+    learn(attr);
+  } else {
+    // Two shards: the inode first (unreferenced if we stop here), then the entry.
+    if (!mayAccess(parent.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+    MYFS_ASSIGN_OR_RETURN(attr, cluster_.shard(target).makeInode(cred, p, dirMode, ""));
+    auto added = cluster_.shardOf(p).addEntry(cred, p, name, attr.ino, dirMode, false);
+    if (!added) {
+      (void)cluster_.shard(target).linkCount(attr.ino, -1, 0);  // frees the pending inode
+      return added.error();
+    }
+    MYFS_ASSIGN_OR_RETURN(linked, cluster_.shard(target).linkCount(attr.ino, +1, 0));
+    (void)linked;
+  }
+  forget(p, name);
+  (void)loadInode(p);  // the parent's nlink and times changed
+  return okResult();
+}
+
+Result<void> VfsImpl::mkdir(At at, std::string_view path, mode_t mode) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
+  if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
+  return mkdirIn(w.node, w.last, mode, cred);
+}
+
+Result<void> VfsImpl::mknod(At at, std::string_view path, mode_t mode, dev_t rdev) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
+  if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
+  if ((mode & S_IFMT) == 0) mode |= S_IFREG;
+  if (S_ISDIR(mode) || S_ISLNK(mode)) return Errno(EINVAL);
+  if ((S_ISCHR(mode) || S_ISBLK(mode)) && cred.uid != 0) return Errno(EPERM);
+  const InodeId p = w.node.inode->ino;
+  MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, mode, true, rdev));
+  learn(cr.attr);
+  forget(p, w.last);
+  return okResult();
+}
+
+Result<void> VfsImpl::dropLink(const UnlinkResult& r) {
+  std::uint64_t size = r.size;
+  bool last = r.lastLink;
+  if (r.remoteInode) {
+    MYFS_ASSIGN_OR_RETURN(lc, cluster_.shardOf(r.ino).linkCount(r.ino, -1, 0));
+    last = lc.nlink == 0;
+    size = lc.size;
+  }
+  if (!last) {
+    (void)loadInode(r.ino);  // nlink and ctime changed
+    return okResult();
+  }
+  auto inode = inodeObject(r.ino);
+  {
+    std::lock_guard lock(inode->mu);
+    inode->attr.nlink = 0;
+    if (inode->openCount > 0) {
+      inode->unlinked = true;  // data stays readable through open fds until the last close
+      return okResult();
+    }
+    if (inode->pages) inode->pages->truncate(0);
+    inode->sizeDirty = inode->mtimeDirty = false;
+  }
+  if (size > 0) MYFS_TRY(cluster_.data().remove(r.ino));
+  return okResult();
+}
+
+Result<void> VfsImpl::unlink(At at, std::string_view path) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
+  if (w.last.empty() || w.last == "." || w.last == "..") return Errno(w.last.empty() ? EISDIR : EISDIR);
+  const InodeId p = w.node.inode->ino;
+  if (w.trailingSlash) {
+    // "name/" must be a directory, which unlink refuses.
+    MYFS_ASSIGN_OR_RETURN(child, lookupChild(w.node, w.last, cred));
+    return Errno(child.attr.isDir() ? EISDIR : ENOTDIR);
+  }
+  forget(p, w.last);
+  MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(p).unlink(cred, p, w.last, false));
+  (void)loadInode(p);
+  return dropLink(r);
+}
+
+Result<void> VfsImpl::rmdir(At at, std::string_view path) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
+  if (w.last.empty()) return Errno(EBUSY);
+  if (w.last == ".") return Errno(EINVAL);
+  if (w.last == "..") return Errno(ENOTEMPTY);
+  const InodeId p = w.node.inode->ino;
+  forget(p, w.last);
+  auto r = cluster_.shardOf(p).unlink(cred, p, w.last, true);
+  if (r.ok()) {
+    (void)loadInode(p);
+    return okResult();
+  }
+  if (r.err() != EXDEV) return r.error();
+  // The directory's inode lives on another shard: mark it, unlink it, free it.
+  MYFS_ASSIGN_OR_RETURN(child, lookupChild(w.node, w.last, cred));
+  if (!child.attr.isDir()) return Errno(ENOTDIR);
+  MetaShard& owner = cluster_.shardOf(child.inode->ino);
+  MYFS_TRY(owner.prepareRmdir(cred, child.inode->ino, false));
+  if (auto removed = cluster_.shardOf(p).removeEntry(cred, p, w.last, child.inode->ino); !removed) {
+    (void)owner.prepareRmdir(cred, child.inode->ino, true);
+    return removed.error();
+  }
+  forget(p, w.last);
+  MYFS_TRY(owner.linkCount(child.inode->ino, -static_cast<std::int32_t>(child.attr.nlink), 0));
+  (void)loadInode(p);
+  return okResult();
+}
+
+Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::string_view toPath,
+                             unsigned flags) {
+  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 ||
+      ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))) {
+    return Errno(EINVAL);
+  }
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(src, walkParent(from, fromPath, cred));
+  MYFS_ASSIGN_OR_RETURN(dst, walkParent(to, toPath, cred));
+  if (src.last.empty() || dst.last.empty()) return Errno(EBUSY);
+  if (src.last == "." || src.last == ".." || dst.last == "." || dst.last == "..") {
+    return Errno(src.last == "." || dst.last == "." ? EINVAL : EBUSY);
+  }
+  const InodeId sp = src.node.inode->ino;
+  const InodeId dp = dst.node.inode->ino;
+  forget(sp, src.last);
+  forget(dp, dst.last);
+  if (src.trailingSlash || dst.trailingSlash) {
+    MYFS_ASSIGN_OR_RETURN(moved, lookupChild(src.node, src.last, cred));
+    if (!moved.attr.isDir()) return Errno(ENOTDIR);
+  }
+  if (shardOfInode(sp) == shardOfInode(dp)) {
+    MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(sp).rename(cred, sp, src.last, dp, dst.last, flags));
+    if (r.movedIno != 0) (void)loadInode(r.movedIno);
+    (void)loadInode(sp);
+    if (dp != sp) (void)loadInode(dp);
+    if (r.replaced.ino != 0) return dropLink(r.replaced);
+    return okResult();
+  }
+  return renameAcrossShards(cred, src.node, src.last, dst.node, dst.last, flags);
+}
+
+Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
+                                         const Node& dstDir, std::string_view dstName, unsigned flags) {
+  if (flags & RENAME_EXCHANGE) return Errno(EXDEV);  // TODO(posix): exchange across shards
+  MYFS_ASSIGN_OR_RETURN(moved, lookupChild(srcDir, srcName, cred));
+  const InodeId ino = moved.inode->ino;
+  if (!mayAccess(srcDir.attr, cred, kMayWrite | kMayExec) || !mayAccess(dstDir.attr, cred, kMayWrite | kMayExec)) {
+    return Errno(EACCES);
+  }
+  if (moved.attr.isDir()) {
+    // Refuse to move a directory under itself: walk up from the destination.
+    InodeId up = dstDir.inode->ino;
+    for (int depth = 0; depth < 4096; ++depth) {
+      if (up == ino) return Errno(EINVAL);
+      if (up == mount_.rootIno) break;
+      MYFS_ASSIGN_OR_RETURN(n, loadInode(up));
+      up = n.attr.parent;
+    }
+  }
+  auto existing = lookupChild(dstDir, dstName, cred);
+  if (existing.ok()) {
+    if (existing->inode->ino == ino) return okResult();
+    if (flags & RENAME_NOREPLACE) return Errno(EEXIST);
+    if (moved.attr.isDir() && !existing->attr.isDir()) return Errno(ENOTDIR);
+    if (!moved.attr.isDir() && existing->attr.isDir()) return Errno(EISDIR);
+    if (existing->attr.isDir()) {
+      MYFS_ASSIGN_OR_RETURN(page, cluster_.shardOf(existing->inode->ino).readdir(cred, existing->inode->ino, "", 1));
+      if (!page.entries.empty()) return Errno(ENOTEMPTY);
+    }
+  } else if (existing.err() != ENOENT) {
+    return existing.error();
+  }
+  MYFS_ASSIGN_OR_RETURN(added, cluster_.shardOf(dstDir.inode->ino)
+                                   .addEntry(cred, dstDir.inode->ino, dstName, ino, moved.attr.mode, true));
+  if (auto removed = cluster_.shardOf(srcDir.inode->ino).removeEntry(cred, srcDir.inode->ino, srcName, ino); !removed) {
+    return removed.error();  // the entry was changed under us; the new name stands
+  }
+  forget(srcDir.inode->ino, srcName);
+  forget(dstDir.inode->ino, dstName);
+  if (moved.attr.isDir()) MYFS_TRY(cluster_.shardOf(ino).linkCount(ino, 0, dstDir.inode->ino));
+  (void)loadInode(ino);
+  (void)loadInode(srcDir.inode->ino);
+  (void)loadInode(dstDir.inode->ino);
+  if (added.replacedIno != 0) {
+    MetaShard& owner = cluster_.shardOf(added.replacedIno);
+    const std::int32_t drop = S_ISDIR(added.replacedMode) ? -2 : -1;
+    MYFS_ASSIGN_OR_RETURN(lc, owner.linkCount(added.replacedIno, drop, 0));
+    if (lc.nlink == 0) {
+      UnlinkResult gone{added.replacedIno, false, true, lc.size};
+      return dropLink(gone);
+    }
+  }
+  return okResult();
+}
+
+Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::string_view toPath, bool follow) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(src, walkFull(from, fromPath, follow, cred));
+  if (src.node.attr.isDir()) return Errno(EPERM);
+  MYFS_ASSIGN_OR_RETURN(dst, walkParent(to, toPath, cred));
+  if (dst.last.empty() || dst.last == "." || dst.last == "..") return Errno(EEXIST);
+  if (dst.trailingSlash) return Errno(ENOENT);
+  const InodeId ino = src.node.inode->ino;
+  const InodeId dp = dst.node.inode->ino;
+  if (!mayAccess(dst.node.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+  // The link count first: a crash in between leaves a count one too high, never an
+  // entry to a freed inode.
+  MYFS_TRY(cluster_.shardOf(ino).linkCount(ino, +1, 0));
+  auto added = cluster_.shardOf(dp).addEntry(cred, dp, dst.last, ino, src.node.attr.mode, false);
+  if (!added) {
+    (void)cluster_.shardOf(ino).linkCount(ino, -1, 0);
+    return added.error();
+  }
+  forget(dp, dst.last);
+  (void)loadInode(ino);
+  (void)loadInode(dp);
+  return okResult();
+}
+
+Result<void> VfsImpl::symlink(std::string_view target, At at, std::string_view path) {
+  if (target.empty()) return Errno(ENOENT);
+  if (target.size() >= PATH_MAX) return Errno(ENAMETOOLONG);
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
+  if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
+  const InodeId p = w.node.inode->ino;
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).symlink(cred, p, w.last, target));
+  learn(attr);
+  forget(p, w.last);
+  return okResult();
+}
+
+Result<std::string> VfsImpl::readlink(At at, std::string_view path) {
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, false, credentials()));
+  if (!w.node.attr.isLink()) return Errno(EINVAL);
+  return cluster_.shardOf(w.node.inode->ino).readlink(w.node.inode->ino);
+}
+
+Result<void> VfsImpl::setattrNode(const Node& node, const SetAttr& req, const Cred& cred) {
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(node.inode->ino).setattr(cred, node.inode->ino, req));
+  learn(attr);
+  return okResult();
+}
+
+Result<void> VfsImpl::truncate(At at, std::string_view path, off_t size) {
+  if (size < 0) return Errno(EINVAL);
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
+  if (w.node.attr.isDir()) return Errno(EISDIR);
+  if (!w.node.attr.isReg()) return Errno(EINVAL);
+  if (!mayAccess(w.node.attr, cred, kMayWrite)) return Errno(EACCES);
+  std::lock_guard lock(w.node.inode->mu);
+  return truncateInode(*w.node.inode, static_cast<std::uint64_t>(size), cred);
+}
+
+Result<void> VfsImpl::chmod(At at, std::string_view path, mode_t mode, bool follow) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
+  if (w.node.attr.isLink()) return Errno(EOPNOTSUPP);  // Linux: fchmodat(AT_SYMLINK_NOFOLLOW)
+  SetAttr req;
+  req.setMode = true;
+  req.mode = mode & 07777;
+  return setattrNode(w.node, req, cred);
+}
+
+Result<void> VfsImpl::chown(At at, std::string_view path, uid_t uid, gid_t gid, bool follow) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
+  SetAttr req;
+  req.setUid = uid != static_cast<uid_t>(-1);
+  req.uid = uid;
+  req.setGid = gid != static_cast<gid_t>(-1);
+  req.gid = gid;
+  return setattrNode(w.node, req, cred);
+}
+
+Result<void> VfsImpl::utimens(At at, std::string_view path, std::int64_t atimeNs, std::int64_t mtimeNs,
+                              bool follow) {
+  Cred cred = credentials();
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
+  SetAttr req = timesRequest(atimeNs, mtimeNs);
+  if (!req.setAtime && !req.setMtime) return okResult();
+  return setattrNode(w.node, req, cred);
+}
+
+Result<void> VfsImpl::futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeNs) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  SetAttr req = timesRequest(atimeNs, mtimeNs);
+  if (!req.setAtime && !req.setMtime) return okResult();
+  Cred cred = credentials();
+  {
+    std::lock_guard lock(f->inode->mu);
+    if (req.setMtime) {
+      MYFS_TRY(flushInode(*f->inode, false));  // pending writes must not move mtime later
+      f->inode->mtimeDirty = false;
+    }
+  }
+  MYFS_ASSIGN_OR_RETURN(n, loadInode(f->inode->ino));
+  return setattrNode(n, req, cred);
+}
+
+Result<void> VfsImpl::fchmod(int fd, mode_t mode) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  MYFS_ASSIGN_OR_RETURN(n, loadInode(f->inode->ino));
+  SetAttr req;
+  req.setMode = true;
+  req.mode = mode & 07777;
+  return setattrNode(n, req, credentials());
+}
+
+Result<void> VfsImpl::fchown(int fd, uid_t uid, gid_t gid) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  MYFS_ASSIGN_OR_RETURN(n, loadInode(f->inode->ino));
+  SetAttr req;
+  req.setUid = uid != static_cast<uid_t>(-1);
+  req.uid = uid;
+  req.setGid = gid != static_cast<gid_t>(-1);
+  req.gid = gid;
+  return setattrNode(n, req, credentials());
+}
+
+Result<struct statvfs> VfsImpl::statfs() {
+  struct statvfs s {};
+  constexpr std::uint64_t kBlock = 4096;
+  s.f_bsize = kBlock;
+  s.f_frsize = kBlock;
+  s.f_namemax = NAME_MAX;
+  std::uint64_t total = 0, free = 0, inodes = 0;
+  for (std::uint32_t i = 0; i < cluster_.data().serverCount(); ++i) {
+    MYFS_ASSIGN_OR_RETURN(ds, cluster_.data().stats(i));
+    total += ds.diskTotal;
+    free += ds.diskFree;
+  }
+  for (std::uint32_t i = 0; i < cluster_.shardCount(); ++i) {
+    MYFS_ASSIGN_OR_RETURN(ms, cluster_.shard(i).statfs());
+    inodes += ms.inodes;
+  }
+  s.f_blocks = total / kBlock;
+  s.f_bfree = free / kBlock;
+  s.f_bavail = free / kBlock;
+  constexpr std::uint64_t kInodeSpace = 1ull << 32;  // inode numbers are never the limit
+  s.f_files = kInodeSpace;
+  s.f_ffree = kInodeSpace > inodes ? kInodeSpace - inodes : 0;
+  s.f_favail = s.f_ffree;
+  s.f_fsid = kMyfsDev;
+  return s;
+}
+
+}  // namespace myfs
