@@ -1,0 +1,63 @@
+// RpcCluster: the Cluster (core/cluster.h) over Cap'n Proto connections to real servers.
+//
+//   ClusterConfig config = ClusterConfig::fromEnvironment();
+//   RpcCluster cluster(config);
+//   auto vfs = makeVfs(cluster, options);
+//
+// Every call is synchronous for its caller and runs on one event-loop thread that owns
+// all connections (created on first use). Thread-safe. After fork() the child must call
+// abandonAfterFork() before any other call.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/cluster.h"
+#include "rpc/transport.h"
+
+namespace myfs::rpc {
+
+struct ClusterConfig {
+  std::vector<std::string> metaAddresses;  // index = shard number
+  std::vector<std::string> dataAddresses;  // index = data server number
+  RetryPolicy retry;
+
+  // Parses MYFS_META and MYFS_DATA (comma-separated kj addresses: "unix:/path" or
+  // "host:port") and MYFS_RPC_TIMEOUT_MS / MYFS_RPC_ATTEMPTS. EINVAL with a message in
+  // `error` when a variable is missing or malformed.
+  static Result<ClusterConfig> fromEnvironment(std::string* error);
+};
+
+class RpcCluster final : public Cluster {
+ public:
+  explicit RpcCluster(ClusterConfig config);
+  ~RpcCluster() override;
+
+  std::uint32_t shardCount() const override { return static_cast<std::uint32_t>(shards_.size()); }
+  MetaShard& shard(std::uint32_t index) override { return *shards_.at(index); }
+  DataPlane& data() override { return *data_; }
+
+  // Called in a forked child: the parent's loop thread is gone; leak it and its
+  // connections, and start afresh on the next call.
+  void abandonAfterFork();
+  // Called with inode numbers a server recalls (lease recall callbacks).
+  void setInvalidateHandler(std::function<void(const std::vector<InodeId>&)> handler);
+
+  // The loop thread (started on first use) and each server's connection.
+  struct State;
+  State& state();
+
+ private:
+  ClusterConfig config_;
+  std::mutex stateMu_;
+  std::atomic<State*> state_{nullptr};
+  std::vector<std::unique_ptr<MetaShard>> shards_;
+  std::unique_ptr<DataPlane> data_;
+  std::function<void(const std::vector<InodeId>&)> invalidate_;
+};
+
+}  // namespace myfs::rpc

@@ -1,0 +1,61 @@
+#include "rpc/transport.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace myfs::rpc {
+
+kj::Promise<void> Connection::ready(EventLoopThread& loop) {
+  if (connected_) return kj::READY_NOW;
+  KJ_IF_MAYBE(pending, connecting_) { return pending->addBranch(); }
+  const std::uint64_t gen = ++generation_;
+  auto promise = loop.io()
+                     .getNetwork()
+                     .parseAddress(address_)
+                     .then([](kj::Own<kj::NetworkAddress> addr) { return addr->connect(); })
+                     .then([this, gen](kj::Own<kj::AsyncIoStream> stream) {
+                       if (gen != generation_) return;  // abandoned meanwhile
+                       stream_ = kj::mv(stream);
+                       client_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+                       bootstrap_ = client_->bootstrap();
+                       connected_ = true;
+                       connecting_ = nullptr;
+                       if (onConnect_) onConnect_(bootstrap_);
+                     });
+  auto forked = promise
+                    .catch_([this, gen](kj::Exception&& e) -> kj::Promise<void> {
+                      if (gen == generation_) connecting_ = nullptr;
+                      return kj::mv(e);
+                    })
+                    .fork();
+  auto branch = forked.addBranch();
+  connecting_ = kj::mv(forked);
+  return branch;
+}
+
+void Connection::markBroken() {
+  ++generation_;
+  connected_ = false;
+  connecting_ = nullptr;
+  bootstrap_ = nullptr;
+  // Calls in flight may still reference the old objects: destroy them on a later turn.
+  kj::evalLater([client = kj::mv(client_), stream = kj::mv(stream_)]() mutable {
+    client = nullptr;
+    stream = nullptr;
+  }).detach([](kj::Exception&&) {});
+}
+
+void logTransportFailure(const std::string& address, const std::string& detail, int attempts) {
+  std::fprintf(stderr, "myfs: server %s failed after %d attempt%s (%s): EIO\n", address.c_str(), attempts,
+               attempts == 1 ? "" : "s", detail.c_str());
+}
+
+void backoff(const RetryPolicy& policy, int attempt) {
+  std::uint64_t ms = static_cast<std::uint64_t>(policy.backoffMs) << (attempt - 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::uint64_t>(ms, 2000)));
+}
+
+}  // namespace myfs::rpc

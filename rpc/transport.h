@@ -1,0 +1,135 @@
+// Connection: one client connection to one server, owned by the EventLoopThread, and the
+// outcome of one attempt to call over it.
+//
+// The one table that turns transport failures into errnos lives in callWithRetry():
+// a connection that cannot be made, or breaks with an idempotent call in flight, is
+// retried with exponential backoff; what still fails, or times out, becomes EIO.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <capnp/capability.h>
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
+#include "core/result.h"
+#include "rpc/event_loop_thread.h"
+
+namespace myfs::rpc {
+
+// How one attempt ended, as far as the transport is concerned.
+enum class Transport {
+  kOk,       // the server answered (the Result may still hold a POSIX errno)
+  kNotSent,  // no connection could be made: the request never left
+  kLost,     // the connection broke with the request in flight
+  kTimeout,  // no answer within the call timeout
+};
+
+template <typename T>
+struct Outcome {
+  Transport transport = Transport::kOk;
+  std::optional<Result<T>> result;
+  std::string detail;  // the transport failure, for the log
+};
+
+struct RetryPolicy {
+  int attempts = 5;                // tries in all, for retriable failures
+  std::uint32_t backoffMs = 50;    // before the second try; doubles each time
+  std::uint32_t callTimeoutMs = 15000;
+};
+
+class Connection {
+ public:
+  // `onConnect` runs on the loop thread with the bootstrap capability of each new
+  // connection (e.g. to open a session).
+  Connection(std::string address, std::function<void(capnp::Capability::Client&)> onConnect)
+      : address_(std::move(address)), onConnect_(std::move(onConnect)) {}
+
+  const std::string& address() const { return address_; }
+
+  // Loop thread only: resolves once connected (rejects if the connection fails).
+  kj::Promise<void> ready(EventLoopThread& loop);
+  // Loop thread only: forgets the connection; the next call reconnects.
+  void markBroken();
+  template <typename Iface>
+  typename Iface::Client cap() {
+    return bootstrap_.castAs<Iface>();
+  }
+
+ private:
+  const std::string address_;
+  std::function<void(capnp::Capability::Client&)> onConnect_;
+  kj::Own<kj::AsyncIoStream> stream_;
+  kj::Own<capnp::TwoPartyClient> client_;
+  capnp::Capability::Client bootstrap_ = nullptr;
+  kj::Maybe<kj::ForkedPromise<void>> connecting_;
+  bool connected_ = false;
+  std::uint64_t generation_ = 0;
+};
+
+// Loop thread: one attempt of `send` over `conn`, bounded by the call timeout.
+template <typename T, typename Send>
+kj::Promise<Outcome<T>> attempt(EventLoopThread& loop, Connection& conn, std::uint32_t timeoutMs, Send& send) {
+  return conn.ready(loop).then(
+      [&loop, &conn, timeoutMs, &send]() -> kj::Promise<Outcome<T>> {
+        kj::Promise<Result<T>> sent = send(conn);
+        return sent
+            .then([](Result<T>&& r) {
+              Outcome<T> o;
+              o.result.emplace(std::move(r));
+              return o;
+            })
+            .exclusiveJoin(loop.timer().afterDelay(timeoutMs * kj::MILLISECONDS).then([&conn]() {
+              conn.markBroken();  // a late answer must not be taken for a new one
+              Outcome<T> o;
+              o.transport = Transport::kTimeout;
+              o.detail = "timed out";
+              return o;
+            }))
+            .catch_([&conn](kj::Exception&& e) {
+              conn.markBroken();
+              Outcome<T> o;
+              o.transport = Transport::kLost;
+              o.detail = e.getDescription().cStr();
+              return o;
+            });
+      },
+      [&conn](kj::Exception&& e) {
+        conn.markBroken();
+        Outcome<T> o;
+        o.transport = Transport::kNotSent;
+        o.detail = e.getDescription().cStr();
+        return o;
+      });
+}
+
+// Whether a failed attempt may be tried again.
+inline bool retriable(Transport t, bool idempotent) {
+  return t == Transport::kNotSent || (t == Transport::kLost && idempotent);
+}
+
+// Logs a transport failure once per (address, detail) burst, to stderr.
+void logTransportFailure(const std::string& address, const std::string& detail, int attempts);
+
+// Sleeps the calling (non-loop) thread for the backoff before try `attempt` (1-based).
+void backoff(const RetryPolicy& policy, int attempt);
+
+// Calls `send` on `conn` with the retry policy, from a non-loop thread.
+template <typename T, typename Send>
+Result<T> callWithRetry(EventLoopThread& loop, Connection& conn, const RetryPolicy& policy, bool idempotent,
+                        Send&& send) {
+  for (int i = 1;; ++i) {
+    Outcome<T> o = loop.run([&]() { return attempt<T>(loop, conn, policy.callTimeoutMs, send); });
+    if (o.transport == Transport::kOk) return std::move(*o.result);
+    if (!retriable(o.transport, idempotent) || i >= policy.attempts) {
+      logTransportFailure(conn.address(), o.detail, i);
+      return Errno(EIO);
+    }
+    backoff(policy, i);
+  }
+}
+
+}  // namespace myfs::rpc
