@@ -25,7 +25,7 @@ std::string joinComponents(const std::deque<std::string>& comps) {
 
 }  // namespace
 
-std::string takeEscapedPath() { return std::exchange(tlsEscapedPath, std::string()); }
+std::string VfsImpl::takeEscapedPath() { return std::exchange(tlsEscapedPath, std::string()); }
 
 Result<std::vector<std::string>> splitPath(std::string_view path) {
   if (path.size() >= PATH_MAX) return Errno(ENAMETOOLONG);

@@ -10,6 +10,9 @@
 // absolute path outside the prefix) fails with kEscapeErrno; takeEscapedPath() then gives
 // the real path the front end should hand to the kernel instead.
 //
+// Vfs is an interface so that the shim can drive a Vfs that lives in another shared
+// object (libmyfs_client.so) without linking it.
+//
 //   Vfs& vfs = ...;
 //   if (auto r = vfs.open(fd, At::root(), "dir/file", O_RDONLY, 0); !r) return r.error();
 //   Result<size_t> n = vfs.read(fd, buf, sizeof buf);
@@ -34,8 +37,6 @@ class Cluster;
 // Not a real errno: the path left the mount; see takeEscapedPath().
 inline constexpr int kEscapeErrno = 0x4d59;
 
-// The real path of the last escape reported to this thread.
-std::string takeEscapedPath();
 
 // Where a relative path starts: the mount root or an open myfs directory.
 struct At {
@@ -109,16 +110,37 @@ class Vfs {
   // The canonical mount-relative path of any existing file (realpath).
   virtual Result<std::string> realpath(At at, std::string_view path) = 0;
   virtual Result<struct statvfs> statfs() = 0;
+
+  // Writes back every open file's dirty data and attributes (process exit, sync(2)).
+  virtual Result<void> syncAll() = 0;
+
+  // The real path of the last escape (kEscapeErrno) this thread was told of.
+  virtual std::string takeEscapedPath() = 0;
 };
 
 // Builds a Vfs over `cluster`, which must outlive it. Fails with EIO when the cluster
 // cannot be reached.
 Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options);
 
-// Fills a struct stat from attributes (st_dev is the mount's device number).
-void toStat(const Attr& a, struct stat* st);
-
 // The st_dev every myfs inode reports.
 inline constexpr dev_t kMyfsDev = 0x6d79;
+
+// Fills a struct stat from attributes.
+inline void toStat(const Attr& a, struct stat* st) {
+  *st = {};
+  st->st_dev = kMyfsDev;
+  st->st_ino = a.ino;
+  st->st_mode = a.mode;
+  st->st_nlink = a.nlink;
+  st->st_uid = a.uid;
+  st->st_gid = a.gid;
+  st->st_rdev = a.rdev;
+  st->st_size = static_cast<off_t>(a.size);
+  st->st_blksize = 65536;
+  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st->st_atim = timespec{a.atimeNs / 1000000000, a.atimeNs % 1000000000};
+  st->st_mtim = timespec{a.mtimeNs / 1000000000, a.mtimeNs % 1000000000};
+  st->st_ctim = timespec{a.ctimeNs / 1000000000, a.ctimeNs % 1000000000};
+}
 
 }  // namespace myfs

@@ -64,6 +64,8 @@ class VfsImpl final : public Vfs {
   Result<std::string> resolveDirectory(At at, std::string_view path) override;
   Result<std::string> realpath(At at, std::string_view path) override;
   Result<struct statvfs> statfs() override;
+  Result<void> syncAll() override;
+  std::string takeEscapedPath() override;
 
  private:
   // An inode reached by a walk, with the attributes the walk saw.

@@ -44,22 +44,6 @@ Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options
   return std::unique_ptr<Vfs>(std::make_unique<VfsImpl>(cluster, options, mount));
 }
 
-void toStat(const Attr& a, struct stat* st) {
-  std::memset(st, 0, sizeof *st);
-  st->st_dev = kMyfsDev;
-  st->st_ino = a.ino;
-  st->st_mode = a.mode;
-  st->st_nlink = a.nlink;
-  st->st_uid = a.uid;
-  st->st_gid = a.gid;
-  st->st_rdev = a.rdev;
-  st->st_size = static_cast<off_t>(a.size);
-  st->st_blksize = 65536;
-  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
-  st->st_atim = timespec{a.atimeNs / 1000000000, a.atimeNs % 1000000000};
-  st->st_mtim = timespec{a.mtimeNs / 1000000000, a.mtimeNs % 1000000000};
-  st->st_ctim = timespec{a.ctimeNs / 1000000000, a.ctimeNs % 1000000000};
-}
 
 PageCache& VfsImpl::pagesOf(Inode& inode) {
   if (!inode.pages) {
@@ -440,6 +424,21 @@ Result<std::uint64_t> VfsImpl::dirTell(int fd) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   std::lock_guard lock(f->mu);
   return f->dirPos;
+}
+
+Result<void> VfsImpl::syncAll() {
+  std::vector<std::shared_ptr<Inode>> all;
+  {
+    std::lock_guard lock(inodesMu_);
+    for (auto& [ino, inode] : inodes_) all.push_back(inode);
+  }
+  Result<void> first;
+  for (auto& inode : all) {
+    std::lock_guard lock(inode->mu);
+    if (inode->unlinked) continue;
+    if (auto r = flushInode(*inode, false); !r && first.ok()) first = r;
+  }
+  return first;
 }
 
 Result<std::string> VfsImpl::fdPath(int fd) {

@@ -1,0 +1,299 @@
+// stat in all its names, statx, access, statfs/statvfs, and the xattr calls.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "preload/shim.h"
+
+namespace myfs::preload {
+namespace {
+
+// stat/lstat/fstatat on a routed path; falls back to the kernel for escapes.
+int statMyfs(const Routed& r, struct stat* st, bool follow) {
+  Vfs* vfs = startVfs();
+  if (vfs == nullptr) return failWith(EIO);
+  Guard g;
+  auto a = vfs->stat(r.at, r.rel, follow);
+  if (!a) {
+    if (isEscape(a.err())) {
+      std::string real = loadedVfs()->takeEscapedPath();
+      return MYFS_REAL(fstatat)(AT_FDCWD, real.c_str(), st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+    }
+    return failWith(a.err());
+  }
+  toStat(*a, st);
+  return 0;
+}
+
+int fstatMyfs(int fd, struct stat* st) {
+  Guard g;
+  auto a = loadedVfs()->fstat(fd);
+  if (!a) return failWith(a.err());
+  toStat(*a, st);
+  return 0;
+}
+
+// "" (or null, which newer kernels accept with AT_EMPTY_PATH).
+__attribute__((noinline)) bool isEmptyPath(const char* path) { return path == nullptr || path[0] == '\0'; }
+
+int fstatatAny(int dirfd, const char* path, struct stat* st, int flags) {
+  if (isEmptyPath(path) && (flags & AT_EMPTY_PATH)) {
+    if (isMyfsFd(dirfd)) return fstatMyfs(dirfd, st);
+    return MYFS_REAL(fstatat)(dirfd, path, st, flags);
+  }
+  Routed r = route(dirfd, path);
+  if (r.myfs) return statMyfs(r, st, !(flags & AT_SYMLINK_NOFOLLOW));
+  return MYFS_REAL(fstatat)(dirfd, path, st, flags);
+}
+
+void fillStatx(const Attr& a, struct statx* sx) {
+  struct stat st;
+  toStat(a, &st);
+  std::memset(sx, 0, sizeof *sx);
+  sx->stx_mask = STATX_BASIC_STATS;
+  sx->stx_blksize = static_cast<std::uint32_t>(st.st_blksize);
+  sx->stx_nlink = static_cast<std::uint32_t>(st.st_nlink);
+  sx->stx_uid = st.st_uid;
+  sx->stx_gid = st.st_gid;
+  sx->stx_mode = static_cast<std::uint16_t>(st.st_mode);
+  sx->stx_ino = st.st_ino;
+  sx->stx_size = static_cast<std::uint64_t>(st.st_size);
+  sx->stx_blocks = static_cast<std::uint64_t>(st.st_blocks);
+  sx->stx_atime = {st.st_atim.tv_sec, static_cast<std::uint32_t>(st.st_atim.tv_nsec), 0};
+  sx->stx_mtime = {st.st_mtim.tv_sec, static_cast<std::uint32_t>(st.st_mtim.tv_nsec), 0};
+  sx->stx_ctime = {st.st_ctim.tv_sec, static_cast<std::uint32_t>(st.st_ctim.tv_nsec), 0};
+  sx->stx_rdev_major = major(a.rdev);
+  sx->stx_rdev_minor = minor(a.rdev);
+  sx->stx_dev_major = major(kMyfsDev);
+  sx->stx_dev_minor = minor(kMyfsDev);
+}
+
+void fillStatfs(const struct statvfs& v, struct statfs* s) {
+  std::memset(s, 0, sizeof *s);
+  s->f_type = 0x6d796673;  // "myfs"
+  s->f_bsize = static_cast<long>(v.f_bsize);
+  s->f_frsize = static_cast<long>(v.f_frsize);
+  s->f_blocks = v.f_blocks;
+  s->f_bfree = v.f_bfree;
+  s->f_bavail = v.f_bavail;
+  s->f_files = v.f_files;
+  s->f_ffree = v.f_ffree;
+  s->f_namelen = static_cast<long>(v.f_namemax);
+  std::memcpy(&s->f_fsid, &v.f_fsid, std::min(sizeof s->f_fsid, sizeof v.f_fsid));
+}
+
+int statvfsMyfs(struct statvfs* out) {
+  Vfs* vfs = startVfs();
+  if (vfs == nullptr) return failWith(EIO);
+  Guard g;
+  auto r = vfs->statfs();
+  if (!r) return failWith(r.err());
+  *out = *r;
+  return 0;
+}
+
+int accessAt(int dirfd, const char* path, int mode, int flags) {
+  Routed r = route(dirfd, path);
+  if (!r.myfs) return MYFS_REAL(faccessat)(dirfd, path, mode, flags);
+  if (mode & ~(R_OK | W_OK | X_OK)) return failWith(EINVAL);
+  Vfs* vfs = startVfs();
+  if (vfs == nullptr) return failWith(EIO);
+  Guard g;
+  auto res = vfs->access(r.at, r.rel, mode, (flags & AT_EACCESS) != 0);
+  if (!res && isEscape(res.err())) {
+    std::string real = loadedVfs()->takeEscapedPath();
+    return MYFS_REAL(faccessat)(AT_FDCWD, real.c_str(), mode, flags);
+  }
+  return toInt(res);
+}
+
+// xattrs are not stored yet: say so precisely, as a file system without them does.
+int noXattr() { return failWith(EOPNOTSUPP); }
+
+}  // namespace
+}  // namespace myfs::preload
+
+using namespace myfs;           // NOLINT
+using namespace myfs::preload;  // NOLINT
+
+MYFS_EXPORT int stat(const char* path, struct stat* st) noexcept { return fstatatAny(AT_FDCWD, path, st, 0); }
+MYFS_EXPORT int stat64(const char* path, struct stat64* st) noexcept {
+  return fstatatAny(AT_FDCWD, path, reinterpret_cast<struct stat*>(st), 0);
+}
+MYFS_EXPORT int lstat(const char* path, struct stat* st) noexcept {
+  return fstatatAny(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+MYFS_EXPORT int lstat64(const char* path, struct stat64* st) noexcept {
+  return fstatatAny(AT_FDCWD, path, reinterpret_cast<struct stat*>(st), AT_SYMLINK_NOFOLLOW);
+}
+MYFS_EXPORT int fstat(int fd, struct stat* st) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(fstat)(fd, st);
+  return fstatMyfs(fd, st);
+}
+MYFS_EXPORT int fstat64(int fd, struct stat64* st) noexcept { return fstat(fd, reinterpret_cast<struct stat*>(st)); }
+MYFS_EXPORT int fstatat(int dirfd, const char* path, struct stat* st, int flags) noexcept {
+  return fstatatAny(dirfd, path, st, flags);
+}
+MYFS_EXPORT int fstatat64(int dirfd, const char* path, struct stat64* st, int flags) noexcept {
+  return fstatatAny(dirfd, path, reinterpret_cast<struct stat*>(st), flags);
+}
+// The pre-2.33 names that older binaries (make 4.3) still import; glibc 2.36 headers no
+// longer declare them.
+extern "C" {
+int __xstat(int, const char*, struct stat*);
+int __xstat64(int, const char*, struct stat64*);
+int __lxstat(int, const char*, struct stat*);
+int __lxstat64(int, const char*, struct stat64*);
+int __fxstat(int, int, struct stat*);
+int __fxstat64(int, int, struct stat64*);
+int __fxstatat(int, int, const char*, struct stat*, int);
+int __fxstatat64(int, int, const char*, struct stat64*, int);
+}
+MYFS_EXPORT int __xstat(int, const char* path, struct stat* st) { return fstatatAny(AT_FDCWD, path, st, 0); }
+MYFS_EXPORT int __xstat64(int, const char* path, struct stat64* st) {
+  return fstatatAny(AT_FDCWD, path, reinterpret_cast<struct stat*>(st), 0);
+}
+MYFS_EXPORT int __lxstat(int, const char* path, struct stat* st) {
+  return fstatatAny(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+MYFS_EXPORT int __lxstat64(int, const char* path, struct stat64* st) {
+  return fstatatAny(AT_FDCWD, path, reinterpret_cast<struct stat*>(st), AT_SYMLINK_NOFOLLOW);
+}
+MYFS_EXPORT int __fxstat(int, int fd, struct stat* st) { return fstat(fd, st); }
+MYFS_EXPORT int __fxstat64(int, int fd, struct stat64* st) { return fstat(fd, reinterpret_cast<struct stat*>(st)); }
+MYFS_EXPORT int __fxstatat(int, int dirfd, const char* path, struct stat* st, int flags) {
+  return fstatatAny(dirfd, path, st, flags);
+}
+MYFS_EXPORT int __fxstatat64(int, int dirfd, const char* path, struct stat64* st, int flags) {
+  return fstatatAny(dirfd, path, reinterpret_cast<struct stat*>(st), flags);
+}
+
+MYFS_EXPORT int statx(int dirfd, const char* path, int flags, unsigned int mask, struct statx* sx) noexcept {
+  int fd = -1;
+  Routed r;
+  if (isEmptyPath(path) && (flags & AT_EMPTY_PATH)) {
+    if (!isMyfsFd(dirfd)) return MYFS_REAL(statx)(dirfd, path, flags, mask, sx);
+    fd = dirfd;
+  } else {
+    r = route(dirfd, path);
+    if (!r.myfs) return MYFS_REAL(statx)(dirfd, path, flags, mask, sx);
+  }
+  Vfs* vfs = startVfs();
+  if (vfs == nullptr) return failWith(EIO);
+  Guard g;
+  auto a = fd >= 0 ? vfs->fstat(fd) : vfs->stat(r.at, r.rel, !(flags & AT_SYMLINK_NOFOLLOW));
+  if (!a) {
+    if (isEscape(a.err())) {
+      std::string real = loadedVfs()->takeEscapedPath();
+      return MYFS_REAL(statx)(AT_FDCWD, real.c_str(), flags, mask, sx);
+    }
+    return failWith(a.err());
+  }
+  fillStatx(*a, sx);
+  return 0;
+}
+
+MYFS_EXPORT int access(const char* path, int mode) noexcept { return accessAt(AT_FDCWD, path, mode, 0); }
+MYFS_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) noexcept {
+  return accessAt(dirfd, path, mode, flags);
+}
+MYFS_EXPORT int euidaccess(const char* path, int mode) noexcept {
+  return accessAt(AT_FDCWD, path, mode, AT_EACCESS);
+}
+MYFS_EXPORT int eaccess(const char* path, int mode) noexcept { return accessAt(AT_FDCWD, path, mode, AT_EACCESS); }
+
+MYFS_EXPORT int statvfs(const char* path, struct statvfs* out) noexcept {
+  Routed r = route(path);
+  if (!r.myfs) return MYFS_REAL(statvfs)(path, out);
+  struct stat st;
+  if (statMyfs(r, &st, true) != 0) return -1;
+  return statvfsMyfs(out);
+}
+MYFS_EXPORT int statvfs64(const char* path, struct statvfs64* out) noexcept {
+  return statvfs(path, reinterpret_cast<struct statvfs*>(out));
+}
+MYFS_EXPORT int fstatvfs(int fd, struct statvfs* out) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(fstatvfs)(fd, out);
+  return statvfsMyfs(out);
+}
+MYFS_EXPORT int fstatvfs64(int fd, struct statvfs64* out) noexcept {
+  return fstatvfs(fd, reinterpret_cast<struct statvfs*>(out));
+}
+MYFS_EXPORT int statfs(const char* path, struct statfs* out) noexcept {
+  Routed r = route(path);
+  if (!r.myfs) return MYFS_REAL(statfs)(path, out);
+  struct stat st;
+  if (statMyfs(r, &st, true) != 0) return -1;
+  struct statvfs v;
+  if (statvfsMyfs(&v) != 0) return -1;
+  fillStatfs(v, out);
+  return 0;
+}
+MYFS_EXPORT int statfs64(const char* path, struct statfs64* out) noexcept {
+  return statfs(path, reinterpret_cast<struct statfs*>(out));
+}
+MYFS_EXPORT int fstatfs(int fd, struct statfs* out) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(fstatfs)(fd, out);
+  struct statvfs v;
+  if (statvfsMyfs(&v) != 0) return -1;
+  fillStatfs(v, out);
+  return 0;
+}
+MYFS_EXPORT int fstatfs64(int fd, struct statfs64* out) noexcept {
+  return fstatfs(fd, reinterpret_cast<struct statfs*>(out));
+}
+
+MYFS_EXPORT ssize_t getxattr(const char* path, const char* name, void* value, size_t size) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(getxattr)(path, name, value, size);
+  return noXattr();
+}
+MYFS_EXPORT ssize_t lgetxattr(const char* path, const char* name, void* value, size_t size) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(lgetxattr)(path, name, value, size);
+  return noXattr();
+}
+MYFS_EXPORT ssize_t fgetxattr(int fd, const char* name, void* value, size_t size) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(fgetxattr)(fd, name, value, size);
+  return noXattr();
+}
+MYFS_EXPORT ssize_t listxattr(const char* path, char* list, size_t size) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(listxattr)(path, list, size);
+  return 0;  // no attributes
+}
+MYFS_EXPORT ssize_t llistxattr(const char* path, char* list, size_t size) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(llistxattr)(path, list, size);
+  return 0;
+}
+MYFS_EXPORT ssize_t flistxattr(int fd, char* list, size_t size) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(flistxattr)(fd, list, size);
+  return 0;
+}
+MYFS_EXPORT int setxattr(const char* path, const char* name, const void* value, size_t size, int flags) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(setxattr)(path, name, value, size, flags);
+  return noXattr();
+}
+MYFS_EXPORT int lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(lsetxattr)(path, name, value, size, flags);
+  return noXattr();
+}
+MYFS_EXPORT int fsetxattr(int fd, const char* name, const void* value, size_t size, int flags) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(fsetxattr)(fd, name, value, size, flags);
+  return noXattr();
+}
+MYFS_EXPORT int removexattr(const char* path, const char* name) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(removexattr)(path, name);
+  return noXattr();
+}
+MYFS_EXPORT int lremovexattr(const char* path, const char* name) noexcept {
+  if (!route(path).myfs) return MYFS_REAL(lremovexattr)(path, name);
+  return noXattr();
+}
+MYFS_EXPORT int fremovexattr(int fd, const char* name) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(fremovexattr)(fd, name);
+  return noXattr();
+}

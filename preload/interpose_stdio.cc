@@ -1,0 +1,146 @@
+// stdio streams over myfs files: fopen/fdopen return a genuine FILE* (fopencookie)
+// whose reads and writes go through the Vfs; fileno() on it gives the myfs fd.
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "preload/shim.h"
+
+namespace myfs::preload {
+namespace {
+
+struct Cookie {
+  int fd;
+};
+
+std::mutex gStreamsMu;
+std::unordered_map<FILE*, int>* gStreams = new std::unordered_map<FILE*, int>;
+
+// open(2) flags for an fopen mode string, or -1 (EINVAL).
+int flagsForMode(const char* mode) {
+  int flags;
+  switch (mode[0]) {
+    case 'r': flags = O_RDONLY; break;
+    case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
+    case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;
+    default: return -1;
+  }
+  for (const char* m = mode + 1; *m != '\0' && *m != ','; ++m) {
+    switch (*m) {
+      case '+': flags = (flags & ~O_ACCMODE) | O_RDWR; break;
+      case 'x': flags |= O_EXCL; break;
+      case 'e': flags |= O_CLOEXEC; break;
+      default: break;  // 'b', 'm', 'c' have no meaning here
+    }
+  }
+  return flags;
+}
+
+ssize_t cookieRead(void* c, char* buf, size_t n) {
+  Guard g;
+  auto r = loadedVfs()->read(static_cast<Cookie*>(c)->fd, buf, n);
+  if (!r) {
+    errno = r.err();
+    return -1;
+  }
+  return static_cast<ssize_t>(*r);
+}
+
+ssize_t cookieWrite(void* c, const char* buf, size_t n) {
+  Guard g;
+  auto r = loadedVfs()->write(static_cast<Cookie*>(c)->fd, buf, n);
+  if (!r) {
+    errno = r.err();
+    return 0;  // fopencookie's contract: 0 on error
+  }
+  return static_cast<ssize_t>(*r);
+}
+
+int cookieSeek(void* c, off64_t* off, int whence) {
+  Guard g;
+  auto r = loadedVfs()->lseek(static_cast<Cookie*>(c)->fd, *off, whence);
+  if (!r) {
+    errno = r.err();
+    return -1;
+  }
+  *off = *r;
+  return 0;
+}
+
+int cookieClose(void* c) {
+  auto* cookie = static_cast<Cookie*>(c);
+  int rc = ::close(cookie->fd);
+  delete cookie;
+  return rc;
+}
+
+FILE* streamOver(int fd, const char* mode) {
+  auto* cookie = new Cookie{fd};
+  FILE* f = fopencookie(cookie, mode, cookie_io_functions_t{cookieRead, cookieWrite, cookieSeek, cookieClose});
+  if (f == nullptr) {
+    delete cookie;
+    return nullptr;
+  }
+  std::lock_guard lock(gStreamsMu);
+  (*gStreams)[f] = fd;
+  return f;
+}
+
+int streamFd(FILE* f) {
+  if (loadedVfs() == nullptr) return -1;
+  std::lock_guard lock(gStreamsMu);
+  auto it = gStreams->find(f);
+  return it == gStreams->end() ? -1 : it->second;
+}
+
+FILE* fopenMyfs(const char* path, const char* mode) {
+  int flags = mode ? flagsForMode(mode) : -1;
+  if (flags < 0) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  int fd = ::open(path, flags, 0666);
+  if (fd < 0) return nullptr;
+  if (!isMyfsFd(fd)) return MYFS_REAL(fdopen)(fd, mode);  // escaped to a kernel file
+  FILE* f = streamOver(fd, mode);
+  if (f == nullptr) ::close(fd);
+  return f;
+}
+
+}  // namespace
+}  // namespace myfs::preload
+
+using namespace myfs;           // NOLINT
+using namespace myfs::preload;  // NOLINT
+
+MYFS_EXPORT FILE* fopen(const char* path, const char* mode) {
+  if (!route(path).myfs) return MYFS_REAL(fopen)(path, mode);
+  return fopenMyfs(path, mode);
+}
+MYFS_EXPORT FILE* fopen64(const char* path, const char* mode) {
+  if (!route(path).myfs) return MYFS_REAL(fopen64)(path, mode);
+  return fopenMyfs(path, mode);
+}
+MYFS_EXPORT FILE* fdopen(int fd, const char* mode) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(fdopen)(fd, mode);
+  return streamOver(fd, mode);
+}
+MYFS_EXPORT int fclose(FILE* f) {
+  if (streamFd(f) >= 0) {
+    std::lock_guard lock(gStreamsMu);
+    gStreams->erase(f);
+  }
+  return MYFS_REAL(fclose)(f);
+}
+MYFS_EXPORT int fileno(FILE* f) noexcept {
+  int fd = streamFd(f);
+  return fd >= 0 ? fd : MYFS_REAL(fileno)(f);
+}
+MYFS_EXPORT int fileno_unlocked(FILE* f) noexcept {
+  int fd = streamFd(f);
+  return fd >= 0 ? fd : MYFS_REAL(fileno_unlocked)(f);
+}

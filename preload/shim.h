@@ -1,0 +1,89 @@
+// Shared state of the interposers: the lazily started client, the routing of paths
+// and fds, the current directory, and the conversions to libc return conventions.
+//
+// Every interposer follows one pattern:
+//   if (auto r = route(dirfd, path); r.myfs) { ... call client()->vfs ... }
+//   return MYFS_REAL(fn)(...);
+// and never lets a C++ exception or a recursive call through (Guard).
+#pragma once
+
+#include <errno.h>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+#include "core/vfs.h"
+#include "preload/real_libc.h"
+
+#define MYFS_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace myfs::preload {
+
+// The Vfs once started, or null: started only by a call that names a myfs path.
+Vfs* loadedVfs();
+// Starts the client if needed; null (with a message printed once) if it cannot.
+Vfs* startVfs();
+
+// True while this thread is inside the shim: nested libc calls go straight to libc.
+bool inShim();
+class Guard {
+ public:
+  Guard();
+  ~Guard();
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+};
+
+// Whether fd is a myfs fd (cheap; false until the client has started).
+inline bool isMyfsFd(int fd) {
+  Vfs* v = loadedVfs();
+  return v != nullptr && !inShim() && v->isOpen(fd);
+}
+
+// Where a path argument leads.
+struct Routed {
+  bool myfs = false;
+  At at;
+  std::string rel;  // mount-relative (when myfs)
+};
+// Classifies (dirfd, path) as the kernel would resolve it: absolute paths by prefix,
+// relative ones by the directory fd or the current directory.
+Routed route(int dirfd, const char* path);
+inline Routed route(const char* path) { return route(-100 /* AT_FDCWD */, path); }
+
+// The mount prefix ("/myfs").
+const std::string& prefix();
+
+// The current directory when it is inside myfs ("" = the mount root), else false.
+bool virtualCwd(std::string* rel);
+void setVirtualCwd(const std::string& rel);  // chdir into myfs
+void clearVirtualCwd(const char* realPath);  // chdir elsewhere (null: unknown, ask the kernel)
+
+// True in a vfork()ed child (shares the parent's memory: the shim must not change state).
+bool inVforkChild();
+
+// The process's umask as last set (tracked by the umask interposer; read at start).
+mode_t currentUmask();
+void setCurrentUmask(mode_t mask);
+
+// Gives a myfs fd a kernel fd: a placeholder the shim owns (so numbers never collide).
+int newPlaceholder(bool cloexec, bool directory);
+
+// Converts failures to the libc convention: errno set, -1 returned.
+inline int failWith(int err) {
+  errno = err;
+  return -1;
+}
+template <typename T>
+inline int toInt(const Result<T>& r) {
+  return r.ok() ? 0 : failWith(r.err());
+}
+inline bool isEscape(int err) { return err == kEscapeErrno; }
+
+// Logs once per message (stderr), e.g. for refused operations.
+void logOnce(const char* what);
+
+}  // namespace myfs::preload

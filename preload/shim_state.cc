@@ -1,0 +1,257 @@
+// The shim's state: starting the client, routing paths, the current directory, fork.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "preload/client_api.h"
+#include "preload/shim.h"
+
+namespace myfs::preload {
+
+namespace {
+
+std::atomic<ClientApi*> gApi{nullptr};
+std::atomic<bool> gStartFailed{false};
+std::mutex gStartMu;
+thread_local int tlsDepth = 0;
+std::atomic<mode_t> gUmask{0};
+pid_t gPid = 0;
+
+std::string& prefixStorage() {
+  static std::string* p = [] {
+    const char* env = getenv("MYFS_PREFIX");
+    std::string s = env && *env == '/' ? env : "/myfs";
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return new std::string(s);
+  }();
+  return *p;
+}
+
+// The current directory: inside myfs (mount-relative) or the kernel's.
+std::mutex gCwdMu;
+bool gCwdVirtual = false;
+std::string gCwdRel;       // when virtual
+std::string gCwdReal;      // when known and not virtual ("" = ask the kernel)
+
+std::string libraryDir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&libraryDir), &info) == 0 || info.dli_fname == nullptr) return ".";
+  std::string p = info.dli_fname;
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? "." : p.substr(0, slash);
+}
+
+// Lexically normalizes an absolute path ("/a/./b/../c" -> "/a/c").
+std::string lexicalNormalize(const std::string& path) {
+  std::string out;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string_view c(path.data() + i, j - i);
+    if (c.empty() || c == ".") {
+    } else if (c == "..") {
+      auto slash = out.rfind('/');
+      out.resize(slash == std::string::npos ? 0 : slash);
+    } else {
+      out += '/';
+      out += c;
+    }
+    i = j;
+  }
+  if (!path.empty() && path.back() == '/' && !out.empty()) out += '/';
+  return out.empty() ? "/" : out;
+}
+
+// If `abs` (absolute) is inside the mount, the mount-relative rest.
+bool underPrefix(const char* abs, std::string* rel) {
+  const std::string& p = prefixStorage();
+  // Collapse leading duplicate slashes the way the kernel does.
+  const char* s = abs;
+  while (s[0] == '/' && s[1] == '/') ++s;
+  if (strncmp(s, p.c_str(), p.size()) != 0) return false;
+  const char c = s[p.size()];
+  if (c != '\0' && c != '/') return false;
+  *rel = s + p.size();
+  return true;
+}
+
+void childAfterFork() {
+  gPid = static_cast<pid_t>(syscall(SYS_getpid));
+  ClientApi* api = gApi.load();
+  if (api != nullptr) api->afterFork();
+  new (&gStartMu) std::mutex();
+  new (&gCwdMu) std::mutex();
+}
+
+void flushAtExit() {
+  ClientApi* api = gApi.load();
+  if (api == nullptr || inVforkChild()) return;
+  fflush(nullptr);  // stdio streams over myfs files write into the Vfs first
+  Guard g;
+  (void)api->vfs->syncAll();
+}
+
+__attribute__((constructor)) void shimInit() {
+  int saved = errno;
+  gPid = static_cast<pid_t>(syscall(SYS_getpid));
+  (void)prefixStorage();
+  mode_t m = MYFS_REAL(umask)(022);
+  MYFS_REAL(umask)(m);
+  gUmask = m;
+  pthread_atfork(nullptr, nullptr, &childAfterFork);
+  errno = saved;
+}
+
+__attribute__((destructor)) void shimFini() {
+  int saved = errno;
+  flushAtExit();
+  errno = saved;
+}
+
+}  // namespace
+
+void* resolveNext(const char* name) {
+  void* p = dlsym(RTLD_NEXT, name);
+  if (p == nullptr) {
+    fprintf(stderr, "myfs: libc has no %s\n", name);
+    abort();
+  }
+  return p;
+}
+
+bool inShim() { return tlsDepth > 0; }
+Guard::Guard() { ++tlsDepth; }
+Guard::~Guard() { --tlsDepth; }
+
+bool inVforkChild() { return static_cast<pid_t>(syscall(SYS_getpid)) != gPid; }
+
+const std::string& prefix() { return prefixStorage(); }
+
+mode_t currentUmask() { return gUmask.load(std::memory_order_relaxed); }
+void setCurrentUmask(mode_t mask) { gUmask.store(mask, std::memory_order_relaxed); }
+
+Vfs* loadedVfs() {
+  ClientApi* api = gApi.load(std::memory_order_acquire);
+  return api ? api->vfs : nullptr;
+}
+
+Vfs* startVfs() {
+  if (ClientApi* api = gApi.load(std::memory_order_acquire)) return api->vfs;
+  if (gStartFailed.load()) return nullptr;
+  Guard g;
+  int saved = errno;
+  std::lock_guard lock(gStartMu);
+  if (ClientApi* api = gApi.load()) return api->vfs;
+  const char* override = getenv("MYFS_CLIENT_LIB");
+  std::string lib = override && *override ? override : libraryDir() + "/libmyfs_client.so";
+  void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  char error[512] = {};
+  ClientApi* api = nullptr;
+  if (handle == nullptr) {
+    snprintf(error, sizeof error, "cannot load %s: %s", lib.c_str(), dlerror());
+  } else {
+    auto start = reinterpret_cast<ClientApi* (*)(char*, unsigned long)>(dlsym(handle, "myfs_client_start"));
+    if (start == nullptr) {
+      snprintf(error, sizeof error, "%s has no myfs_client_start", lib.c_str());
+    } else {
+      api = start(error, sizeof error);
+    }
+  }
+  errno = saved;
+  if (api == nullptr) {
+    fprintf(stderr, "myfs: %s; operations under %s fail with EIO\n", error, prefix().c_str());
+    gStartFailed = true;
+    return nullptr;
+  }
+  gApi.store(api, std::memory_order_release);
+  return api->vfs;
+}
+
+Routed route(int dirfd, const char* path) {
+  Routed r;
+  if (path == nullptr || inShim()) return r;
+  if (path[0] == '/') {
+    if (underPrefix(path, &r.rel)) {
+      r.myfs = true;
+      return r;
+    }
+    if (strstr(path, "/..") != nullptr) {
+      std::string norm = lexicalNormalize(path);
+      if (underPrefix(norm.c_str(), &r.rel)) r.myfs = true;
+    }
+    return r;
+  }
+  if (dirfd != AT_FDCWD) {
+    if (isMyfsFd(dirfd)) {
+      r.myfs = true;
+      r.at = At::dir(dirfd);
+      r.rel = path;
+    }
+    return r;
+  }
+  std::lock_guard lock(gCwdMu);
+  if (gCwdVirtual) {
+    r.myfs = true;
+    r.rel = gCwdRel.empty() ? std::string(path) : gCwdRel + "/" + path;
+    return r;
+  }
+  // A relative path from a kernel directory reaches the mount only through ".." or
+  // from an ancestor of the mount point.
+  if (gCwdReal.empty()) {
+    char buf[PATH_MAX];
+    if (MYFS_REAL(getcwd)(buf, sizeof buf) == nullptr) return r;
+    gCwdReal = buf;
+  }
+  const std::string& p = prefixStorage();
+  const bool ancestor = gCwdReal == "/" || (p.compare(0, gCwdReal.size(), gCwdReal) == 0 && p[gCwdReal.size()] == '/');
+  if (!ancestor && strstr(path, "..") == nullptr) return r;
+  std::string joined = lexicalNormalize(gCwdReal + "/" + path);
+  if (underPrefix(joined.c_str(), &r.rel)) r.myfs = true;
+  return r;
+}
+
+bool virtualCwd(std::string* rel) {
+  std::lock_guard lock(gCwdMu);
+  if (!gCwdVirtual) return false;
+  *rel = gCwdRel;
+  return true;
+}
+
+void setVirtualCwd(const std::string& rel) {
+  std::lock_guard lock(gCwdMu);
+  gCwdVirtual = true;
+  gCwdRel = rel;
+}
+
+void clearVirtualCwd(const char* realPath) {
+  std::lock_guard lock(gCwdMu);
+  gCwdVirtual = false;
+  gCwdReal = realPath != nullptr && realPath[0] == '/' ? lexicalNormalize(realPath) : "";
+}
+
+int newPlaceholder(bool cloexec, bool directory) {
+  (void)directory;
+  return MYFS_REAL(open)("/dev/null", O_RDWR | (cloexec ? O_CLOEXEC : 0));
+}
+
+void logOnce(const char* what) {
+  static std::mutex mu;
+  static std::set<std::string>* seen = new std::set<std::string>;
+  std::lock_guard lock(mu);
+  if (seen->insert(what).second) fprintf(stderr, "myfs: %s\n", what);
+}
+
+}  // namespace myfs::preload
