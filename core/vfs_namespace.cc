@@ -148,7 +148,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
     return removed.error();
   }
   forget(p, w.last);
-  MYFS_TRY(owner.linkCount(child.inode->ino, -static_cast<std::int32_t>(child.attr.nlink), 0));
+  MYFS_TRY(owner.linkCount(child.inode->ino, -1, 0));  // frees the (empty) directory
   (void)loadInode(p);
   return okResult();
 }
@@ -229,8 +229,7 @@ Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, s
   (void)loadInode(dstDir.inode->ino);
   if (added.replacedIno != 0) {
     MetaShard& owner = cluster_.shardOf(added.replacedIno);
-    const std::int32_t drop = S_ISDIR(added.replacedMode) ? -2 : -1;
-    MYFS_ASSIGN_OR_RETURN(lc, owner.linkCount(added.replacedIno, drop, 0));
+    MYFS_ASSIGN_OR_RETURN(lc, owner.linkCount(added.replacedIno, -1, 0));
     if (lc.nlink == 0) {
       UnlinkResult gone{added.replacedIno, false, true, lc.size};
       return dropLink(gone);

@@ -10,7 +10,7 @@ namespace myfs::preload {
 namespace {
 
 int openMyfs(const Routed& r, int flags, mode_t mode) {
-  if (flags & __O_TMPFILE) return failWith(EOPNOTSUPP);
+  if ((flags & O_TMPFILE) == O_TMPFILE) return failWith(EOPNOTSUPP);
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Guard g;
@@ -27,7 +27,7 @@ int openMyfs(const Routed& r, int flags, mode_t mode) {
 }
 
 mode_t modeArg(int flags, va_list ap) {
-  return (flags & (O_CREAT | __O_TMPFILE)) ? static_cast<mode_t>(va_arg(ap, int)) : 0;
+  return ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? static_cast<mode_t>(va_arg(ap, int)) : 0;
 }
 
 int openAt(int dirfd, const char* path, int flags, mode_t mode) {

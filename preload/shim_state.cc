@@ -85,6 +85,7 @@ bool underPrefix(const char* abs, std::string* rel) {
   const char c = s[p.size()];
   if (c != '\0' && c != '/') return false;
   *rel = s + p.size();
+  if (rel->empty()) *rel = "/";  // the mount root itself
   return true;
 }
 
