@@ -135,9 +135,11 @@ inline void toStat(const Attr& a, struct stat* st) {
   st->st_uid = a.uid;
   st->st_gid = a.gid;
   st->st_rdev = a.rdev;
-  st->st_size = static_cast<off_t>(a.size);
+  // Directories report one 4 KiB block, as ext4 and xfs do for small ones.
+  const std::uint64_t size = S_ISDIR(a.mode) ? 4096 : a.size;
+  st->st_size = static_cast<off_t>(size);
   st->st_blksize = 65536;
-  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st->st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
   st->st_atim = timespec{a.atimeNs / 1000000000, a.atimeNs % 1000000000};
   st->st_mtim = timespec{a.mtimeNs / 1000000000, a.mtimeNs % 1000000000};
   st->st_ctim = timespec{a.ctimeNs / 1000000000, a.ctimeNs % 1000000000};

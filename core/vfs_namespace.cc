@@ -175,7 +175,12 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
     if (!moved.attr.isDir()) return Errno(ENOTDIR);
   }
   if (shardOfInode(sp) == shardOfInode(dp)) {
-    MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(sp).rename(cred, sp, src.last, dp, dst.last, flags));
+    auto renamed = cluster_.shardOf(sp).rename(cred, sp, src.last, dp, dst.last, flags);
+    if (!renamed && renamed.err() == EXDEV) {
+      // A directory it replaces lives on another shard: take the two-shard path.
+      return renameAcrossShards(cred, src.node, src.last, dst.node, dst.last, flags);
+    }
+    MYFS_ASSIGN_OR_RETURN(r, std::move(renamed));
     if (r.movedIno != 0) (void)loadInode(r.movedIno);
     (void)loadInode(sp);
     if (dp != sp) (void)loadInode(dp);

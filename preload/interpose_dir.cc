@@ -23,13 +23,17 @@ struct MyfsDir {
   alignas(8) char buf[32768];
 };
 
-std::mutex gDirsMu;
-std::unordered_set<void*>* gDirs = new std::unordered_set<void*>;
+constinit std::mutex gDirsMu;
+// The DIR*s the shim made (built on first use: see cwdState()).
+std::unordered_set<void*>& myfsDirs() {
+  static auto* dirs = new std::unordered_set<void*>;
+  return *dirs;
+}
 
 MyfsDir* asMyfs(DIR* d) {
   if (d == nullptr || loadedVfs() == nullptr) return nullptr;
   std::lock_guard lock(gDirsMu);
-  return gDirs->count(d) ? reinterpret_cast<MyfsDir*>(d) : nullptr;
+  return myfsDirs().count(d) ? reinterpret_cast<MyfsDir*>(d) : nullptr;
 }
 
 DIR* wrapFd(int fd) {
@@ -40,7 +44,7 @@ DIR* wrapFd(int fd) {
     return nullptr;
   }
   std::lock_guard lock(gDirsMu);
-  gDirs->insert(d);
+  myfsDirs().insert(d);
   return reinterpret_cast<DIR*>(d);
 }
 
@@ -112,7 +116,7 @@ MYFS_EXPORT int closedir(DIR* dir) {
   if (d == nullptr) return MYFS_REAL(closedir)(dir);
   {
     std::lock_guard lock(gDirsMu);
-    gDirs->erase(dir);
+    myfsDirs().erase(dir);
   }
   int rc = close(d->fd);
   delete d;

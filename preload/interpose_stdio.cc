@@ -17,8 +17,12 @@ struct Cookie {
   int fd;
 };
 
-std::mutex gStreamsMu;
-std::unordered_map<FILE*, int>* gStreams = new std::unordered_map<FILE*, int>;
+constinit std::mutex gStreamsMu;
+// FILE* -> myfs fd of the streams the shim made (built on first use).
+std::unordered_map<FILE*, int>& myfsStreams() {
+  static auto* streams = new std::unordered_map<FILE*, int>;
+  return *streams;
+}
 
 // open(2) flags for an fopen mode string, or -1 (EINVAL).
 int flagsForMode(const char* mode) {
@@ -86,15 +90,15 @@ FILE* streamOver(int fd, const char* mode) {
     return nullptr;
   }
   std::lock_guard lock(gStreamsMu);
-  (*gStreams)[f] = fd;
+  myfsStreams()[f] = fd;
   return f;
 }
 
 int streamFd(FILE* f) {
   if (loadedVfs() == nullptr) return -1;
   std::lock_guard lock(gStreamsMu);
-  auto it = gStreams->find(f);
-  return it == gStreams->end() ? -1 : it->second;
+  auto it = myfsStreams().find(f);
+  return it == myfsStreams().end() ? -1 : it->second;
 }
 
 FILE* fopenMyfs(const char* path, const char* mode) {
@@ -132,7 +136,7 @@ MYFS_EXPORT FILE* fdopen(int fd, const char* mode) noexcept {
 MYFS_EXPORT int fclose(FILE* f) {
   if (streamFd(f) >= 0) {
     std::lock_guard lock(gStreamsMu);
-    gStreams->erase(f);
+    myfsStreams().erase(f);
   }
   return MYFS_REAL(fclose)(f);
 }

@@ -21,12 +21,13 @@ namespace myfs::preload {
 
 namespace {
 
-std::atomic<ClientApi*> gApi{nullptr};
-std::atomic<bool> gStartFailed{false};
-std::mutex gStartMu;
+// Constant-initialized (no constructor runs), so usable before static initializers.
+constinit std::atomic<ClientApi*> gApi{nullptr};
+constinit std::atomic<bool> gStartFailed{false};
+constinit std::mutex gStartMu;
 thread_local int tlsDepth = 0;
-std::atomic<mode_t> gUmask{0};
-pid_t gPid = 0;
+constinit std::atomic<mode_t> gUmask{0};
+constinit pid_t gPid = 0;
 
 std::string& prefixStorage() {
   static std::string* p = [] {
@@ -38,11 +39,18 @@ std::string& prefixStorage() {
   return *p;
 }
 
-// The current directory: inside myfs (mount-relative) or the kernel's.
-std::mutex gCwdMu;
-bool gCwdVirtual = false;
-std::string gCwdRel;       // when virtual
-std::string gCwdReal;      // when known and not virtual ("" = ask the kernel)
+// The current directory: inside myfs (mount-relative) or the kernel's. Built on first
+// use: interposers can run before this file's static initializers.
+struct CwdState {
+  std::mutex mu;
+  bool isVirtual = false;
+  std::string rel;   // when virtual
+  std::string real;  // when known and not virtual ("" = ask the kernel)
+};
+CwdState& cwdState() {
+  static CwdState* state = new CwdState;
+  return *state;
+}
 
 std::string libraryDir() {
   Dl_info info{};
@@ -94,7 +102,7 @@ void childAfterFork() {
   ClientApi* api = gApi.load();
   if (api != nullptr) api->afterFork();
   new (&gStartMu) std::mutex();
-  new (&gCwdMu) std::mutex();
+  new (&cwdState().mu) std::mutex();
 }
 
 void flushAtExit() {
@@ -113,6 +121,11 @@ __attribute__((constructor)) void shimInit() {
   MYFS_REAL(umask)(m);
   gUmask = m;
   pthread_atfork(nullptr, nullptr, &childAfterFork);
+  if (const char* cwd = getenv("MYFS_CWD"); cwd != nullptr && *cwd != '\0') {
+    // Started by a process whose current directory was inside myfs.
+    cwdState().isVirtual = true;
+    cwdState().rel = strcmp(cwd, "/") == 0 ? "" : cwd;
+  }
   errno = saved;
 }
 
@@ -203,44 +216,52 @@ Routed route(int dirfd, const char* path) {
     }
     return r;
   }
-  std::lock_guard lock(gCwdMu);
-  if (gCwdVirtual) {
+  CwdState& cwd = cwdState();
+  std::lock_guard lock(cwd.mu);
+  if (cwd.isVirtual) {
     r.myfs = true;
-    r.rel = gCwdRel.empty() ? std::string(path) : gCwdRel + "/" + path;
+    r.rel = cwd.rel.empty() ? std::string(path) : cwd.rel + "/" + path;
     return r;
   }
   // A relative path from a kernel directory reaches the mount only through ".." or
   // from an ancestor of the mount point.
-  if (gCwdReal.empty()) {
+  if (cwd.real.empty()) {
     char buf[PATH_MAX];
     if (MYFS_REAL(getcwd)(buf, sizeof buf) == nullptr) return r;
-    gCwdReal = buf;
+    cwd.real = buf;
   }
   const std::string& p = prefixStorage();
-  const bool ancestor = gCwdReal == "/" || (p.compare(0, gCwdReal.size(), gCwdReal) == 0 && p[gCwdReal.size()] == '/');
+  const bool ancestor = cwd.real == "/" || (p.compare(0, cwd.real.size(), cwd.real) == 0 && p[cwd.real.size()] == '/');
   if (!ancestor && strstr(path, "..") == nullptr) return r;
-  std::string joined = lexicalNormalize(gCwdReal + "/" + path);
+  std::string joined = lexicalNormalize(cwd.real + "/" + path);
   if (underPrefix(joined.c_str(), &r.rel)) r.myfs = true;
   return r;
 }
 
 bool virtualCwd(std::string* rel) {
-  std::lock_guard lock(gCwdMu);
-  if (!gCwdVirtual) return false;
-  *rel = gCwdRel;
+  CwdState& cwd = cwdState();
+  std::lock_guard lock(cwd.mu);
+  if (!cwd.isVirtual) return false;
+  *rel = cwd.rel;
   return true;
 }
 
+// The environment carries the myfs directory to programs exec'd with `environ`
+// (execv, system, popen); execve and posix_spawn add it to explicit envps.
 void setVirtualCwd(const std::string& rel) {
-  std::lock_guard lock(gCwdMu);
-  gCwdVirtual = true;
-  gCwdRel = rel;
+  CwdState& cwd = cwdState();
+  std::lock_guard lock(cwd.mu);
+  cwd.isVirtual = true;
+  cwd.rel = rel;
+  setenv("MYFS_CWD", rel.empty() ? "/" : rel.c_str(), 1);
 }
 
 void clearVirtualCwd(const char* realPath) {
-  std::lock_guard lock(gCwdMu);
-  gCwdVirtual = false;
-  gCwdReal = realPath != nullptr && realPath[0] == '/' ? lexicalNormalize(realPath) : "";
+  CwdState& cwd = cwdState();
+  std::lock_guard lock(cwd.mu);
+  if (cwd.isVirtual) unsetenv("MYFS_CWD");
+  cwd.isVirtual = false;
+  cwd.real = realPath != nullptr && realPath[0] == '/' ? lexicalNormalize(realPath) : "";
 }
 
 int newPlaceholder(bool cloexec, bool directory) {

@@ -120,7 +120,15 @@ std::vector<ServerRecord> readServers(const std::string& dir) {
   return out;
 }
 
-bool alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+// Whether pid runs (a zombie left by a parent that does not reap counts as gone).
+bool alive(pid_t pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+}
 
 // Starts one myfsd and waits for its READY line. Returns its record.
 ServerRecord startServer(const Options& o, const std::string& role, int index) {
@@ -332,7 +340,11 @@ std::string findInPath(const std::string& cmd) {
 
 int cmdRun(const Options& o) {
   if (o.command.empty()) usage();
-  if (std::getenv("MYFS_META") == nullptr || std::getenv("MYFS_DATA") == nullptr) {
+  auto unset = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr || *v == '\0';
+  };
+  if (unset("MYFS_META") || unset("MYFS_DATA")) {
     auto env = readEnv(o.dir);
     if (env.empty()) die("no cluster in " + o.dir + " and MYFS_META/MYFS_DATA are not set (start one with: myfs up)");
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);

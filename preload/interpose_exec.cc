@@ -1,0 +1,58 @@
+// Programs started from a process whose current directory is inside myfs start there
+// too: the directory travels in MYFS_CWD, which execve and posix_spawn add to the
+// environment they pass on (callers such as bash and make build their own envp).
+#include <spawn.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "preload/shim.h"
+
+namespace myfs::preload {
+namespace {
+
+constexpr char kCwdVar[] = "MYFS_CWD=";
+
+// envp with MYFS_CWD set to the current myfs directory (or removed when the current
+// directory is the kernel's). `storage` keeps the new strings alive.
+std::vector<char*> withCwd(char* const envp[], std::string* storage) {
+  std::vector<char*> out;
+  for (char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
+    if (strncmp(*e, kCwdVar, sizeof kCwdVar - 1) != 0) out.push_back(*e);
+  }
+  std::string rel;
+  if (virtualCwd(&rel)) {
+    *storage = std::string(kCwdVar) + (rel.empty() ? "/" : rel);
+    out.push_back(storage->data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+}  // namespace myfs::preload
+
+using namespace myfs;           // NOLINT
+using namespace myfs::preload;  // NOLINT
+
+MYFS_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
+  std::string storage;
+  std::vector<char*> env = withCwd(envp, &storage);
+  return MYFS_REAL(execve)(path, argv, env.data());
+}
+
+MYFS_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                            const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  std::string storage;
+  std::vector<char*> env = withCwd(envp, &storage);
+  return MYFS_REAL(posix_spawn)(pid, path, actions, attr, argv, env.data());
+}
+
+MYFS_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
+                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  std::string storage;
+  std::vector<char*> env = withCwd(envp, &storage);
+  return MYFS_REAL(posix_spawnp)(pid, file, actions, attr, argv, env.data());
+}

@@ -1,0 +1,88 @@
+// Failure paths with real servers: a dead server yields bounded retries then EIO (never a
+// hang), and what was closed or fsync'd survives a kill -9 and restart of every server.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "tests/integration/cluster.h"
+
+namespace myfs::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+TEST(FailureTest, ClosedAndFsyncedDataSurvivesKill9AndRestart) {
+  Cluster c(2, 2);
+  ASSERT_EQ(0, c.run("mkdir -p $R/d && head -c 3000000 /dev/urandom | dd of=$R/d/closed bs=1M iflag=fullblock status=none && md5sum < $R/d/closed | dd of=$R/sum status=none && "
+                     "python3 -c \"import os; f=os.open('$R/d/synced', os.O_WRONLY|os.O_CREAT, 0o644); "
+                     "os.write(f, b'durable'*1000); os.fsync(f); os._exit(0)\"",
+                     "keep")
+                   .status);
+  for (const char* s : {"meta0", "meta1", "data0", "data1"}) c.kill(s, SIGKILL);
+  c.up();
+  RunResult r = c.run("md5sum < $R/d/closed | cmp - $R/sum && echo closed-ok && stat -c %s $R/d/synced", "keep");
+  EXPECT_EQ(0, r.status) << r.out;
+  EXPECT_EQ("closed-ok\n7000\n", r.out);
+}
+
+TEST(FailureTest, DeadDataServerGivesEioWithinBoundedTime) {
+  Cluster c(2, 2);
+  ASSERT_EQ(0, c.run("mkdir -p $R && head -c 4000000 /dev/urandom | dd of=$R/f bs=1M iflag=fullblock status=none", "dead").status);
+  c.kill("data0", SIGKILL);
+  c.kill("data1", SIGKILL);
+  auto start = Clock::now();
+  RunResult r = c.run("cat $R/f > /dev/null; echo rc=$?", "dead", "MYFS_RPC_ATTEMPTS=3", 60);
+  EXPECT_LT(secondsSince(start), 20.0);
+  EXPECT_NE(std::string::npos, r.out.find("Input/output error")) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("rc=1")) << r.out;
+  // Metadata still answers: the namespace is intact.
+  EXPECT_EQ("4000000\n", c.run("stat -c %s $R/f", "dead").out);
+}
+
+TEST(FailureTest, DeadMetadataServerGivesEioNotAHang) {
+  Cluster c(2, 2);
+  c.kill("meta0", SIGKILL);
+  auto start = Clock::now();
+  RunResult r = c.run("ls /myfs; echo rc=$?", "", "MYFS_RPC_ATTEMPTS=3", 60);
+  EXPECT_LT(secondsSince(start), 20.0);
+  EXPECT_NE(std::string::npos, r.out.find("Input/output error")) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("myfs: ")) << r.out;  // a clear message names the server
+}
+
+TEST(FailureTest, StoppedServerTimesOutWithEio) {
+  Cluster c(1, 1);
+  ASSERT_EQ(0, c.run("touch /myfs/f").status);
+  c.kill("meta0", SIGSTOP);
+  auto start = Clock::now();
+  RunResult r = c.run("stat /myfs/f; echo rc=$?", "", "MYFS_RPC_TIMEOUT_MS=1000 MYFS_RPC_ATTEMPTS=2", 60);
+  EXPECT_LT(secondsSince(start), 15.0);
+  EXPECT_NE(std::string::npos, r.out.find("rc=1")) << r.out;
+  c.kill("meta0", SIGCONT);
+}
+
+TEST(FailureTest, ServersRefuseBadStartsWithClearMessages) {
+  Cluster c(1, 1);
+  TempDir d;
+  // A port another server holds.
+  RunResult r = runBash("addr=$(awk '$1==\"meta\"{print $5}' " + c.dir() + "/servers) && " + binDir() +
+                            "/myfsd --role meta --dir $R/m --shard 0 --shards 1 --listen $addr",
+                        d.path());
+  EXPECT_EQ(1, r.status) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("in use")) << r.out;
+  r = runBash(binDir() + "/myfsd --role bogus --dir $R/m", d.path());
+  EXPECT_EQ(2, r.status) << r.out;
+  r = runBash("touch $R/file && " + binDir() + "/myfsd --role data --dir $R/file/x --unix $R/s", d.path());
+  EXPECT_EQ(2, r.status) << r.out;
+  r = runBash(binDir() + "/myfs run --dir $R/none -- true", d.path(), "MYFS_META= MYFS_DATA=");
+  EXPECT_NE(0, r.status);
+  EXPECT_NE(std::string::npos, r.out.find("no cluster")) << r.out;
+}
+
+}  // namespace
+}  // namespace myfs::testing
