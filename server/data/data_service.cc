@@ -1,0 +1,63 @@
+#include "server/data/data_service.h"
+
+#include <string_view>
+
+namespace myfs::server {
+namespace {
+
+constexpr capnp::MessageSize kSmallResultSize{8, 0};
+
+}  // namespace
+
+kj::Promise<void> DataServiceImpl::write(WriteContext context) {
+  auto p = context.getParams();
+  capnp::Data::Reader d = p.getData();
+  Result<void> r = store_.write(p.getIno(), p.getChunk(), p.getOffset(),
+                                std::string_view(reinterpret_cast<const char*>(d.begin()), d.size()), p.getSync());
+  context.getResults(kSmallResultSize).setErr(r.err());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> DataServiceImpl::read(ReadContext context) {
+  auto p = context.getParams();
+  // TODO(perf): read straight into the result message instead of through a string.
+  Result<std::string> r = store_.read(p.getIno(), p.getChunk(), p.getOffset(), p.getLength());
+  auto out = context.getResults(capnp::MessageSize{4 + (r ? r->size() / 8 + 1 : 0), 0});
+  out.setErr(r.err());
+  if (r) out.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(r->data()), r->size()));
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> DataServiceImpl::truncate(TruncateContext context) {
+  auto p = context.getParams();
+  Result<void> r = store_.truncate(p.getIno(), p.getSize(), p.getChunkSize());
+  context.getResults(kSmallResultSize).setErr(r.err());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> DataServiceImpl::remove(RemoveContext context) {
+  Result<void> r = store_.remove(context.getParams().getIno());
+  context.getResults(kSmallResultSize).setErr(r.err());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> DataServiceImpl::fsync(FsyncContext context) {
+  Result<void> r = store_.fsync(context.getParams().getIno());
+  context.getResults(kSmallResultSize).setErr(r.err());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> DataServiceImpl::stats(StatsContext context) {
+  Result<ChunkStoreStats> r = store_.stats();
+  auto st = context.getResults(kSmallResultSize).initStats();
+  if (r) {
+    st.setChunks(r->chunks);
+    st.setBytes(r->bytes);
+    st.setDiskTotal(r->diskTotal);
+    st.setDiskFree(r->diskFree);
+    st.setInodes(r->inodes);
+  }
+  return kj::READY_NOW;
+}
+
+}  // namespace myfs::server

@@ -1,0 +1,368 @@
+// MetaStore: opening/formatting, shared helpers and the read-only operations.
+#include "server/meta/meta_store.h"
+
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+
+#include "server/log.h"
+
+namespace myfs::server {
+namespace {
+
+constexpr std::uint64_t kMaxSeq = (std::uint64_t{1} << kShardShift) - 1;
+
+rocksdb::WriteOptions writeOptions() {
+  rocksdb::WriteOptions w;
+  // WAL on, no fsync per batch: a write handed to the OS survives kill -9 of the
+  // process (not a power loss); see docs/server.md.
+  w.sync = false;
+  w.disableWAL = false;
+  return w;
+}
+
+Result<void> dbError(const char* what, const rocksdb::Status& s) {
+  logLine("metadata store: %s: %s", what, s.ToString().c_str());
+  return Errno(EIO);
+}
+
+bool validChunkSize(std::uint32_t c) {
+  return c >= (64u << 10) && c <= (64u << 20) && (c & (c - 1)) == 0;
+}
+
+}  // namespace
+
+Result<void> checkName(std::string_view name) {
+  if (name.empty()) return Errno(ENOENT);
+  if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return Errno(EINVAL);
+  }
+  return okResult();
+}
+
+MetaStore::MetaStore(std::unique_ptr<rocksdb::DB> db, SuperBlockRecord sb, ShardCounters counters,
+                     std::uint64_t nextSeq)
+    : db_(std::move(db)), sb_(sb), counters_(counters), nextSeq_(nextSeq) {}
+
+MetaStore::~MetaStore() {
+  if (db_) {
+    rocksdb::Status s = db_->Close();
+    if (!s.ok()) logLine("metadata store: close: %s", s.ToString().c_str());
+  }
+}
+
+std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::string* error) {
+  if (opts.shardCount == 0 || opts.shardCount > 65536 || opts.shardIndex >= opts.shardCount) {
+    *error = "invalid shard " + std::to_string(opts.shardIndex) + " of " + std::to_string(opts.shardCount);
+    return nullptr;
+  }
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.IncreaseParallelism(2);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, opts.dir, &raw);
+  if (!s.ok()) {
+    *error = "cannot open metadata store in " + opts.dir + ": " + s.ToString();
+    return nullptr;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), kSuperKey, &value);
+  SuperBlockRecord sb;
+  if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      *error = "metadata store in " + opts.dir + " has data but no superblock: not a myfs shard";
+      return nullptr;
+    }
+    if (!validChunkSize(opts.chunkSize)) {
+      *error = "chunk size " + std::to_string(opts.chunkSize) +
+               " is not a power of two between 65536 and 67108864";
+      return nullptr;
+    }
+    sb.chunkSize = opts.chunkSize;
+    sb.shardIndex = opts.shardIndex;
+    sb.shardCount = opts.shardCount;
+    ShardCounters counters;
+    rocksdb::WriteBatch batch;
+    std::uint64_t nextSeq = 1;
+    if (opts.shardIndex == 0) {
+      InodeRecord root;
+      Attr& a = root.attr;
+      a.ino = kRootIno;
+      a.mode = S_IFDIR | 0755;
+      a.nlink = 2;
+      a.uid = opts.rootUid;
+      a.gid = opts.rootGid;
+      a.atimeNs = a.mtimeNs = a.ctimeNs = nowNs();
+      a.version = 1;
+      a.parent = kRootIno;
+      batch.Put(inodeKey(kRootIno), encodeInode(root));
+      counters.inodes = 1;
+      counters.directories = 1;
+      nextSeq = kRootIno + 1;
+    }
+    batch.Put(kSuperKey, encodeSuperBlock(sb));
+    batch.Put(kCounterKey, encodeU64(nextSeq));
+    batch.Put(kStatsKey, encodeCounters(counters));
+    rocksdb::WriteOptions w = writeOptions();
+    w.sync = true;
+    s = db->Write(w, &batch);
+    if (!s.ok()) {
+      *error = "cannot format metadata store in " + opts.dir + ": " + s.ToString();
+      return nullptr;
+    }
+    logLine("formatted metadata shard %u of %u in %s (chunk size %u)", sb.shardIndex, sb.shardCount,
+            opts.dir.c_str(), sb.chunkSize);
+    return std::unique_ptr<MetaStore>(new MetaStore(std::move(db), sb, counters, nextSeq));
+  }
+  if (!s.ok()) {
+    *error = "cannot read superblock in " + opts.dir + ": " + s.ToString();
+    return nullptr;
+  }
+  std::optional<SuperBlockRecord> stored = decodeSuperBlock(value);
+  if (!stored || stored->formatVersion != kFormatVersion) {
+    *error = "metadata store in " + opts.dir + " has an unknown format";
+    return nullptr;
+  }
+  if (stored->shardIndex != opts.shardIndex || stored->shardCount != opts.shardCount) {
+    *error = "metadata store in " + opts.dir + " belongs to shard " + std::to_string(stored->shardIndex) + " of " +
+             std::to_string(stored->shardCount) + ", not shard " + std::to_string(opts.shardIndex) + " of " +
+             std::to_string(opts.shardCount);
+    return nullptr;
+  }
+  std::string seqValue;
+  std::string statsValue;
+  std::optional<std::uint64_t> seq;
+  std::optional<ShardCounters> counters;
+  if (db->Get(rocksdb::ReadOptions(), kCounterKey, &seqValue).ok()) seq = decodeU64(seqValue);
+  if (db->Get(rocksdb::ReadOptions(), kStatsKey, &statsValue).ok()) counters = decodeCounters(statsValue);
+  if (!seq || !counters) {
+    *error = "metadata store in " + opts.dir + " is damaged (inode counter or statistics missing)";
+    return nullptr;
+  }
+  return std::unique_ptr<MetaStore>(new MetaStore(std::move(db), *stored, *counters, *seq));
+}
+
+MountInfo MetaStore::mountInfo() const {
+  MountInfo m;
+  m.chunkSize = sb_.chunkSize;
+  m.shardIndex = sb_.shardIndex;
+  m.shardCount = sb_.shardCount;
+  m.rootIno = kRootIno;
+  return m;
+}
+
+// ---- helpers
+
+Result<InodeRecord> MetaStore::loadInode(InodeId ino) const {
+  if (!isLocal(ino) || ino == 0) return Errno(ENOENT);
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), inodeKey(ino), &value);
+  if (s.IsNotFound()) return Errno(ENOENT);
+  if (!s.ok()) return dbError("read inode", s).error();
+  std::optional<InodeRecord> rec = decodeInode(ino, value);
+  if (!rec) {
+    logLine("metadata store: inode %#llx: corrupt record", static_cast<unsigned long long>(ino));
+    return Errno(EIO);
+  }
+  return *rec;
+}
+
+Result<InodeRecord> MetaStore::loadSearchableDir(const Cred& cred, InodeId dir) const {
+  MYFS_ASSIGN_OR_RETURN(rec, loadInode(dir));
+  if (!rec.attr.isDir()) return Errno(ENOTDIR);
+  if (!mayAccess(rec.attr, cred, kMayExec)) return Errno(EACCES);
+  return rec;
+}
+
+Result<std::optional<DentryRecord>> MetaStore::loadDentry(InodeId parent, std::string_view name) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), dentryKey(parent, name), &value);
+  if (s.IsNotFound()) return std::optional<DentryRecord>();
+  if (!s.ok()) return dbError("read dentry", s).error();
+  std::optional<DentryRecord> d = decodeDentry(value);
+  if (!d) {
+    logLine("metadata store: dentry in %#llx: corrupt record", static_cast<unsigned long long>(parent));
+    return Errno(EIO);
+  }
+  return d;
+}
+
+Result<bool> MetaStore::hasEntries(InodeId dir) const {
+  std::string prefix = dentryPrefix(dir);
+  std::string upper = dentryPrefix(dir + 1);
+  rocksdb::Slice upperSlice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upperSlice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  it->Seek(prefix);
+  if (!it->status().ok()) return dbError("scan directory", it->status()).error();
+  return it->Valid();
+}
+
+Result<bool> MetaStore::isAncestorOrSelf(InodeId ancestor, InodeId ino) const {
+  for (int steps = 0; steps < 65536; ++steps) {
+    if (ino == ancestor) return true;
+    if (ino == kRootIno || !isLocal(ino)) return false;
+    Result<InodeRecord> rec = loadInode(ino);
+    if (!rec) {
+      if (rec.err() == ENOENT) return false;
+      return rec.error();
+    }
+    if (!rec->attr.isDir() || rec->attr.parent == ino || rec->attr.parent == 0) return false;
+    ino = rec->attr.parent;
+  }
+  logLine("metadata store: parent chain of %#llx does not end", static_cast<unsigned long long>(ino));
+  return Errno(EIO);
+}
+
+bool MetaStore::stickyAllows(const Cred& cred, const Attr& dir, std::optional<std::uint32_t> victimUid) {
+  if (!(dir.mode & S_ISVTX) || cred.uid == 0 || cred.uid == dir.uid) return true;
+  // A remote victim's owner is checked by the client (see unlink's contract).
+  return !victimUid || *victimUid == cred.uid;
+}
+
+Result<Attr> MetaStore::attrOfEntry(const DentryRecord& d) const {
+  if (isLocal(d.ino)) {
+    MYFS_ASSIGN_OR_RETURN(rec, loadInode(d.ino));
+    return rec.attr;
+  }
+  Attr a;
+  a.ino = d.ino;
+  a.mode = d.type & S_IFMT;
+  a.nlink = 0;
+  return a;
+}
+
+Result<InodeRecord> MetaStore::newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent,
+                                        std::uint32_t mode) {
+  if (txn.nextSeq() > kMaxSeq) return Errno(ENOSPC);
+  InodeRecord rec;
+  Attr& a = rec.attr;
+  a.ino = makeInodeId(sb_.shardIndex, txn.takeSeq());
+  a.mode = mode;
+  a.uid = cred.uid;
+  a.gid = cred.gid;
+  if (parent && (parent->attr.mode & S_ISGID)) {
+    a.gid = parent->attr.gid;
+    if (S_ISDIR(mode)) {
+      a.mode |= S_ISGID;
+    } else if ((a.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && cred.uid != 0 && !cred.inGroup(a.gid)) {
+      a.mode &= ~static_cast<std::uint32_t>(S_ISGID);  // mode_strip_sgid's rule
+    }
+  }
+  a.atimeNs = a.mtimeNs = a.ctimeNs = nowNs();
+  a.version = 1;
+  return rec;
+}
+
+void MetaStore::touchDir(InodeRecord& dir, std::int64_t now) {
+  dir.attr.mtimeNs = now;
+  dir.attr.ctimeNs = now;
+  ++dir.attr.version;
+}
+
+Result<void> MetaStore::commit(MetaTxn& txn) {
+  rocksdb::WriteBatch& b = txn.batch();
+  if (txn.nextSeq() != nextSeq_) b.Put(kCounterKey, encodeU64(txn.nextSeq()));
+  b.Put(kStatsKey, encodeCounters(txn.counters()));
+  rocksdb::Status s = db_->Write(writeOptions(), &b);
+  if (!s.ok()) return dbError("write batch", s);
+  counters_ = txn.counters();
+  nextSeq_ = txn.nextSeq();
+  return okResult();
+}
+
+// ---- read-only operations
+
+Result<Attr> MetaStore::lookup(const Cred& cred, InodeId parent, std::string_view name) {
+  MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
+  if (name.empty()) return Errno(ENOENT);
+  if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
+  if (name == ".") return dir.attr;
+  if (name == "..") {
+    DentryRecord up{dir.attr.parent, S_IFDIR};
+    return attrOfEntry(up);
+  }
+  MYFS_TRY(checkName(name));
+  MYFS_ASSIGN_OR_RETURN(d, loadDentry(parent, name));
+  if (!d) return Errno(ENOENT);
+  return attrOfEntry(*d);
+}
+
+Result<Attr> MetaStore::getattr(InodeId ino) {
+  MYFS_ASSIGN_OR_RETURN(rec, loadInode(ino));
+  return rec.attr;
+}
+
+Result<std::string> MetaStore::readlink(InodeId ino) {
+  MYFS_ASSIGN_OR_RETURN(rec, loadInode(ino));
+  if (!rec.attr.isLink()) return Errno(EINVAL);
+  std::string target;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), linkKey(ino), &target);
+  if (!s.ok()) {
+    if (s.IsNotFound()) logLine("metadata store: symlink %#llx has no target", static_cast<unsigned long long>(ino));
+    return dbError("read symlink", s).error();
+  }
+  return target;
+}
+
+Result<ReaddirPage> MetaStore::readdir(const Cred& cred, InodeId ino, std::string_view cookie,
+                                       std::uint32_t maxEntries) {
+  MYFS_ASSIGN_OR_RETURN(dir, loadInode(ino));
+  if (!dir.attr.isDir()) return Errno(ENOTDIR);
+  if (!mayAccess(dir.attr, cred, kMayRead)) return Errno(EACCES);
+  if (!cookie.empty() && cookie.size() < 4) return Errno(EINVAL);
+  if (maxEntries == 0 || maxEntries > kReaddirMaxEntries) maxEntries = kReaddirMaxEntries;
+
+  std::string prefix = dentryPrefix(ino);
+  std::string upper = dentryPrefix(ino + 1);
+  rocksdb::Slice upperSlice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upperSlice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  std::string start = prefix;
+  start.append(cookie);
+  it->Seek(start);
+  if (!cookie.empty() && it->Valid() && it->key() == rocksdb::Slice(start)) it->Next();
+
+  ReaddirPage page;
+  page.nextCookie.assign(cookie);
+  while (it->Valid() && page.entries.size() < maxEntries) {
+    rocksdb::Slice key = it->key();
+    std::optional<DentryRecord> d = decodeDentry(it->value().ToStringView());
+    if (key.size() < prefix.size() + 4 || !d) {
+      logLine("metadata store: directory %#llx: corrupt dentry", static_cast<unsigned long long>(ino));
+      return Errno(EIO);
+    }
+    DirEntry e;
+    e.name.assign(key.data() + prefix.size() + 4, key.size() - prefix.size() - 4);
+    e.ino = d->ino;
+    e.type = direntType(d->type);
+    page.nextCookie.assign(key.data() + prefix.size(), key.size() - prefix.size());
+    page.entries.push_back(std::move(e));
+    it->Next();
+  }
+  if (!it->status().ok()) return dbError("scan directory", it->status()).error();
+  page.eof = !it->Valid();
+  return page;
+}
+
+ShardStats MetaStore::statfs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ShardStats s;
+  s.shard = sb_.shardIndex;
+  s.inodes = counters_.inodes;
+  s.dentries = counters_.dentries;
+  s.directories = counters_.directories;
+  s.files = counters_.files;
+  s.bytes = counters_.bytes;
+  return s;
+}
+
+}  // namespace myfs::server

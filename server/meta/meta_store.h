@@ -1,0 +1,213 @@
+// MetaStore: one metadata shard of the inode-based namespace, over RocksDB.
+//
+// Implements the semantics of every schema::MetaService method (schema/meta.capnp) as a
+// C++ call returning Result<...>: Linux's rules and errnos for one shard. Every mutation
+// is one atomic rocksdb::WriteBatch through the write-ahead log; mutations are serialized
+// by one mutex (reads are lock-free). Key layout: server/meta/meta_format.h and
+// docs/server.md.
+//
+// Conventions of every method below:
+// - `name` is one path component. "" is ENOENT, longer than 255 bytes ENAMETOOLONG, a
+//   '/' in it EINVAL; "." and ".." get the errno Linux gives for that call.
+// - A directory argument that is not an inode of this shard is ENOENT; not a directory,
+//   ENOTDIR. Search (x) permission on it is checked first (EACCES), as a path walk does.
+// - Every change of an inode increments its version; entry changes set the parent's
+//   mtime and ctime; attribute changes set ctime.
+// - A RocksDB failure is EIO (logged to stderr).
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/types.h"
+#include "server/meta/meta_format.h"
+#include "server/meta/meta_txn.h"
+#include "server/meta/meta_types.h"
+
+namespace myfs::server {
+
+struct MetaStoreOptions {
+  std::string dir;                  // RocksDB directory (created if missing)
+  std::uint32_t shardIndex = 0;
+  std::uint32_t shardCount = 1;
+  std::uint32_t chunkSize = kDefaultChunkSize;  // used only when formatting
+  std::uint32_t rootUid = 0;        // owner of the root directory made at format time
+  std::uint32_t rootGid = 0;
+};
+
+class MetaStore {
+ public:
+  // Opens the shard in opts.dir, formatting it when empty (superblock; shard 0 also makes
+  // the root directory, ino 1, S_IFDIR|0755, nlink 2, parent 1, owned by rootUid/rootGid).
+  // An existing store keeps its chunk size; a stored shard index or count different from
+  // opts is refused. On failure returns nullptr and sets *error to a one-line reason.
+  static std::unique_ptr<MetaStore> open(const MetaStoreOptions& opts, std::string* error);
+
+  ~MetaStore();
+  MetaStore(const MetaStore&) = delete;
+  MetaStore& operator=(const MetaStore&) = delete;
+
+  // Cluster constants (chunk size from the superblock).
+  MountInfo mountInfo() const;
+
+  // The child `name` of `parent` ("." is parent itself, ".." its parent). Complete attr if
+  // the child's inode is on this shard; otherwise only ino and type bits, nlink 0.
+  // Errors: ENOENT, ENOTDIR, EACCES, ENAMETOOLONG.
+  Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name);
+
+  // Errors: ENOENT.
+  Result<Attr> getattr(InodeId ino);
+
+  // chmod (owner or root, else EPERM; S_ISGID dropped when a non-root caller is not in
+  // the file's group), chown (root; the owner may change the group to one of its groups;
+  // else EPERM; on a non-directory clears S_ISUID, and S_ISGID when group-executable),
+  // size (EISDIR for a directory, EINVAL for other non-regular files or size > 2^63-1;
+  // no permission check: the client checked write access at open; sets mtime and ctime
+  // unless growOnly; growOnly only grows and sets mtime and ctime: a write happened),
+  // times (kTimeNow for both: owner, root or write permission, else EACCES; any explicit
+  // time or a single one: owner or root, else EPERM). Changing anything sets ctime.
+  // Errors: ENOENT, EPERM, EACCES, EISDIR, EINVAL.
+  Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttrRequest& req);
+
+  // Makes a regular file (mode type 0 or S_IFREG), fifo, socket or device (root only,
+  // else EPERM) in `parent` with a new inode here; S_IFDIR/S_IFLNK types are EINVAL.
+  // An existing name with !exclusive returns its attr (as lookup) and created=false; a
+  // directory there is EISDIR. "." / "..": EEXIST if exclusive, else EISDIR.
+  // Errors: EEXIST, EISDIR, EACCES, ENOENT, ENOTDIR, ENAMETOOLONG, EPERM, EINVAL.
+  Result<CreateResult> create(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
+                              bool exclusive, std::uint64_t rdev);
+
+  // A directory with its inode on this shard in `parent` (mode & 01777, setgid inherited).
+  // Errors: EEXIST (also "." and ".."), EACCES, ENOENT, ENOTDIR, EMLINK, ENAMETOOLONG.
+  Result<Attr> mkdir(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode);
+
+  // A symlink (mode S_IFLNK|0777, size = target length). Errors: EEXIST, EACCES, ENOENT
+  // (also an empty target), ENOTDIR, ENAMETOOLONG (name, or target over 4095 bytes).
+  Result<Attr> symlink(const Cred& cred, InodeId parent, std::string_view name, std::string_view target);
+
+  // Errors: ENOENT, EINVAL (not a symlink).
+  Result<std::string> readlink(InodeId ino);
+
+  // Up to maxEntries (0 or more than 4096: 4096) entries after `cookie` (empty: from the
+  // start), in name-hash order, without "." and "..". nextCookie is the key suffix of the
+  // last entry returned; entries added or removed meanwhile never make a page repeat or
+  // skip another entry. Needs read permission. Errors: ENOENT, ENOTDIR, EACCES, EINVAL
+  // (malformed cookie).
+  Result<ReaddirPage> readdir(const Cred& cred, InodeId ino, std::string_view cookie, std::uint32_t maxEntries);
+
+  // unlink(2) (isDir=false; a directory is EISDIR) or rmdir(2) (isDir=true; a
+  // non-directory is ENOTDIR, entries ENOTEMPTY, root EBUSY, a directory inode on another
+  // shard EXDEV). Needs w+x on parent and the sticky-directory rule (EPERM). A local inode
+  // loses the link in the same batch (freed at 0: lastLink, size); a remote one is
+  // reported with remoteInode=true for linkCount(-1) on its shard. For a remote victim in
+  // a sticky directory the server cannot see the victim's owner: it allows the caller
+  // that owns the directory or is root, and otherwise trusts the client's check of the
+  // victim's owner (done with the attr it fetched from the owning shard).
+  // "." is EISDIR (unlink) / EINVAL (rmdir); ".." is EISDIR / ENOTEMPTY.
+  // Errors: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EACCES, EPERM, EBUSY, EXDEV, EINVAL.
+  Result<UnlinkResult> unlink(const Cred& cred, InodeId parent, std::string_view name, bool isDir);
+
+  // rename(2)/renameat2 with both parents on this shard. Same inode → success, no change.
+  // Directory over non-directory ENOTDIR, non-directory over directory EISDIR, over a
+  // non-empty directory ENOTEMPTY, over a directory whose inode is remote EXDEV; source
+  // an ancestor of the destination (as far as parent pointers on this shard show) EINVAL,
+  // destination an ancestor of the source ENOTEMPTY (EINVAL with EXCHANGE);
+  // NOREPLACE with an existing target EEXIST; EXCHANGE swaps (ENOENT without target);
+  // other flags EINVAL. "." or ".." as source EBUSY, as target EBUSY (EEXIST with
+  // NOREPLACE). Moving a directory to a new parent needs write permission on it (when its
+  // inode is here; the client checks a remote one) and updates ".." when local; movedIno
+  // is the source inode (the client sets ".." of a remote one with linkCount).
+  // Errors: ENOENT, EEXIST, EISDIR, ENOTDIR, ENOTEMPTY, EINVAL, EACCES, EPERM, EXDEV,
+  // EBUSY, EMLINK, ENAMETOOLONG.
+  Result<RenameResult> rename(const Cred& cred, InodeId srcParent, std::string_view srcName, InodeId dstParent,
+                              std::string_view dstName, std::uint32_t flags);
+
+  // Counters of this shard.
+  ShardStats statfs() const;
+
+  // Step 1 of a cross-shard mkdir (or symlink): a new inode here with nlink 0 and the
+  // pending flag; directories get parent = parentHint. uid = cred.uid; gid = cred.gid,
+  // or the parent's gid (and S_ISGID for directories) when parentHint is a setgid
+  // directory of this shard (for a remote parent the client passes the inherited gid in
+  // cred.gid and S_ISGID in mode). Symlinks store `target`.
+  // Errors: EINVAL (type not dir/reg/symlink/fifo/socket), ENOENT (empty symlink target),
+  // ENAMETOOLONG, ENOSPC (inode numbers exhausted).
+  Result<Attr> makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target);
+
+  // Step 2 of cross-shard mkdir/link/rename: name -> ino (type from mode) in `parent`.
+  // replace=false: EEXIST if the name exists; replace=true overwrites it and returns the
+  // old entry (the target inode itself is not touched: the caller adjusts link counts).
+  // Parent nlink follows directory entries. Needs w+x on parent.
+  // Errors: EEXIST (also "." and ".."), EACCES, ENOENT (also a parent being removed),
+  // ENOTDIR, EMLINK, ENAMETOOLONG.
+  Result<AddEntryResult> addEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                                  std::uint32_t mode, bool replace);
+
+  // Removes name from parent only if it maps to expectIno (ENOENT otherwise). The target
+  // inode is not touched. Permission as unlink (w+x, sticky rule as far as visible).
+  // Errors: ENOENT, ENOTDIR, EACCES, EPERM, EINVAL ("." or "..").
+  Result<void> removeEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId expectIno);
+
+  // Adjusts the link count of an inode of this shard. A pending inode (nlink 0) becomes
+  // linked with delta +1 (nlink 1, or 2 for a directory) and freed with delta < 0.
+  // Otherwise: a non-directory's nlink moves by delta (EMLINK beyond 65000, EINVAL below
+  // 0) and the inode is freed at 0; a directory accepts delta -1 (its one parent entry
+  // went away: freed; ENOTEMPTY if it still has entries) and delta 0, and refuses +1
+  // (EPERM: no hard links to directories). newParent != 0 sets ".." of a directory
+  // (EINVAL on a non-directory). Returns the new nlink (0: freed) and the size.
+  // Errors: ENOENT, EINVAL, EMLINK, EPERM, ENOTEMPTY.
+  Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent);
+
+  // Step 1 of a cross-shard rmdir: ENOTEMPTY if the directory has entries, else marks it
+  // so that nothing can be added to it (ENOENT) until undo or its removal. The caller's
+  // permission is checked by removeEntry on the parent's shard (cred is not used).
+  // Errors: ENOENT, ENOTDIR, ENOTEMPTY, EBUSY (root).
+  Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo);
+
+ private:
+  MetaStore(std::unique_ptr<rocksdb::DB> db, SuperBlockRecord sb, ShardCounters counters, std::uint64_t nextSeq);
+
+  // Reads an inode of this shard; ENOENT if absent (or not this shard's), EIO if corrupt.
+  Result<InodeRecord> loadInode(InodeId ino) const;
+  // Loads a directory for a lookup in it: ENOENT, ENOTDIR, EACCES (no search permission).
+  Result<InodeRecord> loadSearchableDir(const Cred& cred, InodeId dir) const;
+  // The dentry name -> (ino, type) in parent, or nullopt.
+  Result<std::optional<DentryRecord>> loadDentry(InodeId parent, std::string_view name) const;
+  // Whether directory `dir` has any entry.
+  Result<bool> hasEntries(InodeId dir) const;
+  // Whether `ancestor` is `ino` or one of its ancestors, following ".." pointers of
+  // directories of this shard (stops, returning false, at the root or a remote inode).
+  Result<bool> isAncestorOrSelf(InodeId ancestor, InodeId ino) const;
+  // Whether `cred` may remove an entry for `victimUid` from directory `dir` under the
+  // sticky rule (victimUid nullopt: the victim's inode is remote).
+  static bool stickyAllows(const Cred& cred, const Attr& dir, std::optional<std::uint32_t> victimUid);
+  // The attr lookup reports for a dentry: complete when local, else ino + type only.
+  Result<Attr> attrOfEntry(const DentryRecord& d) const;
+  // A new inode record here (ino allocated from txn) owned by cred in directory parent.
+  Result<InodeRecord> newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent, std::uint32_t mode);
+  // Marks a directory's entries changed (mtime, ctime, version).
+  static void touchDir(InodeRecord& dir, std::int64_t now);
+  // Writes txn atomically; on success the in-memory counters follow. EIO on failure.
+  Result<void> commit(MetaTxn& txn);
+  MetaTxn beginTxn() const { return MetaTxn(counters_, nextSeq_); }
+  bool isLocal(InodeId ino) const { return shardOfInode(ino) == sb_.shardIndex; }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  SuperBlockRecord sb_;
+  mutable std::mutex mu_;  // serializes mutations; guards counters_ and nextSeq_ (read-check-write of one operation)
+  ShardCounters counters_;
+  std::uint64_t nextSeq_;
+};
+
+// Validates a path component as every entry-creating call does: "" ENOENT, over 255 bytes
+// ENAMETOOLONG, containing '/' or NUL EINVAL. "." and ".." pass (callers decide).
+Result<void> checkName(std::string_view name);
+
+}  // namespace myfs::server

@@ -1,0 +1,138 @@
+// MetaStore: operations that make new inodes (create, mkdir, symlink, makeInode).
+#include <sys/stat.h>
+
+#include "server/meta/meta_store.h"
+
+namespace myfs::server {
+namespace {
+
+// Name checks of a call that creates `name`: "" ENOENT, too long ENAMETOOLONG, "." and
+// ".." `dotsErr`, '/' EINVAL.
+Result<void> checkNewName(std::string_view name, int dotsErr) {
+  if (name.empty()) return Errno(ENOENT);
+  if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
+  if (name == "." || name == "..") return Errno(dotsErr);
+  return checkName(name);
+}
+
+Result<void> checkSymlinkTarget(std::string_view target) {
+  if (target.empty()) return Errno(ENOENT);
+  if (target.size() > kSymlinkMax) return Errno(ENAMETOOLONG);
+  return okResult();
+}
+
+}  // namespace
+
+Result<CreateResult> MetaStore::create(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
+                                       bool exclusive, std::uint64_t rdev) {
+  std::uint32_t type = mode & S_IFMT;
+  if (type == 0) type = S_IFREG;
+  switch (type) {  // may_mknod's rules
+    case S_IFREG: case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK: break;
+    case S_IFDIR: return Errno(EPERM);
+    default: return Errno(EINVAL);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
+  MYFS_TRY(checkNewName(name, exclusive ? EEXIST : EISDIR));
+  if (dir.flags & kInodeRmdirPrepared) return Errno(ENOENT);
+  MYFS_ASSIGN_OR_RETURN(existing, loadDentry(parent, name));
+  if (existing) {
+    if (exclusive) return Errno(EEXIST);
+    if (S_ISDIR(existing->type)) return Errno(EISDIR);
+    MYFS_ASSIGN_OR_RETURN(attr, attrOfEntry(*existing));
+    return CreateResult{attr, false};
+  }
+  if (!mayAccess(dir.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+  if ((type == S_IFCHR || type == S_IFBLK) && cred.uid != 0) return Errno(EPERM);
+
+  MetaTxn txn = beginTxn();
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, type | (mode & 07777)));
+  rec.attr.nlink = 1;
+  if (type == S_IFCHR || type == S_IFBLK) rec.attr.rdev = rdev;
+  txn.createInode(rec);
+  txn.putDentry(parent, name, DentryRecord{rec.attr.ino, type}, true);
+  InodeRecord before = dir;
+  touchDir(dir, rec.attr.ctimeNs);
+  txn.updateInode(before, dir);
+  MYFS_TRY(commit(txn));
+  return CreateResult{rec.attr, true};
+}
+
+Result<Attr> MetaStore::mkdir(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
+  MYFS_TRY(checkNewName(name, EEXIST));
+  if (dir.flags & kInodeRmdirPrepared) return Errno(ENOENT);
+  MYFS_ASSIGN_OR_RETURN(existing, loadDentry(parent, name));
+  if (existing) return Errno(EEXIST);
+  if (!mayAccess(dir.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+  if (dir.attr.nlink >= kDirLinkMax) return Errno(EMLINK);
+
+  MetaTxn txn = beginTxn();
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFDIR | (mode & 01777)));
+  rec.attr.nlink = 2;
+  rec.attr.parent = parent;
+  txn.createInode(rec);
+  txn.putDentry(parent, name, DentryRecord{rec.attr.ino, S_IFDIR}, true);
+  InodeRecord before = dir;
+  ++dir.attr.nlink;
+  touchDir(dir, rec.attr.ctimeNs);
+  txn.updateInode(before, dir);
+  MYFS_TRY(commit(txn));
+  return rec.attr;
+}
+
+Result<Attr> MetaStore::symlink(const Cred& cred, InodeId parent, std::string_view name, std::string_view target) {
+  MYFS_TRY(checkSymlinkTarget(target));
+  std::lock_guard<std::mutex> lock(mu_);
+  MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
+  MYFS_TRY(checkNewName(name, EEXIST));
+  if (dir.flags & kInodeRmdirPrepared) return Errno(ENOENT);
+  MYFS_ASSIGN_OR_RETURN(existing, loadDentry(parent, name));
+  if (existing) return Errno(EEXIST);
+  if (!mayAccess(dir.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+
+  MetaTxn txn = beginTxn();
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFLNK | 0777));
+  rec.attr.nlink = 1;
+  rec.attr.size = target.size();
+  txn.createInode(rec);
+  txn.putLinkTarget(rec.attr.ino, target);
+  txn.putDentry(parent, name, DentryRecord{rec.attr.ino, S_IFLNK}, true);
+  InodeRecord before = dir;
+  touchDir(dir, rec.attr.ctimeNs);
+  txn.updateInode(before, dir);
+  MYFS_TRY(commit(txn));
+  return rec.attr;
+}
+
+Result<Attr> MetaStore::makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target) {
+  std::uint32_t type = mode & S_IFMT;
+  switch (type) {
+    case S_IFDIR: case S_IFREG: case S_IFLNK: case S_IFIFO: case S_IFSOCK: break;
+    default: return Errno(EINVAL);
+  }
+  if (type == S_IFLNK) MYFS_TRY(checkSymlinkTarget(target));
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<InodeRecord> parent;
+  if (isLocal(parentHint)) {
+    Result<InodeRecord> p = loadInode(parentHint);
+    if (p && p->attr.isDir()) parent = *p;
+  }
+  MetaTxn txn = beginTxn();
+  std::uint32_t perm = type == S_IFLNK ? 0777 : (mode & 07777);
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, parent ? &*parent : nullptr, type | perm));
+  rec.attr.nlink = 0;
+  rec.flags = kInodePending;
+  if (type == S_IFDIR) rec.attr.parent = parentHint;
+  if (type == S_IFLNK) {
+    rec.attr.size = target.size();
+    txn.putLinkTarget(rec.attr.ino, target);
+  }
+  txn.createInode(rec);
+  MYFS_TRY(commit(txn));
+  return rec.attr;
+}
+
+}  // namespace myfs::server
