@@ -7,6 +7,13 @@
 
 namespace myfs::preload {
 
+// What the shim offers the client.
+struct ShimHooks {
+  // Called first thing on every thread the client starts: fds it creates are then moved
+  // out of the application's way (high numbers, protected from stray close()).
+  void (*enterInternalThread)() = nullptr;
+};
+
 struct ClientApi {
   Vfs* vfs = nullptr;
   // In a forked child, before any other call: drop the parent's connections.
@@ -17,4 +24,5 @@ struct ClientApi {
 
 // Starts the client from the environment (MYFS_META, MYFS_DATA, MYFS_PREFIX, ...).
 // Returns null and writes a message to `error` on failure.
-extern "C" myfs::preload::ClientApi* myfs_client_start(char* error, unsigned long errorSize);
+extern "C" myfs::preload::ClientApi* myfs_client_start(const myfs::preload::ShimHooks* hooks, char* error,
+                                                        unsigned long errorSize);

@@ -31,7 +31,10 @@ bool parseBytes(const char* s, std::uint64_t* out) {
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) myfs::preload::ClientApi* myfs_client_start(
-    char* error, unsigned long errorSize) {
+    const myfs::preload::ShimHooks* hooks, char* error, unsigned long errorSize) {
+  if (hooks != nullptr && hooks->enterInternalThread != nullptr) {
+    myfs::rpc::EventLoopThread::setThreadStartHook(hooks->enterInternalThread);
+  }
   auto fail = [&](const std::string& msg) -> myfs::preload::ClientApi* {
     std::snprintf(error, errorSize, "%s", msg.c_str());
     return nullptr;

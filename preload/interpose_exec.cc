@@ -1,6 +1,7 @@
 // Programs started from a process whose current directory is inside myfs start there
 // too: the directory travels in MYFS_CWD, which execve and posix_spawn add to the
 // environment they pass on (callers such as bash and make build their own envp).
+// Likewise MYFS_SHADOWS tells a program that it may inherit shadow files (shadow.h).
 #include <spawn.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,20 +9,24 @@
 #include <string>
 #include <vector>
 
+#include "preload/shadow.h"
 #include "preload/shim.h"
 
 namespace myfs::preload {
 namespace {
 
 constexpr char kCwdVar[] = "MYFS_CWD=";
+constexpr char kShadowsVar[] = "MYFS_SHADOWS=1";
 
 // envp with MYFS_CWD set to the current myfs directory (or removed when the current
-// directory is the kernel's). `storage` keeps the new strings alive.
+// directory is the kernel's), and MYFS_SHADOWS when shadow files may be inherited.
+// `storage` keeps the new strings alive.
 std::vector<char*> withCwd(char* const envp[], std::string* storage) {
   std::vector<char*> out;
   for (char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
-    if (strncmp(*e, kCwdVar, sizeof kCwdVar - 1) != 0) out.push_back(*e);
+    if (strncmp(*e, kCwdVar, sizeof kCwdVar - 1) != 0 && strncmp(*e, "MYFS_SHADOWS=", 13) != 0) out.push_back(*e);
   }
+  if (anyShadows()) out.push_back(const_cast<char*>(kShadowsVar));
   std::string rel;
   if (virtualCwd(&rel)) {
     *storage = std::string(kCwdVar) + (rel.empty() ? "/" : rel);
@@ -40,6 +45,7 @@ using namespace myfs::preload;  // NOLINT
 MYFS_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
+  syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(execve)(path, argv, env.data());
 }
 
@@ -47,6 +53,7 @@ MYFS_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
+  syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(posix_spawn)(pid, path, actions, attr, argv, env.data());
 }
 
@@ -54,5 +61,6 @@ MYFS_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_fil
                              const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
+  syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(posix_spawnp)(pid, file, actions, attr, argv, env.data());
 }

@@ -4,10 +4,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "preload/shadow.h"
 #include "preload/shim.h"
 
 namespace myfs::preload {
 namespace {
+
+// An open that landed on fd 0..2 (the app closed a standard stream first): the fd
+// becomes a shadow, like a dup2 onto a standard stream.
+int becomeStandardStream(int fd) {
+  Vfs* vfs = loadedVfs();
+  int spare = MYFS_REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3);
+  if (spare < 0) return -1;
+  (void)vfs->dup(fd, spare);
+  (void)vfs->close(fd);
+  int rc = installShadow(spare, fd);
+  int err = errno;
+  (void)vfs->close(spare);
+  MYFS_REAL(close)(spare);
+  if (rc < 0) {
+    MYFS_REAL(close)(fd);
+    return failWith(err);
+  }
+  return fd;
+}
 
 int openMyfs(const Routed& r, int flags, mode_t mode) {
   if ((flags & O_TMPFILE) == O_TMPFILE) return failWith(EOPNOTSUPP);
@@ -17,7 +37,7 @@ int openMyfs(const Routed& r, int flags, mode_t mode) {
   int fd = newPlaceholder((flags & O_CLOEXEC) != 0, (flags & O_DIRECTORY) != 0);
   if (fd < 0) return -1;
   Result<void> res = vfs->open(fd, r.at, r.rel, flags, mode & ~currentUmask());
-  if (res) return fd;
+  if (res) return fd <= 2 ? becomeStandardStream(fd) : fd;
   MYFS_REAL(close)(fd);
   if (isEscape(res.err())) {
     std::string real = loadedVfs()->takeEscapedPath();
@@ -39,6 +59,7 @@ int openAt(int dirfd, const char* path, int flags, mode_t mode) {
 // After the kernel made newFd a copy of oldFd: mirror it in the Vfs.
 int mirrorDup(int oldFd, int newFd) {
   if (newFd < 0) return newFd;
+  if (newFd <= 2) return installShadow(oldFd, newFd);  // dup() onto a closed standard stream
   Guard g;
   if (auto r = loadedVfs()->dup(oldFd, newFd); !r) {
     MYFS_REAL(close)(newFd);
@@ -107,6 +128,17 @@ MYFS_EXPORT mode_t umask(mode_t mask) noexcept {
 }
 
 MYFS_EXPORT int close(int fd) {
+  if (isInternalFd(fd)) {
+    logOnce("the application closed an fd of the myfs client; ignored");
+    return 0;
+  }
+  if (isShadow(fd) && !inVforkChild()) {
+    int synced = syncShadow(fd, true);
+    int err = errno;
+    int rc = MYFS_REAL(close)(fd);
+    if (synced != 0) return failWith(err);
+    return rc;
+  }
   if (isMyfsFd(fd) && !inVforkChild()) {
     Result<void> flushed;
     {
@@ -121,28 +153,52 @@ MYFS_EXPORT int close(int fd) {
 }
 
 MYFS_EXPORT int dup(int fd) noexcept {
+  if (isShadow(fd) && !inVforkChild()) {
+    int rc = MYFS_REAL(dup)(fd);
+    if (rc >= 0) copyShadow(fd, rc);
+    return rc;
+  }
   if (!isMyfsFd(fd) || inVforkChild()) return MYFS_REAL(dup)(fd);
   return mirrorDup(fd, MYFS_REAL(dup)(fd));
 }
 
-MYFS_EXPORT int dup2(int oldFd, int newFd) noexcept {
-  if (inVforkChild() || (!isMyfsFd(oldFd) && !isMyfsFd(newFd))) return MYFS_REAL(dup2)(oldFd, newFd);
-  if (oldFd == newFd) return MYFS_REAL(dup2)(oldFd, newFd);
+namespace myfs::preload {
+namespace {
+
+// dup2/dup3 where either fd is myfs's (a myfs fd or a shadow).
+int dupOnto(int oldFd, int newFd, int flags) {
+  if (oldFd == newFd) return flags != 0 ? failWith(EINVAL) : MYFS_REAL(dup2)(oldFd, newFd);
   const bool fromMyfs = isMyfsFd(oldFd);
+  const bool fromShadow = isShadow(oldFd);
+  if (isShadow(newFd)) (void)syncShadow(newFd, true);
+  if (fromMyfs && newFd >= 0 && newFd <= 2) {
+    // A standard stream: stdio and exec'd programs write it through the kernel.
+    forgetReplaced(newFd);
+    return installShadow(oldFd, newFd);
+  }
   if (!fromMyfs) forgetReplaced(newFd);
-  int rc = MYFS_REAL(dup2)(oldFd, newFd);
-  if (rc < 0 || !fromMyfs) return rc;
+  int rc = MYFS_REAL(dup3)(oldFd, newFd, flags);
+  if (rc < 0) return rc;
+  if (fromShadow) copyShadow(oldFd, rc);
+  if (!fromMyfs) return rc;
   return mirrorDup(oldFd, rc);
 }
 
+bool involvesMyfs(int oldFd, int newFd) {
+  return isMyfsFd(oldFd) || isMyfsFd(newFd) || isShadow(oldFd) || isShadow(newFd);
+}
+
+}  // namespace
+}  // namespace myfs::preload
+
+MYFS_EXPORT int dup2(int oldFd, int newFd) noexcept {
+  if (inVforkChild() || !involvesMyfs(oldFd, newFd)) return MYFS_REAL(dup2)(oldFd, newFd);
+  return dupOnto(oldFd, newFd, 0);
+}
+
 MYFS_EXPORT int dup3(int oldFd, int newFd, int flags) noexcept {
-  if (inVforkChild() || (!isMyfsFd(oldFd) && !isMyfsFd(newFd))) return MYFS_REAL(dup3)(oldFd, newFd, flags);
-  const bool fromMyfs = isMyfsFd(oldFd);
-  if (oldFd == newFd) return failWith(EINVAL);
-  if (!fromMyfs) forgetReplaced(newFd);
-  int rc = MYFS_REAL(dup3)(oldFd, newFd, flags);
-  if (rc < 0 || !fromMyfs) return rc;
-  return mirrorDup(oldFd, rc);
+  if (inVforkChild() || !involvesMyfs(oldFd, newFd)) return MYFS_REAL(dup3)(oldFd, newFd, flags);
+  return dupOnto(oldFd, newFd, flags);
 }
 
 namespace {
@@ -186,7 +242,9 @@ MYFS_EXPORT int fcntl(int fd, int cmd, ...) {
   long arg = va_arg(ap, long);
   va_end(ap);
   if (isMyfsFd(fd) && !inVforkChild()) return fcntlMyfs(fd, cmd, arg);
-  return MYFS_REAL(fcntl)(fd, cmd, arg);
+  int rc = MYFS_REAL(fcntl)(fd, cmd, arg);
+  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && isShadow(fd)) copyShadow(fd, rc);
+  return rc;
 }
 MYFS_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_list ap;
@@ -194,7 +252,9 @@ MYFS_EXPORT int fcntl64(int fd, int cmd, ...) {
   long arg = va_arg(ap, long);
   va_end(ap);
   if (isMyfsFd(fd) && !inVforkChild()) return fcntlMyfs(fd, cmd, arg);
-  return MYFS_REAL(fcntl64)(fd, cmd, arg);
+  int rc = MYFS_REAL(fcntl64)(fd, cmd, arg);
+  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && isShadow(fd)) copyShadow(fd, rc);
+  return rc;
 }
 
 MYFS_EXPORT int flock(int fd, int op) noexcept {

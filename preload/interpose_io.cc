@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "preload/shadow.h"
 #include "preload/shim.h"
 
 namespace myfs::preload {
@@ -146,11 +147,19 @@ MYFS_EXPORT off_t lseek(int fd, off_t off, int whence) noexcept {
 MYFS_EXPORT off_t lseek64(int fd, off_t off, int whence) noexcept { return lseek(fd, off, whence); }
 
 MYFS_EXPORT int fsync(int fd) {
+  if (isShadow(fd)) {
+    if (syncShadow(fd, false) != 0) return -1;
+    return MYFS_REAL(fsync)(fd);
+  }
   if (!isMyfsFd(fd)) return MYFS_REAL(fsync)(fd);
   Guard g;
   return toInt(loadedVfs()->fsync(fd, false));
 }
 MYFS_EXPORT int fdatasync(int fd) {
+  if (isShadow(fd)) {
+    if (syncShadow(fd, false) != 0) return -1;
+    return MYFS_REAL(fdatasync)(fd);
+  }
   if (!isMyfsFd(fd)) return MYFS_REAL(fdatasync)(fd);
   Guard g;
   return toInt(loadedVfs()->fsync(fd, true));

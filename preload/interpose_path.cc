@@ -122,6 +122,7 @@ int chownAt(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) {
       [&](const char* p) { return MYFS_REAL(fchownat)(AT_FDCWD, p, uid, gid, flags); });
 }
 
+__attribute__((noinline)) bool isNull(const char* p) { return p == nullptr; }
 __attribute__((noinline)) bool emptyPath(const char* p) { return p == nullptr || p[0] == '\0'; }
 
 std::int64_t toNs(const timespec& t) {
@@ -150,8 +151,9 @@ int futimensMyfs(int fd, const timespec* times) {
 }
 
 int utimensAt(int dirfd, const char* path, const timespec* times, int flags) {
-  if (path == nullptr) {  // futimens(fd) as the kernel takes it
+  if (isNull(path)) {  // futimens(fd) as the kernel takes it (glibc declares path nonnull)
     if (isMyfsFd(dirfd)) return futimensMyfs(dirfd, times);
+    if (std::string abs; shadowFile(dirfd, &abs)) return utimensAt(AT_FDCWD, abs.c_str(), times, 0);
     return MYFS_REAL(utimensat)(dirfd, path, times, flags);
   }
   Routed r = route(dirfd, path);
@@ -265,6 +267,7 @@ MYFS_EXPORT int fchmodat(int dirfd, const char* path, mode_t mode, int flags) no
   return chmodAt(dirfd, path, mode, flags);
 }
 MYFS_EXPORT int fchmod(int fd, mode_t mode) noexcept {
+  if (std::string abs; shadowFile(fd, &abs)) return chmod(abs.c_str(), mode);
   if (!isMyfsFd(fd)) return MYFS_REAL(fchmod)(fd, mode);
   Guard g;
   return toInt(loadedVfs()->fchmod(fd, mode));
@@ -281,6 +284,7 @@ MYFS_EXPORT int fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int 
   return chownAt(dirfd, path, uid, gid, flags);
 }
 MYFS_EXPORT int fchown(int fd, uid_t uid, gid_t gid) noexcept {
+  if (std::string abs; shadowFile(fd, &abs)) return chown(abs.c_str(), uid, gid);
   if (!isMyfsFd(fd)) return MYFS_REAL(fchown)(fd, uid, gid);
   Guard g;
   return toInt(loadedVfs()->fchown(fd, uid, gid));
@@ -290,6 +294,7 @@ MYFS_EXPORT int utimensat(int dirfd, const char* path, const struct timespec tim
   return utimensAt(dirfd, path, times, flags);
 }
 MYFS_EXPORT int futimens(int fd, const struct timespec times[2]) noexcept {
+  if (std::string abs; shadowFile(fd, &abs)) return utimensAt(AT_FDCWD, abs.c_str(), times, 0);
   if (!isMyfsFd(fd)) return MYFS_REAL(futimens)(fd, times);
   return futimensMyfs(fd, times);
 }

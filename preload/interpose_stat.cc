@@ -133,6 +133,7 @@ MYFS_EXPORT int lstat64(const char* path, struct stat64* st) noexcept {
   return fstatatAny(AT_FDCWD, path, reinterpret_cast<struct stat*>(st), AT_SYMLINK_NOFOLLOW);
 }
 MYFS_EXPORT int fstat(int fd, struct stat* st) noexcept {
+  if (std::string abs; shadowFile(fd, &abs)) return fstatatAny(AT_FDCWD, abs.c_str(), st, 0);
   if (!isMyfsFd(fd)) return MYFS_REAL(fstat)(fd, st);
   return fstatMyfs(fd, st);
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "preload/shadow.h"
 #include "preload/shim.h"
 
 namespace myfs::preload {
@@ -137,6 +138,17 @@ MYFS_EXPORT int fclose(FILE* f) {
   if (streamFd(f) >= 0) {
     std::lock_guard lock(gStreamsMu);
     myfsStreams().erase(f);
+  } else if (f != nullptr && anyShadows()) {
+    // fclose(stdout) closes fd 1 inside libc: write the shadow back before that.
+    int fd = MYFS_REAL(fileno)(f);
+    if (isShadow(fd)) {
+      int flushed = MYFS_REAL(fflush)(f);
+      int synced = syncShadow(fd, true);
+      int err = errno;
+      int rc = MYFS_REAL(fclose)(f);
+      if (flushed != 0 || synced != 0) return failWith(err);
+      return rc;
+    }
   }
   return MYFS_REAL(fclose)(f);
 }

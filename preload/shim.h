@@ -83,6 +83,15 @@ inline int toInt(const Result<T>& r) {
 }
 inline bool isEscape(int err) { return err == kEscapeErrno; }
 
+// The client's threads: fds they create are moved high and protected (interpose_internal.cc).
+void enterInternalThread();
+bool isInternalFd(int fd);     // made by a client thread, asked about by the application
+void forgetInternalFd(int fd);
+
+// The absolute path ("/myfs/a/b") of a shadow fd's myfs file, written back first so
+// that metadata calls on it see its data; false if fd is not a shadow.
+bool shadowFile(int fd, std::string* abs);
+
 // Logs once per message (stderr), e.g. for refused operations.
 void logOnce(const char* what);
 

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "preload/client_api.h"
+#include "preload/shadow.h"
 #include "preload/shim.h"
 
 namespace myfs::preload {
@@ -106,9 +107,11 @@ void childAfterFork() {
 }
 
 void flushAtExit() {
+  if (inVforkChild()) return;
+  fflush(nullptr);  // stdio streams over myfs files and shadows write first
+  syncAllShadows();
   ClientApi* api = gApi.load();
-  if (api == nullptr || inVforkChild()) return;
-  fflush(nullptr);  // stdio streams over myfs files write into the Vfs first
+  if (api == nullptr) return;
   Guard g;
   (void)api->vfs->syncAll();
 }
@@ -121,6 +124,7 @@ __attribute__((constructor)) void shimInit() {
   MYFS_REAL(umask)(m);
   gUmask = m;
   pthread_atfork(nullptr, nullptr, &childAfterFork);
+  adoptInheritedShadows();
   if (const char* cwd = getenv("MYFS_CWD"); cwd != nullptr && *cwd != '\0') {
     // Started by a process whose current directory was inside myfs.
     cwdState().isVirtual = true;
@@ -177,11 +181,13 @@ Vfs* startVfs() {
   if (handle == nullptr) {
     snprintf(error, sizeof error, "cannot load %s: %s", lib.c_str(), dlerror());
   } else {
-    auto start = reinterpret_cast<ClientApi* (*)(char*, unsigned long)>(dlsym(handle, "myfs_client_start"));
+    using Start = ClientApi* (*)(const ShimHooks*, char*, unsigned long);
+    auto start = reinterpret_cast<Start>(dlsym(handle, "myfs_client_start"));
+    static const ShimHooks hooks{&enterInternalThread};
     if (start == nullptr) {
       snprintf(error, sizeof error, "%s has no myfs_client_start", lib.c_str());
     } else {
-      api = start(error, sizeof error);
+      api = start(&hooks, error, sizeof error);
     }
   }
   errno = saved;

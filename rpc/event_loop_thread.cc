@@ -3,7 +3,15 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdio>
+
 namespace myfs::rpc {
+
+namespace {
+void (*gThreadStartHook)() = nullptr;
+}  // namespace
+
+void EventLoopThread::setThreadStartHook(void (*hook)()) { gThreadStartHook = hook; }
 
 EventLoopThread::EventLoopThread() {
   // The new thread inherits this mask: block everything in it.
@@ -22,6 +30,7 @@ EventLoopThread::~EventLoopThread() {
 }
 
 void EventLoopThread::loop() {
+  if (gThreadStartHook != nullptr) gThreadStartHook();
   struct sigaction savedPipe {};
   sigaction(SIGPIPE, nullptr, &savedPipe);
   auto io = kj::setupAsyncIo();
@@ -35,7 +44,13 @@ void EventLoopThread::loop() {
     started_ = true;
   }
   ready_.notify_all();
-  paf.promise.wait(io.waitScope);
+  try {
+    paf.promise.wait(io.waitScope);
+  } catch (const kj::Exception& e) {
+    // The loop cannot go on (e.g. the application closed one of its fds): callers get
+    // DISCONNECTED from the executor and report EIO.
+    fprintf(stderr, "myfs: client event loop stopped: %s\n", e.getDescription().cStr());
+  }
 }
 
 }  // namespace myfs::rpc

@@ -35,6 +35,10 @@ class EventLoopThread {
     return executor_->executeSync(std::forward<Func>(func));
   }
 
+  // Runs at the start of every loop thread (e.g. to tell an LD_PRELOAD shim that the
+  // thread is internal). Set before the first EventLoopThread is made.
+  static void setThreadStartHook(void (*hook)());
+
   // Only valid on the loop thread.
   kj::AsyncIoProvider& io() { return *io_->provider; }
   kj::Timer& timer() { return io_->provider->getTimer(); }

@@ -407,13 +407,19 @@ class RpcDataPlane final : public DataPlane {
     std::vector<size_t> pending(parts.size());
     for (size_t i = 0; i < parts.size(); ++i) pending[i] = i;
     for (int attemptNo = 1;; ++attemptNo) {
-      auto outcomes = st.loop.run([&]() {
-        auto promises = kj::heapArrayBuilder<kj::Promise<Outcome<void>>>(pending.size());
-        for (size_t i : pending) {
-          promises.add(attempt<void>(st.loop, *st.data[parts[i].server], retry_.callTimeoutMs, parts[i].send));
-        }
-        return kj::joinPromises(promises.finish());
-      });
+      kj::Array<Outcome<void>> outcomes;
+      try {
+        outcomes = st.loop.run([&]() {
+          auto promises = kj::heapArrayBuilder<kj::Promise<Outcome<void>>>(pending.size());
+          for (size_t i : pending) {
+            promises.add(attempt<void>(st.loop, *st.data[parts[i].server], retry_.callTimeoutMs, parts[i].send));
+          }
+          return kj::joinPromises(promises.finish());
+        });
+      } catch (const kj::Exception& e) {
+        logTransportFailure(st.data[parts[pending[0]].server]->address(), e.getDescription().cStr(), attemptNo);
+        return Errno(EIO);
+      }
       std::vector<size_t> again;
       for (size_t k = 0; k < pending.size(); ++k) {
         auto& o = outcomes[k];

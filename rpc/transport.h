@@ -122,7 +122,13 @@ template <typename T, typename Send>
 Result<T> callWithRetry(EventLoopThread& loop, Connection& conn, const RetryPolicy& policy, bool idempotent,
                         Send&& send) {
   for (int i = 1;; ++i) {
-    Outcome<T> o = loop.run([&]() { return attempt<T>(loop, conn, policy.callTimeoutMs, send); });
+    Outcome<T> o;
+    try {
+      o = loop.run([&]() { return attempt<T>(loop, conn, policy.callTimeoutMs, send); });
+    } catch (const kj::Exception& e) {
+      logTransportFailure(conn.address(), e.getDescription().cStr(), i);
+      return Errno(EIO);
+    }
     if (o.transport == Transport::kOk) return std::move(*o.result);
     if (!retriable(o.transport, idempotent) || i >= policy.attempts) {
       logTransportFailure(conn.address(), o.detail, i);

@@ -35,6 +35,7 @@ namespace {
 
 struct Options {
   std::string dir;
+  bool dirGiven = false;  // --dir on the command line (wins over MYFS_META/MYFS_DATA)
   int meta = 2;
   int data = 2;
   std::string chunkSize;
@@ -92,6 +93,7 @@ Options parse(int argc, char** argv, int first) {
       break;
     } else if (a == "--dir") {
       o.dir = value();
+      o.dirGiven = true;
     } else if (a == "--meta") {
       o.meta = std::atoi(value().c_str());
     } else if (a == "--data") {
@@ -344,7 +346,7 @@ int cmdRun(const Options& o) {
     const char* v = std::getenv(name);
     return v == nullptr || *v == '\0';
   };
-  if (unset("MYFS_META") || unset("MYFS_DATA")) {
+  if (o.dirGiven || unset("MYFS_META") || unset("MYFS_DATA")) {
     auto env = readEnv(o.dir);
     if (env.empty()) die("no cluster in " + o.dir + " and MYFS_META/MYFS_DATA are not set (start one with: myfs up)");
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);

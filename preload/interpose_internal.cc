@@ -1,0 +1,66 @@
+// The client's own fds (event loop, sockets) live at high numbers, out of the way of
+// applications that manage low fds themselves (shells dup2 onto 3..9, daemons close all
+// inherited fds). Creations on the client's threads are moved up; a close() of one by
+// the application is refused silently (it never opened it).
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "preload/shim.h"
+
+namespace myfs::preload {
+namespace {
+
+thread_local bool tlsInternal = false;
+constexpr int kMaxTracked = 1 << 16;
+std::atomic<bool> gInternal[kMaxTracked];
+
+// Moves fd to a high number (close-on-exec) and records it.
+int relocate(int fd) {
+  if (fd < 0 || !tlsInternal) return fd;
+  static const int floor = [] {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256) return 64;
+    rlim_t f = rl.rlim_cur - 160;
+    return static_cast<int>(f > 4000 ? 4000 : f);
+  }();
+  int high = MYFS_REAL(fcntl)(fd, F_DUPFD_CLOEXEC, floor);
+  if (high < 0) high = fd;  // no room up there: keep it where it is
+  else MYFS_REAL(close)(fd);
+  if (high < kMaxTracked) gInternal[high].store(true, std::memory_order_relaxed);
+  return high;
+}
+
+}  // namespace
+
+void enterInternalThread() { tlsInternal = true; }
+
+bool isInternalFd(int fd) {
+  return fd >= 0 && fd < kMaxTracked && !tlsInternal && gInternal[fd].load(std::memory_order_relaxed);
+}
+
+void forgetInternalFd(int fd) {
+  if (fd >= 0 && fd < kMaxTracked) gInternal[fd].store(false, std::memory_order_relaxed);
+}
+
+}  // namespace myfs::preload
+
+using namespace myfs::preload;  // NOLINT
+
+MYFS_EXPORT int epoll_create(int size) noexcept { return relocate(MYFS_REAL(epoll_create)(size)); }
+MYFS_EXPORT int epoll_create1(int flags) noexcept { return relocate(MYFS_REAL(epoll_create1)(flags)); }
+MYFS_EXPORT int eventfd(unsigned int count, int flags) noexcept { return relocate(MYFS_REAL(eventfd)(count, flags)); }
+MYFS_EXPORT int signalfd(int fd, const sigset_t* mask, int flags) noexcept {
+  return fd >= 0 ? MYFS_REAL(signalfd)(fd, mask, flags) : relocate(MYFS_REAL(signalfd)(fd, mask, flags));
+}
+MYFS_EXPORT int timerfd_create(int clock, int flags) noexcept { return relocate(MYFS_REAL(timerfd_create)(clock, flags)); }
+MYFS_EXPORT int socket(int domain, int type, int protocol) noexcept {
+  return relocate(MYFS_REAL(socket)(domain, type, protocol));
+}
