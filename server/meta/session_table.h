@@ -31,6 +31,8 @@ class SessionTable {
   // The session with this id, or nullptr.
   Session* find(std::uint64_t id);
   std::size_t size() const { return sessions_.size(); }
+  // Forgets every session (before the event loop that owns the callbacks goes away).
+  void clear() { sessions_.clear(); }
 
  private:
   std::uint64_t nextId_;

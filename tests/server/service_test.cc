@@ -1,0 +1,426 @@
+// MetaServiceImpl and DataServiceImpl driven over a real Cap'n Proto two-party
+// connection (an in-process socket pair), as a client sees them.
+#include <capnp/rpc-twoparty.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <kj/async-io.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "server/data/data_service.h"
+#include "server/meta/meta_service.h"
+#include "tests/server/temp_dir.h"
+
+namespace myfs::server {
+namespace {
+
+using testing::TempDir;
+
+// Records the inodes it is asked to invalidate.
+class RecordingCallback final : public schema::ClientCallback::Server {
+ public:
+  explicit RecordingCallback(std::vector<std::uint64_t>* seen) : seen_(seen) {}
+  kj::Promise<void> invalidate(InvalidateContext context) override {
+    for (std::uint64_t ino : context.getParams().getInos()) seen_->push_back(ino);
+    return kj::READY_NOW;
+  }
+
+ private:
+  std::vector<std::uint64_t>* seen_;
+};
+
+// One event loop, one socket pair, a TwoPartyServer on one end and a client on the other.
+template <typename Interface>
+class RpcHarness {
+ public:
+  explicit RpcHarness(capnp::Capability::Client bootstrap)
+      : io_(kj::setupAsyncIo()),
+        pipe_(io_.provider->newTwoWayPipe()),
+        server_(kj::mv(bootstrap)),
+        client_(*pipe_.ends[1]),
+        cap_(client_.bootstrap().castAs<Interface>()) {
+    server_.accept(kj::mv(pipe_.ends[0]));
+  }
+  typename Interface::Client& cap() { return cap_; }
+  kj::WaitScope& ws() { return io_.waitScope; }
+
+ private:
+  kj::AsyncIoContext io_;
+  kj::TwoWayPipe pipe_;
+  capnp::TwoPartyServer server_;
+  capnp::TwoPartyClient client_;
+  typename Interface::Client cap_;
+};
+
+void setCred(schema::Cred::Builder c, std::uint32_t uid, std::uint32_t gid) {
+  c.setUid(uid);
+  c.setGid(gid);
+  c.initGroups(0);
+}
+
+class MetaServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MetaStoreOptions o;
+    o.dir = tmp_.sub("meta");
+    std::string error;
+    store_ = MetaStore::open(o, &error);
+    ASSERT_TRUE(store_) << error;
+    rpc_ = std::make_unique<RpcHarness<schema::MetaService>>(kj::heap<MetaServiceImpl>(*store_, sessions_));
+  }
+  void TearDown() override {
+    sessions_.clear();  // callbacks belong to the harness's event loop
+    rpc_.reset();
+  }
+
+  schema::MetaService::Client& meta() { return rpc_->cap(); }
+  kj::WaitScope& ws() { return rpc_->ws(); }
+
+  std::uint64_t mkdir(std::uint64_t parent, const char* name, std::int32_t expectErr = 0) {
+    auto req = meta().mkdirRequest();
+    setCred(req.initCred(), 0, 0);
+    req.setParent(parent);
+    req.setName(name);
+    req.setMode(0755);
+    auto resp = req.send().wait(ws());
+    EXPECT_EQ(resp.getResult().getErr(), expectErr) << name;
+    return resp.getResult().getAttr().getIno();
+  }
+
+  std::uint64_t create(std::uint64_t parent, const char* name) {
+    auto req = meta().createRequest();
+    setCred(req.initCred(), 0, 0);
+    req.setParent(parent);
+    req.setName(name);
+    req.setMode(S_IFREG | 0644);
+    req.setExclusive(true);
+    auto resp = req.send().wait(ws());
+    EXPECT_EQ(resp.getResult().getErr(), 0) << name;
+    EXPECT_TRUE(resp.getCreated());
+    return resp.getResult().getAttr().getIno();
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<MetaStore> store_;
+  SessionTable sessions_;
+  std::unique_ptr<RpcHarness<schema::MetaService>> rpc_;
+};
+
+TEST_F(MetaServiceTest, SessionKeepsCallbackCapability) {
+  std::vector<std::uint64_t> seen;
+  auto req = meta().openSessionRequest();
+  req.setCallback(kj::heap<RecordingCallback>(&seen));
+  req.setClientName("test-client");
+  std::uint64_t id = req.send().wait(ws()).getSessionId();
+  EXPECT_NE(id, 0u);
+  ASSERT_EQ(sessions_.size(), 1u);
+  SessionTable::Session* s = sessions_.find(id);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->clientName, "test-client");
+  // The server can call the client back through the stored capability.
+  auto inv = s->callback.invalidateRequest();
+  auto inos = inv.initInos(2);
+  inos.set(0, 11);
+  inos.set(1, 22);
+  inv.send().wait(ws());
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{11, 22}));
+  auto second = meta().openSessionRequest();
+  second.setCallback(kj::heap<RecordingCallback>(&seen));
+  EXPECT_NE(second.send().wait(ws()).getSessionId(), id);
+  EXPECT_TRUE(sessions_.close(id));
+  EXPECT_FALSE(sessions_.close(id));
+}
+
+TEST_F(MetaServiceTest, MountInfoAndStatfs) {
+  auto m = meta().mountInfoRequest().send().wait(ws());
+  EXPECT_EQ(m.getChunkSize(), kDefaultChunkSize);
+  EXPECT_EQ(m.getShardIndex(), 0u);
+  EXPECT_EQ(m.getShardCount(), 1u);
+  EXPECT_EQ(m.getRootIno(), kRootIno);
+  mkdir(kRootIno, "d");
+  auto st = meta().statfsRequest().send().wait(ws()).getStats();
+  EXPECT_EQ(st.getInodes(), 2u);
+  EXPECT_EQ(st.getDirectories(), 2u);
+  EXPECT_EQ(st.getDentries(), 1u);
+}
+
+TEST_F(MetaServiceTest, NamespaceOperations) {
+  // (A Cap'n Proto request is sent once: each call builds a fresh one.)
+  std::uint64_t d = mkdir(kRootIno, "d");
+  mkdir(kRootIno, "d", EEXIST);
+  std::uint64_t f = create(d, "f");
+
+  auto lookup = [&](const char* name) {
+    auto lk = meta().lookupRequest();
+    setCred(lk.initCred(), 0, 0);
+    lk.setParent(d);
+    lk.setName(name);
+    return lk.send().wait(ws());
+  };
+  auto found = lookup("f");
+  ASSERT_EQ(found.getResult().getErr(), 0);
+  EXPECT_EQ(found.getResult().getAttr().getIno(), f);
+  EXPECT_EQ(found.getResult().getAttr().getMode(), static_cast<std::uint32_t>(S_IFREG | 0644));
+  EXPECT_EQ(found.getResult().getAttr().getNlink(), 1u);
+  EXPECT_EQ(lookup("nope").getResult().getErr(), ENOENT);
+
+  auto getattr = [&](std::uint64_t ino) {
+    auto ga = meta().getattrRequest();
+    ga.setIno(ino);
+    return ga.send().wait(ws());
+  };
+  auto dattr = getattr(d);
+  ASSERT_EQ(dattr.getResult().getErr(), 0);
+  EXPECT_EQ(dattr.getResult().getAttr().getParent(), kRootIno);
+  EXPECT_EQ(dattr.getResult().getAttr().getNlink(), 2u);
+  EXPECT_EQ(getattr(987654).getResult().getErr(), ENOENT);
+
+  auto setattr = [&](std::uint32_t uid) {
+    auto sa = meta().setattrRequest();
+    setCred(sa.initCred(), uid, uid);
+    sa.setIno(f);
+    auto q = sa.initReq();
+    q.setSetSize(true);
+    q.setSize(4242);
+    q.setSetMode(true);
+    q.setMode(0600);
+    return sa.send().wait(ws());
+  };
+  auto sres = setattr(0);
+  ASSERT_EQ(sres.getResult().getErr(), 0);
+  EXPECT_EQ(sres.getResult().getAttr().getSize(), 4242u);
+  EXPECT_EQ(sres.getResult().getAttr().getMode(), static_cast<std::uint32_t>(S_IFREG | 0600));
+  EXPECT_EQ(setattr(1000).getResult().getErr(), EPERM);  // not the owner
+
+  auto sl = meta().symlinkRequest();
+  setCred(sl.initCred(), 0, 0);
+  sl.setParent(d);
+  sl.setName("link");
+  sl.setTarget("f");
+  auto lres = sl.send().wait(ws());
+  ASSERT_EQ(lres.getResult().getErr(), 0);
+  auto readlink = [&](std::uint64_t ino) {
+    auto rl = meta().readlinkRequest();
+    rl.setIno(ino);
+    return rl.send().wait(ws());
+  };
+  auto target = readlink(lres.getResult().getAttr().getIno());
+  EXPECT_EQ(target.getErr(), 0);
+  EXPECT_EQ(std::string(target.getTarget().cStr()), "f");
+  EXPECT_EQ(readlink(f).getErr(), EINVAL);
+
+  auto rename = [&]() {
+    auto rn = meta().renameRequest();
+    setCred(rn.initCred(), 0, 0);
+    rn.setSrcParent(d);
+    rn.setSrcName("f");
+    rn.setDstParent(kRootIno);
+    rn.setDstName("moved");
+    return rn.send().wait(ws());
+  };
+  auto rres = rename();
+  ASSERT_EQ(rres.getErr(), 0);
+  EXPECT_EQ(rres.getMovedIno(), f);
+  EXPECT_EQ(rename().getErr(), ENOENT);  // already moved
+
+  auto unlink = [&](const char* name, bool isDir) {
+    auto ul = meta().unlinkRequest();
+    setCred(ul.initCred(), 0, 0);
+    ul.setParent(kRootIno);
+    ul.setName(name);
+    ul.setIsDir(isDir);
+    return ul.send().wait(ws());
+  };
+  auto ures = unlink("moved", false);
+  ASSERT_EQ(ures.getErr(), 0);
+  EXPECT_EQ(ures.getIno(), f);
+  EXPECT_TRUE(ures.getLastLink());
+  EXPECT_FALSE(ures.getRemoteInode());
+  EXPECT_EQ(ures.getSize(), 4242u);
+  EXPECT_EQ(unlink("d", true).getErr(), ENOTEMPTY);
+}
+
+TEST_F(MetaServiceTest, ReaddirPagesOverRpc) {
+  std::uint64_t d = mkdir(kRootIno, "d");
+  for (int i = 0; i < 250; ++i) create(d, ("n" + std::to_string(i)).c_str());
+  std::set<std::string> seen;
+  kj::Array<kj::byte> cookie = kj::heapArray<kj::byte>(0);
+  int pages = 0;
+  for (;;) {
+    auto req = meta().readdirRequest();
+    setCred(req.initCred(), 0, 0);
+    req.setIno(d);
+    req.setCookie(cookie);
+    req.setMaxEntries(100);
+    auto resp = req.send().wait(ws());
+    ASSERT_EQ(resp.getErr(), 0);
+    ++pages;
+    for (auto e : resp.getEntries()) {
+      EXPECT_TRUE(seen.insert(e.getName().cStr()).second);
+      EXPECT_EQ(e.getType(), DT_REG);
+    }
+    cookie = kj::heapArray<kj::byte>(resp.getNextCookie());
+    if (resp.getEof()) break;
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen.size(), 250u);
+  auto bad = meta().readdirRequest();
+  setCred(bad.initCred(), 1000, 1000);
+  bad.setIno(987);
+  EXPECT_EQ(bad.send().wait(ws()).getErr(), ENOENT);
+}
+
+TEST_F(MetaServiceTest, CrossShardStepsOverRpc) {
+  auto mk = meta().makeInodeRequest();
+  setCred(mk.initCred(), 0, 0);
+  mk.setParentHint(kRootIno);
+  mk.setMode(S_IFDIR | 0755);
+  auto made = mk.send().wait(ws());
+  ASSERT_EQ(made.getResult().getErr(), 0);
+  std::uint64_t ino = made.getResult().getAttr().getIno();
+  EXPECT_EQ(made.getResult().getAttr().getNlink(), 0u);
+
+  auto addEntry = [&]() {
+    auto add = meta().addEntryRequest();
+    setCred(add.initCred(), 0, 0);
+    add.setParent(kRootIno);
+    add.setName("x");
+    add.setIno(ino);
+    add.setMode(S_IFDIR);
+    return add.send().wait(ws()).getErr();
+  };
+  ASSERT_EQ(addEntry(), 0);
+  EXPECT_EQ(addEntry(), EEXIST);
+
+  auto linkCount = [&](std::int32_t delta) {
+    auto lc = meta().linkCountRequest();
+    lc.setIno(ino);
+    lc.setDelta(delta);
+    return lc.send().wait(ws());
+  };
+  auto linked = linkCount(1);
+  ASSERT_EQ(linked.getErr(), 0);
+  EXPECT_EQ(linked.getNlink(), 2u);
+
+  auto prep = meta().prepareRmdirRequest();
+  setCred(prep.initCred(), 0, 0);
+  prep.setIno(ino);
+  ASSERT_EQ(prep.send().wait(ws()).getErr(), 0);
+
+  auto removeEntry = [&](std::uint64_t expect) {
+    auto rm = meta().removeEntryRequest();
+    setCred(rm.initCred(), 0, 0);
+    rm.setParent(kRootIno);
+    rm.setName("x");
+    rm.setExpectIno(expect);
+    return rm.send().wait(ws()).getErr();
+  };
+  EXPECT_EQ(removeEntry(ino + 1), ENOENT);
+  ASSERT_EQ(removeEntry(ino), 0);
+
+  auto freed = linkCount(-1);
+  ASSERT_EQ(freed.getErr(), 0);
+  EXPECT_EQ(freed.getNlink(), 0u);
+  EXPECT_EQ(linkCount(-1).getErr(), ENOENT);
+}
+
+class DataServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    store_ = ChunkStore::open(tmp_.sub("data"), &error);
+    ASSERT_TRUE(store_) << error;
+    rpc_ = std::make_unique<RpcHarness<schema::DataService>>(kj::heap<DataServiceImpl>(*store_));
+  }
+  void TearDown() override { rpc_.reset(); }
+
+  schema::DataService::Client& data() { return rpc_->cap(); }
+  kj::WaitScope& ws() { return rpc_->ws(); }
+
+  std::int32_t write(std::uint64_t ino, std::uint64_t chunk, std::uint32_t off, const std::string& bytes) {
+    auto req = data().writeRequest();
+    req.setIno(ino);
+    req.setChunk(chunk);
+    req.setOffset(off);
+    req.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
+    req.setSync(true);
+    return req.send().wait(ws()).getErr();
+  }
+
+  std::pair<std::int32_t, std::string> read(std::uint64_t ino, std::uint64_t chunk, std::uint32_t off,
+                                            std::uint32_t len) {
+    auto req = data().readRequest();
+    req.setIno(ino);
+    req.setChunk(chunk);
+    req.setOffset(off);
+    req.setLength(len);
+    auto resp = req.send().wait(ws());
+    auto d = resp.getData();
+    return {resp.getErr(), std::string(reinterpret_cast<const char*>(d.begin()), d.size())};
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<ChunkStore> store_;
+  std::unique_ptr<RpcHarness<schema::DataService>> rpc_;
+};
+
+TEST_F(DataServiceTest, WriteReadTruncateRemove) {
+  std::string big(300000, 'q');
+  for (std::size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>(i);
+  ASSERT_EQ(write(5, 0, 0, big), 0);
+  ASSERT_EQ(write(5, 1, 10, "second"), 0);
+  auto r = read(5, 0, 0, 1u << 20);
+  EXPECT_EQ(r.first, 0);
+  EXPECT_EQ(r.second, big);
+  r = read(5, 1, 0, 100);
+  EXPECT_EQ(r.second, std::string(10, '\0') + "second");
+  EXPECT_EQ(read(5, 9, 0, 100).second, "");
+  EXPECT_EQ(write(5, 0, (64u << 20) - 1, "xy"), EINVAL);
+
+  auto st = data().statsRequest().send().wait(ws()).getStats();
+  EXPECT_EQ(st.getChunks(), 2u);
+  EXPECT_EQ(st.getInodes(), 1u);
+  EXPECT_EQ(st.getBytes(), 300000u + 16u);
+  EXPECT_GT(st.getDiskTotal(), 0u);
+
+  auto fs = data().fsyncRequest();
+  fs.setIno(5);
+  EXPECT_EQ(fs.send().wait(ws()).getErr(), 0);
+
+  auto truncate = [&](std::uint32_t chunkSize) {
+    auto tr = data().truncateRequest();
+    tr.setIno(5);
+    tr.setSize(1000);
+    tr.setChunkSize(chunkSize);
+    return tr.send().wait(ws()).getErr();
+  };
+  ASSERT_EQ(truncate(1u << 20), 0);
+  EXPECT_EQ(read(5, 0, 0, 1u << 20).second, big.substr(0, 1000));
+  EXPECT_EQ(read(5, 1, 0, 100).second, "");
+  EXPECT_EQ(truncate(1000), EINVAL);
+
+  auto rm = data().removeRequest();
+  rm.setIno(5);
+  ASSERT_EQ(rm.send().wait(ws()).getErr(), 0);
+  EXPECT_EQ(read(5, 0, 0, 100).second, "");
+  EXPECT_EQ(data().statsRequest().send().wait(ws()).getStats().getChunks(), 0u);
+}
+
+TEST_F(DataServiceTest, CorruptionIsEioOverRpc) {
+  ASSERT_EQ(write(0x20, 0, 0, std::string(5000, 'z')), 0);
+  std::string path = tmp_.sub("data") + "/chunks/0000000000000020/0";
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "Z", 1, 4000), 1);
+  ::close(fd);
+  auto r = read(0x20, 0, 0, 10);
+  EXPECT_EQ(r.first, EIO);
+  EXPECT_EQ(r.second, "");
+}
+
+}  // namespace
+}  // namespace myfs::server
