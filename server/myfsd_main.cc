@@ -30,13 +30,13 @@ namespace {
 // Creates --dir if missing and checks that it is a writable directory.
 bool prepareDir(const std::string& dir) {
   std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+    logLine("%s is not a directory", dir.c_str());
+    return false;
+  }
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     logLine("cannot create directory %s: %s", dir.c_str(), ec.message().c_str());
-    return false;
-  }
-  if (!std::filesystem::is_directory(dir, ec)) {
-    logLine("%s is not a directory", dir.c_str());
     return false;
   }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
