@@ -15,6 +15,8 @@ struct Case {
   std::vector<const char*> ops;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 std::string quoteAll(const std::vector<const char*>& ops) {
   std::string out;
   for (const char* op : ops) out += std::string(" '") + op + "'";

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The benchmark: metadata (create/stat/readdir/unlink of FILES files in one directory,
+# 1 and 2 threads), data (MIB MiB sequential write+fsync and read, 4 KiB random reads),
+# each on a native tmpfs directory and on /myfs under libmyfs.so in the same run, plus
+# the floors: a plain loopback socket round trip and a null Cap'n Proto call.
+#   FILES=10000 MIB=1024 bash scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILES="${FILES:-10000}"
+MIB="${MIB:-1024}"
+bash scripts/build.sh >/dev/null
+bin="$PWD/${MYFS_BUILD_DIR:-build}/bin"
+cluster="$(mktemp -d /tmp/myfs-bench.XXXXXX)"
+native="$(mktemp -d /dev/shm/myfs-bench.XXXXXX)"
+trap '"$bin/myfs" down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$cluster" "$native"' EXIT
+"$bin/myfs" up --dir "$cluster" >/dev/null
+export $(cat "$cluster/cluster.env")
+results="$cluster/results"
+{
+  "$bin/myfs_bench" floor
+  "$bin/myfs_bench" rpc
+  for t in 1 2; do
+    "$bin/myfs_bench" meta "$native" "$FILES" "$t" | sed 's/^/native_/'
+    "$bin/myfs" run -- "$bin/myfs_bench" meta /myfs "$FILES" "$t" | sed 's/^/myfs_/'
+  done
+  "$bin/myfs_bench" data "$native" "$MIB" | sed 's/^/native_/'
+  "$bin/myfs" run -- "$bin/myfs_bench" data /myfs "$MIB" | sed 's/^/myfs_/'
+} > "$results"
+awk '
+  { v[$1] = $2; u[$1] = $3; order[n++] = $1 }
+  END {
+    printf "floor: unix socket round trip %.1f us, TCP %.1f us; null Cap\x27n Proto call %.1f us (%.1fx the unix round trip)\n",
+      v["rtt_unix"], v["rtt_tcp"], v["rpc_null_call"], v["rpc_null_call"] / v["rtt_unix"]
+    printf "%-22s %14s %14s %10s %14s\n", "workload", "native tmpfs", "myfs", "myfs/native", "us/op on myfs"
+    for (i = 0; i < n; i++) {
+      k = order[i]
+      if (k !~ /^myfs_/) continue
+      w = substr(k, 6)
+      nat = v["native_" w]; my = v[k]
+      ratio = (u[k] == "us/op") ? nat / my : my / nat
+      usop = (u[k] == "ops/s" || u[k] == "entries/s") ? sprintf("%.1f (%.1fx RPC)", 1e6 / my, (1e6 / my) / v["rpc_null_call"]) : ""
+      printf "%-22s %10.1f %-5s %10.1f %-5s %8.3f %s\n", w, nat, u[k], my, u[k], ratio, usop
+    }
+  }' "$results"

@@ -1,0 +1,219 @@
+// myfs_bench: the workloads of the in-tree benchmark, run on one directory. Run it once
+// on a native tmpfs directory and once on /myfs under libmyfs.so (scripts/bench.sh does
+// both and prints ratios). Prints "name value unit" lines.
+//
+//   myfs_bench meta DIR FILES THREADS   create, stat, readdir, unlink of FILES files in one dir
+//   myfs_bench data DIR MIB             sequential write+fsync and read, 4 KiB random reads
+//   myfs_bench floor                    loopback round trips: unix and TCP sockets
+//   myfs_bench rpc                      a null Cap'n Proto call to metadata shard 0 (MYFS_META)
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rpc/rpc_cluster.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+[[noreturn]] void die(const char* what) {
+  std::perror(what);
+  std::exit(1);
+}
+
+void report(const char* name, double value, const char* unit) { std::printf("%s %.3f %s\n", name, value, unit); }
+
+// Runs fn(thread, first, last) over [0, n) split across `threads` threads; returns seconds.
+template <typename Fn>
+double parallel(int threads, int n, Fn fn) {
+  auto start = Clock::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] { fn(n * t / threads, n * (t + 1) / threads); });
+  }
+  for (auto& t : ts) t.join();
+  return secondsSince(start);
+}
+
+int meta(const std::string& dir, int files, int threads) {
+  const std::string d = dir + "/meta-" + std::to_string(threads);
+  if (mkdir(d.c_str(), 0755) != 0) die("mkdir");
+  auto name = [&](int i) { return d + "/f" + std::to_string(i); };
+  double s = parallel(threads, files, [&](int a, int b) {
+    for (int i = a; i < b; ++i) {
+      int fd = open(name(i).c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+      if (fd < 0 || close(fd) != 0) die("create");
+    }
+  });
+  std::string t = "_t" + std::to_string(threads);
+  report(("create" + t).c_str(), files / s, "ops/s");
+  s = parallel(threads, files, [&](int a, int b) {
+    struct stat st;
+    for (int i = a; i < b; ++i) {
+      if (stat(name(i).c_str(), &st) != 0) die("stat");
+    }
+  });
+  report(("stat" + t).c_str(), files / s, "ops/s");
+  auto start = Clock::now();
+  DIR* dp = opendir(d.c_str());
+  if (dp == nullptr) die("opendir");
+  int seen = 0;
+  while (readdir(dp) != nullptr) ++seen;
+  closedir(dp);
+  s = secondsSince(start);
+  if (seen != files + 2) {
+    std::fprintf(stderr, "readdir saw %d entries, expected %d\n", seen, files + 2);
+    return 1;
+  }
+  report(("readdir" + t).c_str(), files / s, "entries/s");
+  s = parallel(threads, files, [&](int a, int b) {
+    for (int i = a; i < b; ++i) {
+      if (unlink(name(i).c_str()) != 0) die("unlink");
+    }
+  });
+  report(("unlink" + t).c_str(), files / s, "ops/s");
+  rmdir(d.c_str());
+  return 0;
+}
+
+int data(const std::string& dir, long mib) {
+  const std::string f = dir + "/data.bin";
+  const size_t block = 1 << 20;
+  std::vector<char> buf(block);
+  std::mt19937_64 rng(42);
+  for (auto& c : buf) c = static_cast<char>(rng());
+  int fd = open(f.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  if (fd < 0) die("open");
+  auto start = Clock::now();
+  for (long i = 0; i < mib; ++i) {
+    if (write(fd, buf.data(), block) != static_cast<ssize_t>(block)) die("write");
+  }
+  if (fsync(fd) != 0) die("fsync");
+  if (close(fd) != 0) die("close");
+  report("seq_write_fsync", static_cast<double>(mib) / secondsSince(start), "MiB/s");
+
+  fd = open(f.c_str(), O_RDONLY);
+  if (fd < 0) die("open");
+  start = Clock::now();
+  long got = 0;
+  ssize_t n;
+  while ((n = read(fd, buf.data(), block)) > 0) got += n;
+  if (got != mib * static_cast<long>(block)) die("short read");
+  report("seq_read", static_cast<double>(mib) / secondsSince(start), "MiB/s");
+
+  const int reads = 5000;
+  std::uniform_int_distribution<long> pick(0, mib * 256 - 1);
+  start = Clock::now();
+  for (int i = 0; i < reads; ++i) {
+    if (pread(fd, buf.data(), 4096, pick(rng) * 4096) != 4096) die("pread");
+  }
+  report("rand_read_4k", secondsSince(start) / reads * 1e6, "us/op");
+  close(fd);
+  unlink(f.c_str());
+  return 0;
+}
+
+// Median round trip of 8-byte ping-pongs over a connected socket pair of `family`.
+double pingPong(int family) {
+  int lfd = socket(family, SOCK_STREAM, 0);
+  sockaddr_storage addr{};
+  socklen_t len;
+  std::string path = "/tmp/myfs-bench-" + std::to_string(getpid()) + ".sock";
+  if (family == AF_UNIX) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
+    un->sun_family = AF_UNIX;
+    std::snprintf(un->sun_path, sizeof un->sun_path, "%s", path.c_str());
+    unlink(path.c_str());
+    len = sizeof(sockaddr_un);
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sockaddr_in);
+  }
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(lfd, 1) != 0) die("listen");
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  pid_t child = fork();
+  if (child == 0) {
+    int c = accept(lfd, nullptr, nullptr);
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char b[8];
+    while (read(c, b, 8) == 8) {
+      if (write(c, b, 8) != 8) break;
+    }
+    _exit(0);
+  }
+  int s = socket(family, SOCK_STREAM, 0);
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), len) != 0) die("connect");
+  int one = 1;
+  if (family != AF_UNIX) setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::vector<double> us;
+  char b[8] = {};
+  for (int i = 0; i < 22000; ++i) {
+    auto t = Clock::now();
+    if (write(s, b, 8) != 8 || read(s, b, 8) != 8) die("ping");
+    if (i >= 2000) us.push_back(secondsSince(t) * 1e6);
+  }
+  close(s);
+  close(lfd);
+  waitpid(child, nullptr, 0);
+  unlink(path.c_str());
+  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+  return us[us.size() / 2];
+}
+
+int rpc() {
+  std::string error;
+  auto config = myfs::rpc::ClusterConfig::fromEnvironment(&error);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
+  myfs::rpc::RpcCluster cluster(std::move(*config));
+  std::vector<double> us;
+  for (int i = 0; i < 22000; ++i) {
+    auto t = Clock::now();
+    auto r = cluster.shard(0).getattr(myfs::kRootIno);
+    if (!r) return 1;
+    if (i >= 2000) us.push_back(secondsSince(t) * 1e6);
+  }
+  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+  report("rpc_null_call", us[us.size() / 2], "us");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "meta" && argc == 5) return meta(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
+  if (mode == "data" && argc == 4) return data(argv[2], std::atol(argv[3]));
+  if (mode == "floor") {
+    report("rtt_unix", pingPong(AF_UNIX), "us");
+    report("rtt_tcp", pingPong(AF_INET), "us");
+    return 0;
+  }
+  if (mode == "rpc") return rpc();
+  std::fprintf(stderr, "usage: myfs_bench meta DIR FILES THREADS | data DIR MIB | floor | rpc\n");
+  return 2;
+}
