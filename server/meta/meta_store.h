@@ -71,8 +71,8 @@ class MetaStore {
   // size (EISDIR for a directory, EINVAL for other non-regular files or size > 2^63-1;
   // no permission check: the client checked write access at open; sets mtime and ctime
   // unless growOnly; growOnly only grows and sets mtime and ctime: a write happened),
-  // times (kTimeNow for both: owner, root or write permission, else EACCES; any explicit
-  // time or a single one: owner or root, else EPERM). Changing anything sets ctime.
+  // times (only kTimeNow values, one or both: owner, root or write permission, else
+  // EACCES; any explicit time: owner or root, else EPERM). Changing anything sets ctime.
   // Errors: ENOENT, EPERM, EACCES, EISDIR, EINVAL.
   Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttrRequest& req);
 
@@ -121,9 +121,9 @@ class MetaStore {
   // destination an ancestor of the source ENOTEMPTY (EINVAL with EXCHANGE);
   // NOREPLACE with an existing target EEXIST; EXCHANGE swaps (ENOENT without target);
   // other flags EINVAL. "." or ".." as source EBUSY, as target EBUSY (EEXIST with
-  // NOREPLACE). Moving a directory to a new parent needs write permission on it (when its
-  // inode is here; the client checks a remote one) and updates ".." when local; movedIno
-  // is the source inode (the client sets ".." of a remote one with linkCount).
+  // NOREPLACE). Moving a directory to a new parent needs write permission on it and
+  // updates its ".."; if its inode is on another shard that cannot be one batch: EXDEV (the
+  // client takes the two-shard path). movedIno is the source inode.
   // Errors: ENOENT, EEXIST, EISDIR, ENOTDIR, ENOTEMPTY, EINVAL, EACCES, EPERM, EXDEV,
   // EBUSY, EMLINK, ENAMETOOLONG.
   Result<RenameResult> rename(const Cred& cred, InodeId srcParent, std::string_view srcName, InodeId dstParent,

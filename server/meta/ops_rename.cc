@@ -103,6 +103,9 @@ Result<RenameResult> MetaStore::rename(const Cred& cred, InodeId srcParent, std:
     if (srcIsDir && srcInode && !mayAccess(srcInode->attr, cred, kMayWrite)) return Errno(EACCES);
     if (exchange && dstIsDir && dstInode && !mayAccess(dstInode->attr, cred, kMayWrite)) return Errno(EACCES);
   }
+  // A directory whose inode is on another shard cannot get its new ".." in this batch:
+  // the client takes the two-shard path (which sets it with linkCount).
+  if (!sameDir && ((srcIsDir && !srcInode) || (exchange && dstIsDir && !dstInode))) return Errno(EXDEV);
   if (!exchange && dstIsDir) {
     if (!dstInode) return Errno(EXDEV);
     MYFS_ASSIGN_OR_RETURN(nonEmpty, hasEntries(dst->ino));

@@ -737,10 +737,19 @@ TEST_F(MetaStoreTest, UtimensRules) {
   Result<Attr> b = s().setattr(kBob, shared, now);  // write permission suffices for "now"
   ASSERT_OK(b);
   EXPECT_GT(b->mtimeNs, 2000000000);
+  // mtime alone set to now (what a writer reports): write permission suffices too.
   SetAttrRequest halfNow;
   halfNow.setMtime = true;
   halfNow.mtimeNs = kTimeNow;
-  EXPECT_ERRNO(s().setattr(kBob, shared, halfNow), EPERM);
+  std::int64_t atime = s().getattr(shared)->atimeNs;
+  Result<Attr> c = s().setattr(kBob, shared, halfNow);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->atimeNs, atime);
+  EXPECT_ERRNO(s().setattr(kBob, f, halfNow), EACCES);
+  SetAttrRequest mixed = halfNow;
+  mixed.setAtime = true;
+  mixed.atimeNs = 5;
+  EXPECT_ERRNO(s().setattr(kBob, shared, mixed), EPERM);
   ASSERT_OK(s().setattr(kRoot, f, exact));
   SetAttrRequest nothing;
   std::uint64_t v = s().getattr(f)->version;
@@ -910,8 +919,16 @@ TEST_F(CrossShardTest, RenameOverRemoteDirectoryIsExdev) {
   remoteMkdir(kRoot, "remote");
   ASSERT_OK(a().mkdir(kRoot, kRootIno, "local", 0755));
   EXPECT_ERRNO(a().rename(kRoot, kRootIno, "local", kRootIno, "remote", 0), EXDEV);
-  // Exchange is fine: nothing is removed.
+  // Exchange in one directory is fine: nothing is removed, no ".." changes.
   ASSERT_OK(a().rename(kRoot, kRootIno, "local", kRootIno, "remote", kRenameExchange));
+  // A remote directory may be renamed in its parent, but not moved to another parent here.
+  ASSERT_OK(a().rename(kRoot, kRootIno, "local", kRootIno, "renamed", 0));
+  Result<Attr> other = a().mkdir(kRoot, kRootIno, "other", 0755);
+  ASSERT_OK(other);
+  EXPECT_ERRNO(a().rename(kRoot, kRootIno, "renamed", other->ino, "moved", 0), EXDEV);
+  ASSERT_OK(a().create(kRoot, other->ino, "f", S_IFREG | 0644, true, 0));
+  EXPECT_ERRNO(a().rename(kRoot, other->ino, "f", kRootIno, "renamed", kRenameExchange), EXDEV);
+  EXPECT_EQ(a().getattr(kRootIno)->nlink, 5u);  // renamed, remote, other
 }
 
 TEST_F(CrossShardTest, AddEntryReplaceAndErrors) {
