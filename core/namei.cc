@@ -119,11 +119,35 @@ Result<VfsImpl::Node> VfsImpl::loadInode(InodeId ino) {
   return Node{inode, learn(attr)};
 }
 
+VfsImpl::Node VfsImpl::cachedOrIncomplete(InodeId ino, std::uint32_t type) {
+  auto inode = inodeObject(ino);
+  std::lock_guard lock(inode->mu);
+  const bool fresh = inode->attrFetchedMs >= 0 &&
+                     clockMs() - inode->attrFetchedMs < static_cast<std::int64_t>(options_.cacheTtlMs);
+  if (fresh) return Node{inode, inode->attr, true};
+  Attr a;
+  a.ino = ino;
+  a.mode = type & S_IFMT;
+  return Node{inode, a, false};
+}
+
+void VfsImpl::stale(InodeId ino) {
+  std::shared_ptr<Inode> inode;
+  {
+    std::lock_guard lock(inodesMu_);
+    auto it = inodes_.find(ino);
+    if (it == inodes_.end()) return;
+    inode = it->second;
+  }
+  std::lock_guard lock(inode->mu);
+  inode->attrFetchedMs = -1;
+}
+
 Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view name, const Cred& cred) {
   const std::int64_t now = clockMs();
   if (auto hit = dentries_.lookup(dir.inode->ino, name, now)) {
     if (hit->ino == 0) return Errno(ENOENT);
-    return loadInode(hit->ino);
+    return loadInode(hit->ino);  // fresh: the dentry is trusted only within the same TTL
   }
   auto r = cluster_.shardOf(dir.inode->ino).lookup(cred, dir.inode->ino, name);
   if (!r) {
@@ -131,7 +155,7 @@ Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view nam
     return r.error();
   }
   dentries_.insert(dir.inode->ino, name, r->ino, now);
-  if (r->nlink == 0) return loadInode(r->ino);  // its inode lives on another shard
+  if (r->nlink == 0) return cachedOrIncomplete(r->ino, r->mode);  // its inode lives on another shard
   Attr merged = learn(*r);
   return Node{inodeObject(r->ino), merged};
 }
@@ -163,8 +187,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     MYFS_ASSIGN_OR_RETURN(base, splitPath(file->path));
     w.canon = std::move(base);
   } else {
-    MYFS_ASSIGN_OR_RETURN(root, loadInode(mount_.rootIno));
-    cur = root;
+    cur = cachedOrIncomplete(mount_.rootIno, S_IFDIR);
   }
 
   int symlinks = 0;
@@ -178,7 +201,9 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
       w.last = std::move(c);
       return w;
     }
-    if (!mayAccess(cur.attr, cred, kMayExec)) return Errno(EACCES);
+    // Search permission: checked here when the attributes are at hand, and always by
+    // the server that answers the lookup.
+    if (cur.complete && !mayAccess(cur.attr, cred, kMayExec)) return Errno(EACCES);
     if (c == ".") continue;
     if (c == "..") {
       if (cur.inode->ino == mount_.rootIno) {
@@ -188,6 +213,10 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
         tlsEscapedPath = (parent.empty() ? "/" : parent + "/") + rest;
         if (w.trailingSlash && !rest.empty()) tlsEscapedPath += '/';
         return Errno(kEscapeErrno);
+      }
+      if (!cur.complete) {
+        MYFS_ASSIGN_OR_RETURN(full, loadInode(cur.inode->ino));
+        cur = full;
       }
       MYFS_ASSIGN_OR_RETURN(up, loadInode(cur.attr.parent));
       cur = up;
@@ -212,8 +241,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
         }
         MYFS_ASSIGN_OR_RETURN(inner, splitPath(std::string_view(target).substr(prefix.size())));
         targetComps = std::move(inner);
-        MYFS_ASSIGN_OR_RETURN(root, loadInode(mount_.rootIno));
-        cur = root;
+        cur = cachedOrIncomplete(mount_.rootIno, S_IFDIR);
         w.canon.clear();
       }
       if (targetComps.empty() && isLast && parentOnly) targetComps.push_back(".");
@@ -230,6 +258,10 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     return w;
   }
   if (w.trailingSlash && !cur.attr.isDir()) return Errno(ENOTDIR);
+  if (!cur.complete) {
+    MYFS_ASSIGN_OR_RETURN(full, loadInode(cur.inode->ino));
+    cur = full;
+  }
   w.node = cur;
   return w;
 }

@@ -68,10 +68,13 @@ class VfsImpl final : public Vfs {
   std::string takeEscapedPath() override;
 
  private:
-  // An inode reached by a walk, with the attributes the walk saw.
+  // An inode reached by a walk, with the attributes the walk saw. An incomplete node
+  // knows only its number and type (a lookup answered by the parent's shard for an inode
+  // on another one): the servers check permissions on it when the walk goes on.
   struct Node {
     std::shared_ptr<Inode> inode;
     Attr attr;
+    bool complete = true;
   };
   // The result of walking a path.
   struct Walk {
@@ -89,6 +92,10 @@ class VfsImpl final : public Vfs {
   Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred);
   // The inode with attributes no older than the cache TTL.
   Result<Node> loadInode(InodeId ino);
+  // The cached inode if its attributes are fresh, else an incomplete node of `type`.
+  Node cachedOrIncomplete(InodeId ino, std::uint32_t type);
+  // Marks cached attributes out of date (after a change made through another inode).
+  void stale(InodeId ino);
   // The cache object for ino, created empty if absent.
   std::shared_ptr<Inode> inodeObject(InodeId ino);
   // Records attributes fresh from the server; returns them merged with local changes.

@@ -110,7 +110,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     if (cr.created) {
       forget(p, w.last);
       Attr attr = learn(cr.attr);
-      (void)loadInode(p);
+      stale(p);
       return openNode(fd, Node{inodeObject(attr.ino), attr}, joinPath(canon), flags, true, cred);
     }
     Node existing;

@@ -44,8 +44,8 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
     MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).mkdir(cred, p, name, dirMode));
     learn(attr);
   } else {
-    // Two shards: the inode first (unreferenced if we stop here), then the entry.
-    if (!mayAccess(parent.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+    // Two shards: the inode first (unreferenced if we stop here), then the entry
+    // (whose shard checks write permission on the parent).
     MYFS_ASSIGN_OR_RETURN(attr, cluster_.shard(target).makeInode(cred, p, dirMode, ""));
     auto added = cluster_.shardOf(p).addEntry(cred, p, name, attr.ino, dirMode, false);
     if (!added) {
@@ -56,7 +56,7 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
     (void)linked;
   }
   forget(p, name);
-  (void)loadInode(p);  // the parent's nlink and times changed
+  stale(p);  // the parent's nlink and times changed
   return okResult();
 }
 
@@ -90,7 +90,7 @@ Result<void> VfsImpl::dropLink(const UnlinkResult& r) {
     size = lc.size;
   }
   if (!last) {
-    (void)loadInode(r.ino);  // nlink and ctime changed
+    stale(r.ino);  // nlink and ctime changed
     return okResult();
   }
   auto inode = inodeObject(r.ino);
@@ -120,7 +120,7 @@ Result<void> VfsImpl::unlink(At at, std::string_view path) {
   }
   forget(p, w.last);
   MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(p).unlink(cred, p, w.last, false));
-  (void)loadInode(p);
+  stale(p);
   return dropLink(r);
 }
 
@@ -134,7 +134,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   forget(p, w.last);
   auto r = cluster_.shardOf(p).unlink(cred, p, w.last, true);
   if (r.ok()) {
-    (void)loadInode(p);
+    stale(p);
     return okResult();
   }
   if (r.err() != EXDEV) return r.error();
@@ -149,7 +149,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   }
   forget(p, w.last);
   MYFS_TRY(owner.linkCount(child.inode->ino, -1, 0));  // frees the (empty) directory
-  (void)loadInode(p);
+  stale(p);
   return okResult();
 }
 
@@ -181,9 +181,9 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
       return renameAcrossShards(cred, src.node, src.last, dst.node, dst.last, flags);
     }
     MYFS_ASSIGN_OR_RETURN(r, std::move(renamed));
-    if (r.movedIno != 0) (void)loadInode(r.movedIno);
-    (void)loadInode(sp);
-    if (dp != sp) (void)loadInode(dp);
+    if (r.movedIno != 0) stale(r.movedIno);
+    stale(sp);
+    if (dp != sp) stale(dp);
     if (r.replaced.ino != 0) return dropLink(r.replaced);
     return okResult();
   }
@@ -195,9 +195,7 @@ Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, s
   if (flags & RENAME_EXCHANGE) return Errno(EXDEV);  // TODO(posix): exchange across shards
   MYFS_ASSIGN_OR_RETURN(moved, lookupChild(srcDir, srcName, cred));
   const InodeId ino = moved.inode->ino;
-  if (!mayAccess(srcDir.attr, cred, kMayWrite | kMayExec) || !mayAccess(dstDir.attr, cred, kMayWrite | kMayExec)) {
-    return Errno(EACCES);
-  }
+  // Write permission on both parents: checked by addEntry and removeEntry on their shards.
   if (moved.attr.isDir()) {
     // Refuse to move a directory under itself: walk up from the destination.
     InodeId up = dstDir.inode->ino;
@@ -229,9 +227,9 @@ Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, s
   forget(srcDir.inode->ino, srcName);
   forget(dstDir.inode->ino, dstName);
   if (moved.attr.isDir()) MYFS_TRY(cluster_.shardOf(ino).linkCount(ino, 0, dstDir.inode->ino));
-  (void)loadInode(ino);
-  (void)loadInode(srcDir.inode->ino);
-  (void)loadInode(dstDir.inode->ino);
+  stale(ino);
+  stale(srcDir.inode->ino);
+  stale(dstDir.inode->ino);
   if (added.replacedIno != 0) {
     MetaShard& owner = cluster_.shardOf(added.replacedIno);
     MYFS_ASSIGN_OR_RETURN(lc, owner.linkCount(added.replacedIno, -1, 0));
@@ -252,7 +250,6 @@ Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::strin
   if (dst.trailingSlash) return Errno(ENOENT);
   const InodeId ino = src.node.inode->ino;
   const InodeId dp = dst.node.inode->ino;
-  if (!mayAccess(dst.node.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
   // The link count first: a crash in between leaves a count one too high, never an
   // entry to a freed inode.
   MYFS_TRY(cluster_.shardOf(ino).linkCount(ino, +1, 0));
@@ -262,8 +259,8 @@ Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::strin
     return added.error();
   }
   forget(dp, dst.last);
-  (void)loadInode(ino);
-  (void)loadInode(dp);
+  stale(ino);
+  stale(dp);
   return okResult();
 }
 
