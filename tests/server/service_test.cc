@@ -141,7 +141,8 @@ TEST_F(MetaServiceTest, MountInfoAndStatfs) {
   EXPECT_EQ(m.getShardCount(), 1u);
   EXPECT_EQ(m.getRootIno(), kRootIno);
   mkdir(kRootIno, "d");
-  auto st = meta().statfsRequest().send().wait(ws()).getStats();
+  auto resp = meta().statfsRequest().send().wait(ws());  // readers live as long as it
+  auto st = resp.getStats();
   EXPECT_EQ(st.getInodes(), 2u);
   EXPECT_EQ(st.getDirectories(), 2u);
   EXPECT_EQ(st.getDentries(), 1u);
@@ -381,7 +382,8 @@ TEST_F(DataServiceTest, WriteReadTruncateRemove) {
   EXPECT_EQ(read(5, 9, 0, 100).second, "");
   EXPECT_EQ(write(5, 0, (64u << 20) - 1, "xy"), EINVAL);
 
-  auto st = data().statsRequest().send().wait(ws()).getStats();
+  auto statsResp = data().statsRequest().send().wait(ws());
+  auto st = statsResp.getStats();
   EXPECT_EQ(st.getChunks(), 2u);
   EXPECT_EQ(st.getInodes(), 1u);
   EXPECT_EQ(st.getBytes(), 300000u + 16u);
