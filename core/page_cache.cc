@@ -82,7 +82,7 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
     out += take;
     pos += take;
   }
-  evictIfOverBudget(first, fetchTo);
+  MYFS_TRY(evictIfOverBudget(first, fetchTo));
   return n;
 }
 
@@ -119,8 +119,7 @@ Result<void> PageCache::write(const void* buf, size_t n, std::uint64_t off) {
     pos = idx * chunkSize_ + hi;
   }
   if (fullDirty > 0 && dirtyChunks_ >= kWritebackChunks) MYFS_TRY(writeBack(true));
-  evictIfOverBudget(off / chunkSize_, (end - 1) / chunkSize_);
-  return okResult();
+  return evictIfOverBudget(off / chunkSize_, (end - 1) / chunkSize_);
 }
 
 Result<void> PageCache::writeBack(bool onlyFull) {
@@ -194,16 +193,26 @@ void PageCache::invalidateClean() {
   }
 }
 
-void PageCache::evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo) {
-  if (cached_.load(std::memory_order_relaxed) <= budget_) return;
-  for (auto it = chunks_.begin(); it != chunks_.end() && cached_.load(std::memory_order_relaxed) > budget_;) {
-    if (it->second.dirty() || (it->first >= keepFrom && it->first <= keepTo)) {
-      ++it;
-      continue;
+Result<void> PageCache::evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo) {
+  auto over = [&] { return cached_.load(std::memory_order_relaxed) > budget_; };
+  if (!over()) return okResult();
+  auto evictClean = [&] {
+    for (auto it = chunks_.begin(); it != chunks_.end() && over();) {
+      if (it->second.dirty() || (it->first >= keepFrom && it->first <= keepTo)) {
+        ++it;
+        continue;
+      }
+      cached_ -= static_cast<std::int64_t>(it->second.bytes.size());
+      it = chunks_.erase(it);
     }
-    cached_ -= static_cast<std::int64_t>(it->second.bytes.size());
-    it = chunks_.erase(it);
+  };
+  evictClean();
+  if (over() && dirtyChunks_ > 0) {
+    // Memory pressure: write dirty data back so that it can be dropped too.
+    MYFS_TRY(writeBack(false));
+    evictClean();
   }
+  return okResult();
 }
 
 }  // namespace myfs

@@ -4,7 +4,8 @@
 // Reads fetch whole chunks (up to end of file) in one batch per call, sent in parallel to
 // the data servers. Writes land in the cache; each chunk keeps one contiguous dirty range,
 // and dirty chunks are written back in parallel batches once kWritebackChunks are full,
-// on flush() (fsync, close) and before any read that needs the chunk from the server.
+// on flush() (fsync, close), under memory pressure (the process-wide budget) and before
+// any read that needs the chunk from the server.
 //
 // Thread-safety: none; the owning Inode's mutex guards every call.
 #pragma once
@@ -55,7 +56,9 @@ class PageCache {
 
   Result<void> writeBack(bool onlyFull);
   void resize(Chunk& c, size_t newSize);
-  void evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo);
+  // Drops clean chunks outside [keepFrom, keepTo] while over budget; then writes dirty
+  // ones back and drops them too.
+  Result<void> evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo);
 
   const InodeId ino_;
   const std::uint32_t chunkSize_;

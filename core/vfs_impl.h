@@ -118,7 +118,8 @@ class VfsImpl final : public Vfs {
   Result<void> release(std::shared_ptr<File> file);
   Result<void> flushInode(Inode& inode, bool sync);  // requires inode.mu held
   PageCache& pagesOf(Inode& inode);                   // requires inode.mu held
-  Result<size_t> fillDirents(File& f, void* buf, size_t n);  // requires f.mu held
+  // Up to maxEntries records; requires f.mu held.
+  Result<size_t> fillDirents(File& f, void* buf, size_t n, std::uint64_t maxEntries);
   Result<size_t> readAt(File& f, void* buf, size_t n, std::uint64_t off);
   Result<size_t> writeAt(File& f, const void* buf, size_t n, std::uint64_t* off, bool append);
   Result<void> truncateInode(Inode& inode, std::uint64_t size, const Cred& cred);

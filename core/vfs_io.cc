@@ -285,7 +285,7 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
     std::vector<char> scratch(4096);
     while (f->dirPos < target) {
       const std::uint64_t before = f->dirPos;
-      MYFS_ASSIGN_OR_RETURN(got, fillDirents(*f, scratch.data(), 280));
+      MYFS_ASSIGN_OR_RETURN(got, fillDirents(*f, scratch.data(), scratch.size(), target - f->dirPos));
       if (got == 0 || f->dirPos == before) break;
     }
     return off;
@@ -360,16 +360,22 @@ Result<size_t> VfsImpl::getdents(int fd, void* buf, size_t n) {
   if (f->flags & O_PATH) return Errno(EBADF);
   if (!f->inode->attr.isDir()) return Errno(ENOTDIR);
   std::lock_guard lock(f->mu);
-  return fillDirents(*f, buf, n);
+  return fillDirents(*f, buf, n, ~0ull);
 }
 
-Result<size_t> VfsImpl::fillDirents(File& file, void* buf, size_t n) {
+Result<size_t> VfsImpl::fillDirents(File& file, void* buf, size_t n, std::uint64_t maxEntries) {
   File* f = &file;
   auto* out = static_cast<char*>(buf);
   size_t used = 0;
+  std::uint64_t emitted = 0;
   auto emit = [&](std::uint64_t ino, std::uint8_t type, std::string_view name) -> bool {
+    if (emitted == maxEntries) return false;
+    ++emitted;
     const size_t reclen = (offsetof(LinuxDirent64, d_name) + name.size() + 1 + 7) & ~size_t{7};
-    if (used + reclen > n) return false;
+    if (used + reclen > n) {
+      --emitted;
+      return false;
+    }
     auto* d = reinterpret_cast<LinuxDirent64*>(out + used);
     d->d_ino = ino;
     d->d_off = static_cast<std::int64_t>(f->dirPos + 1);

@@ -1,0 +1,199 @@
+#include "tests/core/local_cluster.h"
+
+#include <stdlib.h>
+
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace myfs::testing {
+namespace {
+
+server::SetAttrRequest toServer(const SetAttr& s) {
+  server::SetAttrRequest r;
+  r.setMode = s.setMode;
+  r.mode = s.mode;
+  r.setUid = s.setUid;
+  r.uid = s.uid;
+  r.setGid = s.setGid;
+  r.gid = s.gid;
+  r.setSize = s.setSize;
+  r.size = s.size;
+  r.growOnly = s.growOnly;
+  r.setAtime = s.setAtime;
+  r.atimeNs = s.atimeNs;
+  r.setMtime = s.setMtime;
+  r.mtimeNs = s.mtimeNs;
+  return r;
+}
+
+class LocalShard final : public MetaShard {
+ public:
+  LocalShard(server::MetaStore& store, CallCounts& counts) : s_(store), counts_(counts) {}
+
+  Result<MountInfo> mountInfo() override {
+    auto m = s_.mountInfo();
+    return MountInfo{m.chunkSize, m.shardIndex, m.shardCount, m.rootIno};
+  }
+  Result<Attr> lookup(const Cred& c, InodeId p, std::string_view n) override {
+    ++counts_.lookups;
+    return s_.lookup(c, p, n);
+  }
+  Result<Attr> getattr(InodeId ino) override {
+    ++counts_.getattrs;
+    return s_.getattr(ino);
+  }
+  Result<Attr> setattr(const Cred& c, InodeId ino, const SetAttr& req) override {
+    return s_.setattr(c, ino, toServer(req));
+  }
+  Result<CreateResult> create(const Cred& c, InodeId p, std::string_view n, std::uint32_t mode, bool excl,
+                              std::uint64_t rdev) override {
+    ++counts_.creates;
+    MYFS_ASSIGN_OR_RETURN(r, s_.create(c, p, n, mode, excl, rdev));
+    return CreateResult{r.attr, r.created};
+  }
+  Result<Attr> mkdir(const Cred& c, InodeId p, std::string_view n, std::uint32_t mode) override {
+    return s_.mkdir(c, p, n, mode);
+  }
+  Result<Attr> symlink(const Cred& c, InodeId p, std::string_view n, std::string_view t) override {
+    return s_.symlink(c, p, n, t);
+  }
+  Result<std::string> readlink(InodeId ino) override { return s_.readlink(ino); }
+  Result<DirPage> readdir(const Cred& c, InodeId ino, std::string_view cookie, std::uint32_t max) override {
+    MYFS_ASSIGN_OR_RETURN(p, s_.readdir(c, ino, cookie, max));
+    DirPage out;
+    for (auto& e : p.entries) out.entries.push_back(DirEntry{e.name, e.ino, e.type});
+    out.nextCookie = p.nextCookie;
+    out.eof = p.eof;
+    return out;
+  }
+  Result<UnlinkResult> unlink(const Cred& c, InodeId p, std::string_view n, bool isDir) override {
+    MYFS_ASSIGN_OR_RETURN(r, s_.unlink(c, p, n, isDir));
+    return UnlinkResult{r.ino, r.remoteInode, r.lastLink, r.size};
+  }
+  Result<RenameResult> rename(const Cred& c, InodeId sp, std::string_view sn, InodeId dp, std::string_view dn,
+                              std::uint32_t flags) override {
+    MYFS_ASSIGN_OR_RETURN(r, s_.rename(c, sp, sn, dp, dn, flags));
+    RenameResult out;
+    out.replaced = UnlinkResult{r.replacedIno, r.replacedRemote, r.replacedLast, r.replacedSize};
+    out.movedIno = r.movedIno;
+    return out;
+  }
+  Result<ShardStats> statfs() override {
+    auto st = s_.statfs();
+    return ShardStats{st.shard, st.inodes, st.dentries, st.directories, st.files, st.bytes};
+  }
+  Result<Attr> makeInode(const Cred& c, InodeId hint, std::uint32_t mode, std::string_view target) override {
+    return s_.makeInode(c, hint, mode, target);
+  }
+  Result<AddEntryResult> addEntry(const Cred& c, InodeId p, std::string_view n, InodeId ino, std::uint32_t mode,
+                                  bool replace) override {
+    MYFS_ASSIGN_OR_RETURN(r, s_.addEntry(c, p, n, ino, mode, replace));
+    return AddEntryResult{r.replacedIno, r.replacedMode};
+  }
+  Result<void> removeEntry(const Cred& c, InodeId p, std::string_view n, InodeId expect) override {
+    return s_.removeEntry(c, p, n, expect);
+  }
+  Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) override {
+    MYFS_ASSIGN_OR_RETURN(r, s_.linkCount(ino, delta, newParent));
+    return LinkCountResult{r.nlink, r.size};
+  }
+  Result<void> prepareRmdir(const Cred& c, InodeId ino, bool undo) override { return s_.prepareRmdir(c, ino, undo); }
+
+ private:
+  server::MetaStore& s_;
+  CallCounts& counts_;
+};
+
+class LocalData final : public DataPlane {
+ public:
+  LocalData(std::vector<std::unique_ptr<server::ChunkStore>>& stores, CallCounts& counts, std::atomic<int>& failure)
+      : stores_(stores), counts_(counts), failure_(failure) {}
+
+  std::uint32_t serverCount() const override { return static_cast<std::uint32_t>(stores_.size()); }
+
+  Result<void> write(std::span<const ChunkWrite> writes, bool sync) override {
+    if (failure_) return Errno(failure_);
+    for (const auto& w : writes) {
+      ++counts_.dataWrites;
+      counts_.bytesWritten += w.data.size();
+      counts_.writeSizes.push_back(static_cast<std::uint32_t>(w.data.size()));
+      std::string_view bytes(reinterpret_cast<const char*>(w.data.data()), w.data.size());
+      MYFS_TRY(owner(w.ino, w.chunk).write(w.ino, w.chunk, w.offset, bytes, sync));
+    }
+    return okResult();
+  }
+  Result<void> read(std::span<ChunkRead> reads) override {
+    if (failure_) return Errno(failure_);
+    for (auto& r : reads) {
+      ++counts_.dataReads;
+      MYFS_ASSIGN_OR_RETURN(got, owner(r.ino, r.chunk).read(r.ino, r.chunk, r.offset, r.length));
+      std::memcpy(r.out, got.data(), got.size());
+      r.got = static_cast<std::uint32_t>(got.size());
+    }
+    return okResult();
+  }
+  Result<void> truncate(InodeId ino, std::uint64_t size, std::uint32_t chunkSize) override {
+    if (failure_) return Errno(failure_);
+    for (auto& s : stores_) MYFS_TRY(s->truncate(ino, size, chunkSize));
+    return okResult();
+  }
+  Result<void> remove(InodeId ino) override {
+    if (failure_) return Errno(failure_);
+    for (auto& s : stores_) MYFS_TRY(s->remove(ino));
+    return okResult();
+  }
+  Result<void> fsync(InodeId ino) override {
+    if (failure_) return Errno(failure_);
+    for (auto& s : stores_) MYFS_TRY(s->fsync(ino));
+    return okResult();
+  }
+  Result<DataStats> stats(std::uint32_t server) override {
+    MYFS_ASSIGN_OR_RETURN(st, stores_.at(server)->stats());
+    return DataStats{st.chunks, st.bytes, st.diskTotal, st.diskFree, st.inodes};
+  }
+
+ private:
+  server::ChunkStore& owner(InodeId ino, std::uint64_t chunk) {
+    return *stores_[dataServerForChunk(ino, chunk, serverCount())];
+  }
+  std::vector<std::unique_ptr<server::ChunkStore>>& stores_;
+  CallCounts& counts_;
+  std::atomic<int>& failure_;
+};
+
+}  // namespace
+
+LocalCluster::LocalCluster(std::uint32_t shards, std::uint32_t dataServers, std::uint32_t chunkSize) {
+  std::string tmpl = (getenv("TMPDIR") ? std::string(getenv("TMPDIR")) : "/tmp") + "/myfs-core-test.XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+  dir_ = tmpl;
+  std::string error;
+  for (std::uint32_t i = 0; i < shards; ++i) {
+    server::MetaStoreOptions o;
+    o.dir = dir_ + "/meta" + std::to_string(i);
+    o.shardIndex = i;
+    o.shardCount = shards;
+    o.chunkSize = chunkSize;
+    auto s = server::MetaStore::open(o, &error);
+    if (!s) throw std::runtime_error(error);
+    stores_.push_back(std::move(s));
+    shards_.push_back(std::make_unique<LocalShard>(*stores_.back(), counts_));
+  }
+  for (std::uint32_t i = 0; i < dataServers; ++i) {
+    auto c = server::ChunkStore::open(dir_ + "/data" + std::to_string(i), &error);
+    if (!c) throw std::runtime_error(error);
+    chunkStores_.push_back(std::move(c));
+  }
+  data_ = std::make_unique<LocalData>(chunkStores_, counts_, dataFailure_);
+}
+
+LocalCluster::~LocalCluster() {
+  shards_.clear();
+  stores_.clear();
+  chunkStores_.clear();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+}  // namespace myfs::testing

@@ -1,0 +1,390 @@
+// The client VFS driven directly (no shim), over the servers' stores in this process.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+
+#include "core/vfs.h"
+#include "tests/core/local_cluster.h"
+
+namespace myfs {
+namespace {
+
+using testing::LocalCluster;
+
+class VfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start(2, 2, 0); }
+
+  void start(std::uint32_t shards, std::uint32_t data, std::uint64_t ttlMs, std::uint64_t cacheBytes = 64 << 20) {
+    vfs_.reset();
+    cluster_ = std::make_unique<LocalCluster>(shards, data, kChunk);
+    newClient(ttlMs, cacheBytes);
+  }
+  // A fresh client (empty caches) on the same servers.
+  void newClient(std::uint64_t ttlMs = 0, std::uint64_t cacheBytes = 64 << 20) {
+    vfs_.reset();
+    VfsOptions o;
+    o.cacheTtlMs = ttlMs;
+    o.pageCacheBytes = cacheBytes;
+    auto v = makeVfs(*cluster_, o);
+    ASSERT_TRUE(v.ok());
+    vfs_ = std::move(*v);
+  }
+
+  // Opens on a fresh fd number; returns it (or -errno).
+  int open(const std::string& path, int flags, mode_t mode = 0644) {
+    int fd = nextFd_++;
+    auto r = vfs_->open(fd, At::root(), path, flags, mode);
+    return r ? fd : -r.err();
+  }
+  void writeFile(const std::string& path, const std::string& data) {
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC);
+    ASSERT_GT(fd, 0);
+    ASSERT_EQ(data.size(), *vfs_->write(fd, data.data(), data.size()));
+    ASSERT_TRUE(vfs_->close(fd).ok());
+  }
+  std::string readFile(const std::string& path) {
+    int fd = open(path, O_RDONLY);
+    EXPECT_GT(fd, 0) << path;
+    if (fd < 0) return "<" + std::string(errnoName(-fd)) + ">";
+    std::string out;
+    char buf[70000];
+    while (true) {
+      auto n = vfs_->read(fd, buf, sizeof buf);
+      EXPECT_TRUE(n.ok());
+      if (!n.ok() || *n == 0) break;
+      out.append(buf, *n);
+    }
+    EXPECT_TRUE(vfs_->close(fd).ok());
+    return out;
+  }
+  std::set<std::string> list(const std::string& path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    EXPECT_GT(fd, 0);
+    std::set<std::string> names;
+    char buf[4096];
+    while (true) {
+      auto n = vfs_->getdents(fd, buf, sizeof buf);
+      EXPECT_TRUE(n.ok());
+      if (!n.ok() || *n == 0) break;
+      for (size_t off = 0; off < *n;) {
+        auto* d = reinterpret_cast<dirent64*>(buf + off);
+        names.insert(d->d_name);
+        off += d->d_reclen;
+      }
+    }
+    EXPECT_TRUE(vfs_->close(fd).ok());
+    return names;
+  }
+
+  static constexpr std::uint32_t kChunk = 1 << 16;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<Vfs> vfs_;
+  int nextFd_ = 100;
+};
+
+TEST_F(VfsTest, WriteReadRoundTripAcrossChunks) {
+  std::string data(5 * kChunk + 123, '\0');
+  std::mt19937 rng(1);
+  for (auto& c : data) c = static_cast<char>(rng());
+  writeFile("f", data);
+  EXPECT_TRUE(data == readFile("f"));
+  auto st = vfs_->stat(At::root(), "f", true);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(data.size(), st->size);
+}
+
+TEST_F(VfsTest, RandomWritesMatchAModelFile) {
+  std::string model;
+  int fd = open("m", O_CREAT | O_RDWR);
+  ASSERT_GT(fd, 0);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    size_t off = rng() % (4 * kChunk);
+    size_t len = 1 + rng() % 9000;
+    std::string piece(len, static_cast<char>('a' + i % 26));
+    ASSERT_EQ(len, *vfs_->pwrite(fd, piece.data(), len, static_cast<off_t>(off)));
+    if (model.size() < off + len) model.resize(off + len, '\0');
+    model.replace(off, len, piece);
+    if (i % 37 == 0) {  // read back through the cache in between
+      std::string got(model.size(), '?');
+      ASSERT_EQ(model.size(), *vfs_->pread(fd, got.data(), got.size(), 0));
+      ASSERT_TRUE(model == got) << "after write " << i;
+    }
+  }
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  newClient();  // everything comes from the servers
+  EXPECT_TRUE(model == readFile("m"));
+}
+
+TEST_F(VfsTest, SmallSequentialWritesBecomeChunkSizedRpcs) {
+  int fd = open("seq", O_CREAT | O_WRONLY);
+  ASSERT_GT(fd, 0);
+  std::string block(512, 'x');
+  for (int i = 0; i < 16 * static_cast<int>(kChunk) / 512; ++i) {
+    ASSERT_EQ(512u, *vfs_->write(fd, block.data(), block.size()));
+  }
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  auto& sizes = cluster_->counts().writeSizes;
+  EXPECT_EQ(16u, sizes.size());
+  for (auto s : sizes) EXPECT_EQ(kChunk, s);
+}
+
+TEST_F(VfsTest, ReadsFetchWholeChunksAndReadAhead) {
+  writeFile("r", std::string(8 * kChunk, 'r'));
+  newClient();
+  const int before = cluster_->counts().dataReads.load();
+  int fd = open("r", O_RDONLY);
+  char buf[100];
+  for (std::uint32_t off = 0; off < 8 * kChunk; off += 100) ASSERT_TRUE(vfs_->pread(fd, buf, 100, off).ok());
+  EXPECT_EQ(8, cluster_->counts().dataReads.load() - before);  // each chunk fetched once
+  ASSERT_TRUE(vfs_->close(fd).ok());
+}
+
+TEST_F(VfsTest, HolesReadAsZerosAndTruncateCuts) {
+  int fd = open("h", O_CREAT | O_RDWR);
+  ASSERT_EQ(1u, *vfs_->pwrite(fd, "z", 1, 3 * kChunk));
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  std::string got = readFile("h");
+  ASSERT_EQ(3 * kChunk + 1, got.size());
+  EXPECT_TRUE(std::string(3 * kChunk, '\0') == got.substr(0, 3 * kChunk));
+  ASSERT_TRUE(vfs_->truncate(At::root(), "h", 10).ok());
+  EXPECT_EQ(std::string(10, '\0'), readFile("h"));
+  ASSERT_TRUE(vfs_->truncate(At::root(), "h", kChunk + 5).ok());
+  EXPECT_TRUE(std::string(kChunk + 5, '\0') == readFile("h"));
+}
+
+TEST_F(VfsTest, AppendAndTruncateFlags) {
+  writeFile("a", "one");
+  int fd = open("a", O_WRONLY | O_APPEND);
+  ASSERT_EQ(3u, *vfs_->pwrite(fd, "two", 3, 0));  // Linux: pwrite on O_APPEND appends
+  ASSERT_EQ(5u, *vfs_->write(fd, "three", 5));
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  EXPECT_EQ("onetwothree", readFile("a"));
+  fd = open("a", O_WRONLY | O_TRUNC);
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  EXPECT_EQ("", readFile("a"));
+}
+
+TEST_F(VfsTest, UnlinkedFileStaysReadableUntilClose) {
+  writeFile("u", "still here");
+  int fd = open("u", O_RDONLY);
+  ASSERT_TRUE(vfs_->unlink(At::root(), "u").ok());
+  EXPECT_EQ(-ENOENT, open("u", O_RDONLY));
+  char buf[32] = {};
+  ASSERT_EQ(10u, *vfs_->read(fd, buf, sizeof buf));
+  EXPECT_STREQ("still here", buf);
+  ASSERT_TRUE(vfs_->close(fd).ok());
+}
+
+TEST_F(VfsTest, DirectoriesSpreadOverShardsAndListExactly) {
+  std::set<std::string> want;
+  for (int i = 0; i < 40; ++i) {
+    std::string d = "d" + std::to_string(i);
+    ASSERT_TRUE(vfs_->mkdir(At::root(), d, 0755).ok()) << d;
+    writeFile(d + "/f", d);
+    want.insert(d);
+  }
+  want.insert(".");
+  want.insert("..");
+  EXPECT_EQ(want, list("/"));
+  std::set<std::uint32_t> shards;
+  for (int i = 0; i < 40; ++i) shards.insert(shardOfInode(vfs_->stat(At::root(), "d" + std::to_string(i), true)->ino));
+  EXPECT_EQ(2u, shards.size());
+  EXPECT_EQ(42u, vfs_->stat(At::root(), "/", true)->nlink);
+  for (int i = 0; i < 40; ++i) {
+    std::string d = "d" + std::to_string(i);
+    EXPECT_EQ(-ENOTEMPTY, -vfs_->rmdir(At::root(), d).err());
+    ASSERT_TRUE(vfs_->unlink(At::root(), d + "/f").ok());
+    ASSERT_TRUE(vfs_->rmdir(At::root(), d).ok()) << d;
+  }
+  EXPECT_EQ((std::set<std::string>{".", ".."}), list("/"));
+  EXPECT_EQ(2u, vfs_->stat(At::root(), "/", true)->nlink);
+}
+
+TEST_F(VfsTest, LargeDirectoryPagesAndSeeks) {
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "big", 0755).ok());
+  std::set<std::string> want;
+  for (int i = 0; i < 700; ++i) {
+    std::string n = "file-" + std::to_string(i);
+    int fd = open("big/" + n, O_CREAT | O_EXCL | O_WRONLY);
+    ASSERT_GT(fd, 0);
+    ASSERT_TRUE(vfs_->close(fd).ok());
+    want.insert(n);
+  }
+  want.insert(".");
+  want.insert("..");
+  EXPECT_EQ(want, list("big"));
+  int fd = open("big", O_RDONLY | O_DIRECTORY);
+  char buf[512];
+  ASSERT_TRUE(vfs_->getdents(fd, buf, sizeof buf).ok());
+  auto pos = vfs_->dirTell(fd);
+  ASSERT_TRUE(pos.ok());
+  ASSERT_TRUE(vfs_->getdents(fd, buf, sizeof buf).ok());
+  std::string after(reinterpret_cast<dirent64*>(buf)->d_name);
+  ASSERT_TRUE(vfs_->dirSeek(fd, *pos).ok());
+  ASSERT_TRUE(vfs_->getdents(fd, buf, sizeof buf).ok());
+  EXPECT_EQ(after, reinterpret_cast<dirent64*>(buf)->d_name);
+  ASSERT_TRUE(vfs_->close(fd).ok());
+}
+
+TEST_F(VfsTest, RenameAcrossShardsMovesTreesAndReplaces) {
+  // Find two directories on different shards.
+  std::map<std::uint32_t, std::string> byShard;
+  for (int i = 0; byShard.size() < 2 && i < 64; ++i) {
+    std::string d = "p" + std::to_string(i);
+    ASSERT_TRUE(vfs_->mkdir(At::root(), d, 0755).ok());
+    byShard.emplace(shardOfInode(vfs_->stat(At::root(), d, true)->ino), d);
+  }
+  ASSERT_EQ(2u, byShard.size());
+  const std::string a = byShard[0], b = byShard[1];
+  ASSERT_TRUE(vfs_->mkdir(At::root(), a + "/sub", 0755).ok());
+  writeFile(a + "/sub/x", "payload");
+  writeFile(b + "/victim", "old");
+  writeFile(a + "/f", "new");
+  ASSERT_TRUE(vfs_->rename(At::root(), a + "/f", At::root(), b + "/victim", 0).ok());
+  EXPECT_EQ("new", readFile(b + "/victim"));
+  EXPECT_EQ(-ENOENT, open(a + "/f", O_RDONLY));
+  ASSERT_TRUE(vfs_->rename(At::root(), a + "/sub", At::root(), b + "/moved", 0).ok());
+  EXPECT_EQ("payload", readFile(b + "/moved/x"));
+  EXPECT_EQ(EINVAL, vfs_->rename(At::root(), b, At::root(), b + "/moved/inside", 0).err());
+  // ".." of the moved directory is its new parent.
+  EXPECT_EQ(vfs_->stat(At::root(), b, true)->ino, vfs_->stat(At::root(), b + "/moved/..", true)->ino);
+  EXPECT_EQ(3u, vfs_->stat(At::root(), b, true)->nlink);
+  EXPECT_EQ(2u, vfs_->stat(At::root(), a, true)->nlink);
+  EXPECT_EQ(EEXIST, vfs_->rename(At::root(), b + "/victim", At::root(), b + "/moved/x", RENAME_NOREPLACE).err());
+}
+
+TEST_F(VfsTest, HardLinksShareDataAndCountLinks) {
+  writeFile("orig", "shared");
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "d", 0755).ok());
+  ASSERT_TRUE(vfs_->link(At::root(), "orig", At::root(), "d/alias", false).ok());
+  EXPECT_EQ(2u, vfs_->stat(At::root(), "orig", true)->nlink);
+  ASSERT_TRUE(vfs_->unlink(At::root(), "orig").ok());
+  EXPECT_EQ("shared", readFile("d/alias"));
+  EXPECT_EQ(1u, vfs_->stat(At::root(), "d/alias", true)->nlink);
+  EXPECT_EQ(EPERM, vfs_->link(At::root(), "d", At::root(), "dl", false).err());
+}
+
+TEST_F(VfsTest, SymlinksLoopsAndEscapes) {
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "dir", 0755).ok());
+  writeFile("dir/target", "T");
+  ASSERT_TRUE(vfs_->symlink("dir/target", At::root(), "rel").ok());
+  ASSERT_TRUE(vfs_->symlink("/myfs/dir", At::root(), "abs").ok());
+  ASSERT_TRUE(vfs_->symlink("../dir/target", At::root(), "dir/up").ok());
+  EXPECT_EQ("T", readFile("rel"));
+  EXPECT_EQ("T", readFile("abs/target"));
+  EXPECT_EQ("T", readFile("dir/up"));
+  EXPECT_EQ("dir/target", *vfs_->readlink(At::root(), "rel"));
+  EXPECT_TRUE(vfs_->stat(At::root(), "rel", false)->isLink());
+  EXPECT_EQ("dir/target", *vfs_->realpath(At::root(), "abs/../rel"));
+  ASSERT_TRUE(vfs_->symlink("loop2", At::root(), "loop1").ok());
+  ASSERT_TRUE(vfs_->symlink("loop1", At::root(), "loop2").ok());
+  EXPECT_EQ(ELOOP, vfs_->stat(At::root(), "loop1", true).err());
+  EXPECT_EQ(-ELOOP, open("rel", O_RDONLY | O_NOFOLLOW));
+  // Leaving the mount hands the rest of the path to the kernel.
+  ASSERT_TRUE(vfs_->symlink("/etc/hostname", At::root(), "out").ok());
+  EXPECT_EQ(kEscapeErrno, vfs_->stat(At::root(), "out", true).err());
+  EXPECT_EQ("/etc/hostname", vfs_->takeEscapedPath());
+  EXPECT_EQ(kEscapeErrno, vfs_->stat(At::root(), "dir/../../etc", true).err());
+  EXPECT_EQ("/etc", vfs_->takeEscapedPath());
+  // O_CREAT through a dangling symlink creates its target.
+  ASSERT_TRUE(vfs_->symlink("dir/made", At::root(), "dangling").ok());
+  int fd = open("dangling", O_CREAT | O_WRONLY);
+  ASSERT_GT(fd, 0);
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  EXPECT_TRUE(vfs_->stat(At::root(), "dir/made", false)->isReg());
+}
+
+TEST_F(VfsTest, DupSharesOffsetsAndLastCloseFlushes) {
+  int fd = open("dup", O_CREAT | O_RDWR);
+  ASSERT_TRUE(vfs_->dup(fd, 555).ok());
+  ASSERT_EQ(3u, *vfs_->write(fd, "abc", 3));
+  ASSERT_EQ(3u, *vfs_->write(555, "def", 3));
+  EXPECT_EQ(6, *vfs_->lseek(fd, 0, SEEK_CUR));
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  EXPECT_EQ(0, cluster_->counts().dataWrites.load());  // still open through 555
+  ASSERT_TRUE(vfs_->close(555).ok());
+  EXPECT_EQ(1, cluster_->counts().dataWrites.load());
+  EXPECT_EQ("abcdef", readFile("dup"));
+  EXPECT_EQ(EBADF, vfs_->close(555).err());
+}
+
+TEST_F(VfsTest, DataServerFailureSurfacesAtCloseAndFsync) {
+  int fd = open("fail", O_CREAT | O_WRONLY);
+  ASSERT_EQ(4u, *vfs_->write(fd, "data", 4));
+  cluster_->failData(EIO);
+  EXPECT_EQ(EIO, vfs_->fsync(fd, false).err());
+  EXPECT_EQ(EIO, vfs_->close(fd).err());
+  cluster_->failData(0);
+}
+
+TEST_F(VfsTest, CachedDentriesSaveLookupsWithinTheirTtl) {
+  start(2, 2, 60000);
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "c", 0755).ok());
+  writeFile("c/f", "x");
+  ASSERT_TRUE(vfs_->stat(At::root(), "c/f", true).ok());
+  const int lookups = cluster_->counts().lookups.load();
+  const int getattrs = cluster_->counts().getattrs.load();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(vfs_->stat(At::root(), "c/f", true).ok());
+  EXPECT_EQ(lookups, cluster_->counts().lookups.load());
+  EXPECT_EQ(getattrs, cluster_->counts().getattrs.load());
+  // The process's own changes update the cache: no stale answer.
+  ASSERT_TRUE(vfs_->unlink(At::root(), "c/f").ok());
+  EXPECT_EQ(ENOENT, vfs_->stat(At::root(), "c/f", true).err());
+}
+
+TEST_F(VfsTest, WithoutTtlEveryWalkAsksTheServers) {
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "c", 0755).ok());
+  writeFile("c/f", "x");
+  const int lookups = cluster_->counts().lookups.load();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(vfs_->stat(At::root(), "c/f", true).ok());
+  EXPECT_EQ(lookups + 20, cluster_->counts().lookups.load());
+}
+
+TEST_F(VfsTest, PageCacheStaysWithinItsBudget) {
+  start(2, 2, 0, 4 * kChunk);
+  writeFile("big", std::string(32 * kChunk, 'b'));
+  std::string got = readFile("big");
+  EXPECT_EQ(32 * kChunk, got.size());
+  // Everything was read back, yet the cache never grew past the budget: reading the first
+  // chunk again goes to the servers.
+  const int reads = cluster_->counts().dataReads.load();
+  int fd = open("big", O_RDONLY);
+  char c;
+  ASSERT_TRUE(vfs_->pread(fd, &c, 1, 0).ok());
+  EXPECT_GT(cluster_->counts().dataReads.load(), reads);
+  ASSERT_TRUE(vfs_->close(fd).ok());
+}
+
+TEST_F(VfsTest, ErrnosOfOpen) {
+  writeFile("file", "x");
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "dir", 0755).ok());
+  EXPECT_EQ(-ENOENT, open("missing", O_RDONLY));
+  EXPECT_EQ(-EEXIST, open("file", O_CREAT | O_EXCL | O_WRONLY));
+  EXPECT_EQ(-ENOTDIR, open("file/x", O_RDONLY));
+  EXPECT_EQ(-ENOTDIR, open("file", O_RDONLY | O_DIRECTORY));
+  EXPECT_EQ(-EISDIR, open("dir", O_WRONLY));
+  EXPECT_EQ(-EISDIR, open("dir", O_CREAT | O_WRONLY));
+  EXPECT_EQ(-ENAMETOOLONG, open(std::string(300, 'n'), O_CREAT | O_WRONLY));
+  int fd = open("file", O_RDONLY);
+  char b;
+  EXPECT_EQ(EBADF, vfs_->write(fd, "x", 1).err());
+  EXPECT_EQ(EINVAL, vfs_->ftruncate(fd, 0).err());
+  EXPECT_EQ(EINVAL, vfs_->lseek(fd, -1, SEEK_SET).err());
+  EXPECT_EQ(ENXIO, vfs_->lseek(fd, 5, SEEK_DATA).err());
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  fd = open("dir", O_RDONLY);
+  EXPECT_EQ(EISDIR, vfs_->read(fd, &b, 1).err());
+  ASSERT_TRUE(vfs_->close(fd).ok());
+}
+
+}  // namespace
+}  // namespace myfs
