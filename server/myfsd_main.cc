@@ -138,6 +138,10 @@ int run(int argc, char** argv) {
       logLine("%s", error.c_str());
       return 1;
     }
+    if (opts->chunkSize != 0 && opts->chunkSize != store->mountInfo().chunkSize) {
+      logLine("keeping the stored chunk size %u (--chunk-size %u applies only when formatting)",
+              store->mountInfo().chunkSize, opts->chunkSize);
+    }
     SessionTable sessions;
     int code = serve(io, kj::heap<MetaServiceImpl>(*store, sessions), *opts,
                      "READY role=meta shard=" + std::to_string(opts->shard));

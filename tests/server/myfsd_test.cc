@@ -311,6 +311,7 @@ TEST_F(MyfsdTest, StoredLayoutWins) {
   // Another chunk size on restart: the stored one is kept.
   d = startMeta(dir, {"--chunk-size", "131072"});
   ASSERT_NE(d->firstLine(), "");
+  EXPECT_NE(d->stderrText().find("keeping the stored chunk size 65536"), std::string::npos) << d->stderrText();
   {
     Client ux("unix:" + tmp_.sub("meta.sock"));
     EXPECT_EQ(ux.cap<schema::MetaService>().mountInfoRequest().send().wait(ux.ws()).getChunkSize(), 65536u);
