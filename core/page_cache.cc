@@ -7,7 +7,23 @@ namespace myfs {
 
 PageCache::PageCache(InodeId ino, std::uint32_t chunkSize, DataPlane& data,
                      std::atomic<std::int64_t>& cached, std::int64_t budget)
-    : ino_(ino), chunkSize_(chunkSize), data_(data), cached_(cached), budget_(budget) {}
+    : ino_(ino),
+      chunkSize_(chunkSize),
+      pageSize_(std::max<std::uint32_t>(4096, chunkSize / 64)),
+      data_(data),
+      cached_(cached),
+      budget_(budget) {}
+
+std::uint64_t PageCache::pageBits(std::uint32_t lo, std::uint32_t hi, bool whole) const {
+  if (hi <= lo) return 0;
+  std::uint32_t first = whole ? (lo + pageSize_ - 1) / pageSize_ : lo / pageSize_;
+  std::uint32_t last = whole ? hi / pageSize_ : (hi + pageSize_ - 1) / pageSize_;  // exclusive
+  if (whole && hi == chunkSize_) last = (hi + pageSize_ - 1) / pageSize_;
+  if (last <= first) return 0;
+  const std::uint32_t count = last - first;
+  const std::uint64_t ones = count >= 64 ? ~0ull : ((1ull << count) - 1);
+  return ones << first;
+}
 
 PageCache::~PageCache() { cached_ -= static_cast<std::int64_t>(cachedBytes()); }
 
@@ -38,33 +54,53 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
   lastReadEnd_ = off + n;
   const std::uint64_t fetchTo = std::min(last + readahead_, lastChunkOfFile);
 
-  bool needFlush = false;
+  // What each chunk needs: whole chunks when sequential, else the pages touched.
+  struct Need {
+    std::uint64_t idx;
+    std::uint32_t lo, hi;  // byte range within the chunk, clipped to the file
+  };
+  std::vector<Need> needs;
+  const bool sequential = readahead_ > 0;
   for (std::uint64_t i = first; i <= fetchTo; ++i) {
-    auto it = chunks_.find(i);
-    if (it != chunks_.end() && !it->second.loaded && it->second.dirty()) needFlush = true;
+    const std::uint64_t start = i * chunkSize_;
+    const auto len = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, size - start));
+    std::uint32_t lo = 0, hi = len;
+    if (!sequential) {
+      lo = static_cast<std::uint32_t>(std::max<std::uint64_t>(off, start) - start);
+      hi = static_cast<std::uint32_t>(std::min<std::uint64_t>(off + n, start + len) - start);
+    }
+    needs.push_back(Need{i, lo, hi});
   }
-  if (needFlush) MYFS_TRY(writeBack(false));
 
   std::vector<ChunkRead> reads;
-  for (std::uint64_t i = first; i <= fetchTo; ++i) {
-    Chunk& c = chunks_[i];
-    if (c.loaded) continue;
-    const auto len = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, size - i * chunkSize_));
-    resize(c, len);
-    reads.push_back(ChunkRead{ino_, i, 0, len, c.bytes.data(), 0});
+  for (int pass = 0; pass < 2; ++pass) {
+    bool mustFlush = false;
+    reads.clear();
+    for (const Need& need : needs) {
+      Chunk& c = chunks_[need.idx];
+      const std::uint64_t want = pageBits(need.lo, need.hi, false);
+      const std::uint64_t missing = want & ~c.valid;
+      if (missing == 0) continue;
+      // Fetch from the first to the last missing page, clipped to the chunk's length.
+      const auto firstPage = static_cast<std::uint32_t>(__builtin_ctzll(missing));
+      const auto lastPage = static_cast<std::uint32_t>(63 - __builtin_clzll(missing));
+      const std::uint32_t fLo = firstPage * pageSize_;
+      const std::uint32_t len = static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(chunkSize_, size - need.idx * chunkSize_));
+      const std::uint32_t fHi = std::min<std::uint32_t>((lastPage + 1) * pageSize_, len);
+      if (c.dirty() && c.dirtyLo < fHi && fLo < c.dirtyHi) mustFlush = true;  // would overwrite it
+      if (c.bytes.size() < fHi) resize(c, fHi);
+      reads.push_back(ChunkRead{ino_, need.idx, fLo, fHi - fLo, c.bytes.data() + fLo, 0});
+    }
+    if (!mustFlush) break;
+    MYFS_TRY(writeBack(false));  // then plan again: the data servers now hold it
   }
   if (!reads.empty()) {
-    if (auto r = data_.read(reads); !r) {
-      for (const auto& rd : reads) {
-        auto it = chunks_.find(rd.chunk);
-        cached_ -= static_cast<std::int64_t>(it->second.bytes.size());
-        chunks_.erase(it);
-      }
-      return r.error();
-    }
+    MYFS_TRY(data_.read(reads));
     for (const auto& rd : reads) {
       std::memset(rd.out + rd.got, 0, rd.length - rd.got);  // a hole or past the stored end
-      chunks_[rd.chunk].loaded = true;
+      Chunk& c = chunks_[rd.chunk];
+      c.valid |= pageBits(rd.offset, rd.offset + rd.length, false);
     }
   }
 
@@ -135,13 +171,11 @@ Result<void> PageCache::writeBack(bool onlyFull) {
   for (const auto& w : writes) {
     auto it = chunks_.find(w.chunk);
     Chunk& c = it->second;
-    const bool whole = c.dirtyLo == 0 && c.dirtyHi == chunkSize_;
+    c.valid |= pageBits(c.dirtyLo, c.dirtyHi, true);  // pages written whole are now known
     c.dirtyLo = c.dirtyHi = 0;
     --dirtyChunks_;
-    if (whole) {
-      c.loaded = true;  // every byte of the chunk is known
-    } else if (!c.loaded) {
-      cached_ -= static_cast<std::int64_t>(c.bytes.size());  // bytes outside the range are unknown
+    if (c.valid == 0) {
+      cached_ -= static_cast<std::int64_t>(c.bytes.size());  // nothing known: drop it
       chunks_.erase(it);
     }
   }
@@ -165,6 +199,7 @@ void PageCache::truncate(std::uint64_t size) {
       continue;
     }
     const std::uint64_t keep = size - start;
+    if (keep < chunkSize_) c.valid &= pageBits(0, static_cast<std::uint32_t>(keep), false);
     if (keep < c.bytes.size()) {
       const bool wasDirty = c.dirty();
       resize(c, keep);
@@ -187,7 +222,7 @@ void PageCache::invalidateClean() {
       cached_ -= static_cast<std::int64_t>(it->second.bytes.size());
       it = chunks_.erase(it);
     } else {
-      it->second.loaded = false;
+      it->second.valid = 0;
       ++it;
     }
   }

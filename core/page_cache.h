@@ -1,8 +1,10 @@
-// PageCache: the cached data of one regular file (the kernel's address_space), in units
-// of whole chunks.
+// PageCache: the cached data of one regular file (the kernel's address_space): chunks,
+// each tracked in pages (1/64 of a chunk, at least 4 KiB).
 //
-// Reads fetch whole chunks (up to end of file) in one batch per call, sent in parallel to
-// the data servers. Writes land in the cache; each chunk keeps one contiguous dirty range,
+// Sequential reads fetch whole chunks plus a readahead window that doubles up to
+// kMaxReadaheadChunks; other reads fetch only the pages they touch. Each call's fetches go
+// out in one batch, in parallel to the data servers. Writes land in the cache; each chunk
+// keeps one contiguous dirty range,
 // and dirty chunks are written back in parallel batches once kWritebackChunks are full,
 // on flush() (fsync, close), under memory pressure (the process-wide budget) and before
 // any read that needs the chunk from the server.
@@ -48,11 +50,14 @@ class PageCache {
 
  private:
   struct Chunk {
-    std::vector<std::byte> bytes;  // loaded: the chunk's content up to bytes.size()
-    bool loaded = false;           // bytes mirror the server (plus dirty changes)
+    std::vector<std::byte> bytes;  // content where `valid` says so, plus the dirty range
+    std::uint64_t valid = 0;       // bit p: page p mirrors the server (with dirty bytes on top)
     std::uint32_t dirtyLo = 0, dirtyHi = 0;  // dirty range, empty when equal
     bool dirty() const { return dirtyHi > dirtyLo; }
   };
+
+  // Bits of the pages that [lo, hi) overlaps (or lies wholly in, when `whole`).
+  std::uint64_t pageBits(std::uint32_t lo, std::uint32_t hi, bool whole) const;
 
   Result<void> writeBack(bool onlyFull);
   void resize(Chunk& c, size_t newSize);
@@ -62,6 +67,7 @@ class PageCache {
 
   const InodeId ino_;
   const std::uint32_t chunkSize_;
+  const std::uint32_t pageSize_;
   DataPlane& data_;
   std::atomic<std::int64_t>& cached_;
   const std::int64_t budget_;

@@ -127,6 +127,7 @@ class LocalData final : public DataPlane {
     if (failure_) return Errno(failure_);
     for (auto& r : reads) {
       ++counts_.dataReads;
+      counts_.bytesRead += r.length;
       MYFS_ASSIGN_OR_RETURN(got, owner(r.ino, r.chunk).read(r.ino, r.chunk, r.offset, r.length));
       std::memcpy(r.out, got.data(), got.size());
       r.got = static_cast<std::uint32_t>(got.size());

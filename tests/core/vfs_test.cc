@@ -144,7 +144,25 @@ TEST_F(VfsTest, ReadsFetchWholeChunksAndReadAhead) {
   int fd = open("r", O_RDONLY);
   char buf[100];
   for (std::uint32_t off = 0; off < 8 * kChunk; off += 100) ASSERT_TRUE(vfs_->pread(fd, buf, 100, off).ok());
-  EXPECT_EQ(8, cluster_->counts().dataReads.load() - before);  // each chunk fetched once
+  // The first read fetches only its page; from the second on the access is sequential:
+  // the rest of each chunk comes whole, once.
+  EXPECT_EQ(9, cluster_->counts().dataReads.load() - before);
+  EXPECT_EQ(8u * kChunk, cluster_->counts().bytesRead.load());
+  ASSERT_TRUE(vfs_->close(fd).ok());
+}
+
+TEST_F(VfsTest, RandomReadsFetchOnlyTheirPages) {
+  writeFile("rand", std::string(32 * kChunk, 'q'));
+  newClient();
+  int fd = open("rand", O_RDONLY);
+  std::mt19937 rng(5);
+  char buf[100];
+  for (int i = 0; i < 50; ++i) {
+    const std::uint64_t off = (rng() % (32 * kChunk / 8192)) * 8192 + 7;  // never adjacent
+    ASSERT_EQ(100u, *vfs_->pread(fd, buf, 100, static_cast<off_t>(off)));
+    ASSERT_EQ(std::string(100, 'q'), std::string(buf, 100));
+  }
+  EXPECT_LE(cluster_->counts().bytesRead.load(), 50u * 4096);
   ASSERT_TRUE(vfs_->close(fd).ok());
 }
 
