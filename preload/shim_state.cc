@@ -15,6 +15,7 @@
 #include <set>
 
 #include "preload/client_api.h"
+#include "preload/path_routing.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
 
@@ -59,43 +60,6 @@ std::string libraryDir() {
   std::string p = info.dli_fname;
   auto slash = p.rfind('/');
   return slash == std::string::npos ? "." : p.substr(0, slash);
-}
-
-// Lexically normalizes an absolute path ("/a/./b/../c" -> "/a/c").
-std::string lexicalNormalize(const std::string& path) {
-  std::string out;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string_view c(path.data() + i, j - i);
-    if (c.empty() || c == ".") {
-    } else if (c == "..") {
-      auto slash = out.rfind('/');
-      out.resize(slash == std::string::npos ? 0 : slash);
-    } else {
-      out += '/';
-      out += c;
-    }
-    i = j;
-  }
-  if (!path.empty() && path.back() == '/' && !out.empty()) out += '/';
-  return out.empty() ? "/" : out;
-}
-
-// If `abs` (absolute) is inside the mount, the mount-relative rest.
-bool underPrefix(const char* abs, std::string* rel) {
-  const std::string& p = prefixStorage();
-  // Collapse leading duplicate slashes the way the kernel does.
-  const char* s = abs;
-  while (s[0] == '/' && s[1] == '/') ++s;
-  if (strncmp(s, p.c_str(), p.size()) != 0) return false;
-  const char c = s[p.size()];
-  if (c != '\0' && c != '/') return false;
-  *rel = s + p.size();
-  if (rel->empty()) *rel = "/";  // the mount root itself
-  return true;
 }
 
 void childAfterFork() {
@@ -204,13 +168,13 @@ Routed route(int dirfd, const char* path) {
   Routed r;
   if (path == nullptr || inShim()) return r;
   if (path[0] == '/') {
-    if (underPrefix(path, &r.rel)) {
+    if (underPrefix(path, prefixStorage(), &r.rel)) {
       r.myfs = true;
       return r;
     }
     if (strstr(path, "/..") != nullptr) {
       std::string norm = lexicalNormalize(path);
-      if (underPrefix(norm.c_str(), &r.rel)) r.myfs = true;
+      if (underPrefix(norm, prefixStorage(), &r.rel)) r.myfs = true;
     }
     return r;
   }
@@ -240,7 +204,7 @@ Routed route(int dirfd, const char* path) {
   const bool ancestor = cwd.real == "/" || (p.compare(0, cwd.real.size(), cwd.real) == 0 && p[cwd.real.size()] == '/');
   if (!ancestor && strstr(path, "..") == nullptr) return r;
   std::string joined = lexicalNormalize(cwd.real + "/" + path);
-  if (underPrefix(joined.c_str(), &r.rel)) r.myfs = true;
+  if (underPrefix(joined, prefixStorage(), &r.rel)) r.myfs = true;
   return r;
 }
 

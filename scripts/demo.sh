@@ -12,6 +12,8 @@ trap '"$bin/myfs" down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 "$bin/myfs" up --dir "$dir"
 run() { echo "+ $*"; "$bin/myfs" run --dir "$dir" -- bash -c "$*"; }
 
+run 'mkdir -p /myfs/demo && echo "written by bash" > /myfs/demo/note && seq 1 5 | sort -r > /myfs/demo/nums'
+run 'cat /myfs/demo/note /myfs/demo/nums | tr "\n" " "; echo'
 run 'mkdir -p /myfs/demo/src && cp -r /usr/include/linux /myfs/demo/src/ && ls /myfs/demo/src | head -3'
 run 'tar -C /myfs/demo -czf /myfs/demo/linux.tgz src && ls -l /myfs/demo'
 run 'mkdir /myfs/demo/x && tar -C /myfs/demo/x -xzf /myfs/demo/linux.tgz && diff -r /usr/include/linux /myfs/demo/x/src/linux && echo "tar round trip: identical"'

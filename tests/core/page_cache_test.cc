@@ -30,7 +30,7 @@ class MemoryData final : public DataPlane {
       ++readCalls;
       auto& c = chunks[r.chunk];
       r.got = c.size() > r.offset ? std::min<std::uint32_t>(r.length, static_cast<std::uint32_t>(c.size() - r.offset)) : 0;
-      std::memcpy(r.out, c.data() + r.offset, r.got);
+      if (r.got > 0) std::memcpy(r.out, c.data() + r.offset, r.got);
     }
     return okResult();
   }
