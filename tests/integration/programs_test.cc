@@ -95,6 +95,14 @@ TEST_F(ProgramsTest, ShellRedirectionsAndPipes) {
   )SH");
 }
 
+TEST_F(ProgramsTest, ExampleStdioTour) {
+  TempDir native;
+  RunResult want = runBash(binDir() + "/stdio_tour $R/tour", native.path());
+  RunResult got = cluster_->run(binDir() + "/stdio_tour $R/tour");
+  EXPECT_EQ(0, got.status) << got.out;
+  EXPECT_EQ(want.out, got.out);
+}
+
 TEST_F(ProgramsTest, FilesWrittenByOneProgramAreReadByTheNext) {
   ASSERT_EQ(0, cluster_->run("mkdir -p $R && head -c 5000000 /dev/urandom | dd of=$R/blob bs=64k status=none", "handoff").status);
   RunResult sum1 = cluster_->run("md5sum < $R/blob", "handoff");
