@@ -1,0 +1,192 @@
+// The client's transport (RpcCluster) against real services on unix sockets, hosted by
+// threads of this process: calls, reconnection after a server restart, bounded retries
+// then EIO for a server that is gone, and a timeout for one that does not answer.
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <capnp/rpc-twoparty.h>
+#include <gtest/gtest.h>
+#include <kj/async-io.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "rpc/rpc_cluster.h"
+#include "server/data/chunk_store.h"
+#include "server/data/data_service.h"
+#include "server/meta/meta_service.h"
+#include "server/meta/meta_store.h"
+#include "server/meta/session_table.h"
+
+namespace myfs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A metadata or data server on a unix socket, served by its own thread and event loop.
+class ThreadServer {
+ public:
+  enum class Role { kMeta, kData };
+  ThreadServer(Role role, std::string dir, std::string socket) : role_(role), dir_(std::move(dir)), socket_(std::move(socket)) {
+    start();
+  }
+  ~ThreadServer() { stop(); }
+
+  void start() {
+    std::atomic<bool> ready{false};
+    thread_ = std::thread([this, &ready] {
+      auto io = kj::setupAsyncIo();
+      std::string error;
+      std::unique_ptr<server::MetaStore> meta;
+      std::unique_ptr<server::ChunkStore> chunks;
+      server::SessionTable sessions;
+      capnp::Capability::Client bootstrap = nullptr;
+      if (role_ == Role::kMeta) {
+        server::MetaStoreOptions o;
+        o.dir = dir_;
+        meta = server::MetaStore::open(o, &error);
+        bootstrap = kj::heap<server::MetaServiceImpl>(*meta, sessions);
+      } else {
+        chunks = server::ChunkStore::open(dir_, &error);
+        bootstrap = kj::heap<server::DataServiceImpl>(*chunks);
+      }
+      unlink(socket_.c_str());
+      auto listener = io.provider->getNetwork().parseAddress("unix:" + socket_).wait(io.waitScope)->listen();
+      capnp::TwoPartyServer server(bootstrap);
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+      stop_ = kj::mv(paf.fulfiller);
+      auto listening = server.listen(*listener);
+      ready = true;
+      paf.promise.exclusiveJoin(kj::mv(listening)).wait(io.waitScope);
+    });
+    while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  // Stops serving: the listener and every connection close.
+  void stop() {
+    if (!thread_.joinable()) return;
+    stop_->fulfill();
+    thread_.join();
+    unlink(socket_.c_str());
+  }
+
+ private:
+  Role role_;
+  std::string dir_, socket_;
+  std::thread thread_;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_;
+};
+
+class RpcClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/myfs-rpc-test.XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    meta_ = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta", dir_ + "/meta.sock");
+    data_ = std::make_unique<ThreadServer>(ThreadServer::Role::kData, dir_ + "/data", dir_ + "/data.sock");
+    rpc::ClusterConfig c;
+    c.metaAddresses = {"unix:" + dir_ + "/meta.sock"};
+    c.dataAddresses = {"unix:" + dir_ + "/data.sock"};
+    c.retry.attempts = 3;
+    c.retry.backoffMs = 20;
+    c.retry.callTimeoutMs = 2000;
+    cluster_ = std::make_unique<rpc::RpcCluster>(c);
+  }
+  void TearDown() override {
+    cluster_.reset();
+    meta_.reset();
+    data_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
+  std::unique_ptr<ThreadServer> meta_, data_;
+  std::unique_ptr<rpc::RpcCluster> cluster_;
+};
+
+TEST_F(RpcClusterTest, MetadataAndDataCallsRoundTrip) {
+  Cred root;
+  auto mount = cluster_->shard(0).mountInfo();
+  ASSERT_TRUE(mount.ok());
+  EXPECT_EQ(kRootIno, mount->rootIno);
+  auto created = cluster_->shard(0).create(root, kRootIno, "f", S_IFREG | 0644, true, 0);
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(EEXIST, cluster_->shard(0).create(root, kRootIno, "f", S_IFREG | 0644, true, 0).err());
+  EXPECT_EQ(ENOENT, cluster_->shard(0).lookup(root, kRootIno, "missing").err());
+
+  std::string payload(300000, 'p');
+  ChunkWrite w{created->attr.ino, 2, 10, std::as_bytes(std::span(payload))};
+  ASSERT_TRUE(cluster_->data().write(std::span(&w, 1), true).ok());
+  std::string back(payload.size() + 100, '?');
+  ChunkRead r{created->attr.ino, 2, 10, static_cast<std::uint32_t>(back.size()),
+              reinterpret_cast<std::byte*>(back.data()), 0};
+  ASSERT_TRUE(cluster_->data().read(std::span(&r, 1)).ok());
+  EXPECT_EQ(payload.size(), r.got);
+  EXPECT_TRUE(payload == back.substr(0, r.got));
+}
+
+TEST_F(RpcClusterTest, ReconnectsAfterTheServerRestarts) {
+  ASSERT_TRUE(cluster_->shard(0).getattr(kRootIno).ok());
+  meta_->stop();
+  EXPECT_EQ(EIO, cluster_->shard(0).getattr(kRootIno).err());
+  meta_->start();
+  auto again = cluster_->shard(0).getattr(kRootIno);
+  EXPECT_TRUE(again.ok()) << errnoName(again.err());
+}
+
+TEST_F(RpcClusterTest, GoneServerGivesEioAfterBoundedRetries) {
+  data_->stop();
+  auto start = Clock::now();
+  EXPECT_EQ(EIO, cluster_->data().fsync(42).err());
+  const double s = std::chrono::duration<double>(Clock::now() - start).count();
+  EXPECT_LT(s, 2.0);   // 3 attempts with 20 ms, 40 ms backoff
+  EXPECT_GT(s, 0.05);  // and it did retry
+}
+
+TEST_F(RpcClusterTest, SilentServerTimesOut) {
+  // A listener that accepts but never answers.
+  const std::string silent = dir_ + "/silent.sock";
+  std::thread t([&] {
+    auto io = kj::setupAsyncIo();
+    auto listener = io.provider->getNetwork().parseAddress("unix:" + silent).wait(io.waitScope)->listen();
+    auto conn = listener->accept().wait(io.waitScope);
+    io.provider->getTimer().afterDelay(1 * kj::SECONDS).wait(io.waitScope);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  rpc::ClusterConfig c;
+  c.metaAddresses = {"unix:" + silent};
+  c.dataAddresses = {"unix:" + silent};
+  c.retry.attempts = 1;
+  c.retry.callTimeoutMs = 300;
+  rpc::RpcCluster quiet(c);
+  auto start = Clock::now();
+  EXPECT_EQ(EIO, quiet.shard(0).getattr(kRootIno).err());
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 2.0);
+  t.join();
+}
+
+TEST(ClusterConfigTest, RejectsMissingAndMalformedSettings) {
+  std::string error;
+  unsetenv("MYFS_META");
+  setenv("MYFS_DATA", "unix:/x", 1);
+  EXPECT_EQ(EINVAL, rpc::ClusterConfig::fromEnvironment(&error).err());
+  EXPECT_NE(std::string::npos, error.find("MYFS_META"));
+  setenv("MYFS_META", "unix:/a,unix:/b", 1);
+  setenv("MYFS_RPC_TIMEOUT_MS", "soon", 1);
+  EXPECT_EQ(EINVAL, rpc::ClusterConfig::fromEnvironment(&error).err());
+  EXPECT_NE(std::string::npos, error.find("MYFS_RPC_TIMEOUT_MS"));
+  setenv("MYFS_RPC_TIMEOUT_MS", "250", 1);
+  auto c = rpc::ClusterConfig::fromEnvironment(&error);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(2u, c->metaAddresses.size());
+  EXPECT_EQ(250u, c->retry.callTimeoutMs);
+  unsetenv("MYFS_RPC_TIMEOUT_MS");
+}
+
+}  // namespace
+}  // namespace myfs
