@@ -10,84 +10,12 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "core/fs_types.h"
 #include "core/result.h"
 #include "core/types.h"
 
 namespace myfs {
-
-struct SetAttr {
-  bool setMode = false;
-  std::uint32_t mode = 0;
-  bool setUid = false;
-  std::uint32_t uid = 0;
-  bool setGid = false;
-  std::uint32_t gid = 0;
-  bool setSize = false;
-  std::uint64_t size = 0;
-  bool growOnly = false;
-  bool setAtime = false;
-  std::int64_t atimeNs = 0;  // -1: server's now
-  bool setMtime = false;
-  std::int64_t mtimeNs = 0;  // -1: server's now
-};
-
-struct CreateResult {
-  Attr attr;
-  bool created = false;
-};
-
-struct DirEntry {
-  std::string name;
-  InodeId ino = 0;
-  std::uint8_t type = 0;  // DT_*
-};
-
-struct DirPage {
-  std::vector<DirEntry> entries;
-  std::string nextCookie;
-  bool eof = false;
-};
-
-// What a removed dentry left behind.
-struct UnlinkResult {
-  InodeId ino = 0;
-  bool remoteInode = false;  // the inode is on another shard: drop a link there
-  bool lastLink = false;     // the inode is gone: its data chunks must be removed
-  std::uint64_t size = 0;
-};
-
-struct RenameResult {
-  UnlinkResult replaced;  // ino == 0: nothing was replaced
-  InodeId movedIno = 0;
-};
-
-struct AddEntryResult {
-  InodeId replacedIno = 0;
-  std::uint32_t replacedMode = 0;
-};
-
-struct LinkCountResult {
-  std::uint32_t nlink = 0;
-  std::uint64_t size = 0;
-};
-
-struct MountInfo {
-  std::uint32_t chunkSize = 0;
-  std::uint32_t shardIndex = 0;
-  std::uint32_t shardCount = 0;
-  InodeId rootIno = kRootIno;
-};
-
-struct ShardStats {
-  std::uint32_t shard = 0;
-  std::uint64_t inodes = 0, dentries = 0, directories = 0, files = 0, bytes = 0;
-};
-
-struct DataStats {
-  std::uint64_t chunks = 0, bytes = 0, diskTotal = 0, diskFree = 0, inodes = 0;
-};
 
 // One metadata shard. Method contracts: schema/meta.capnp.
 class MetaShard {

@@ -18,6 +18,7 @@ struct Cred {
   std::vector<std::uint32_t> groups;
 
   bool inGroup(std::uint32_t g) const;
+  bool operator==(const Cred&) const = default;
 };
 
 // The attributes of one inode, as stat(2) reports them (mirror of schema Attr).
@@ -38,6 +39,7 @@ struct Attr {
   bool isDir() const { return S_ISDIR(mode); }
   bool isReg() const { return S_ISREG(mode); }
   bool isLink() const { return S_ISLNK(mode); }
+  bool operator==(const Attr&) const = default;
 };
 
 // Access bits as access(2) takes them.

@@ -2,85 +2,217 @@
 
 namespace myfs::rpc {
 
-Attr fromWire(schema::Attr::Reader a) {
+// Each struct's fields that travel one to one, as X(WireName, member): the wire getter
+// and setter are getWireName / setWireName. One list serves both directions, so the
+// two cannot drift apart.
+#define MYFS_ATTR_FIELDS(X)                                                                     \
+  X(Ino, ino) X(Mode, mode) X(Nlink, nlink) X(Uid, uid) X(Gid, gid) X(Size, size)               \
+  X(AtimeNs, atimeNs) X(MtimeNs, mtimeNs) X(CtimeNs, ctimeNs) X(Rdev, rdev) X(Version, version) \
+  X(Parent, parent)
+#define MYFS_SETATTR_FIELDS(X)                                                                  \
+  X(SetMode, setMode) X(Mode, mode) X(SetUid, setUid) X(Uid, uid) X(SetGid, setGid) X(Gid, gid) \
+  X(SetSize, setSize) X(Size, size) X(GrowOnly, growOnly) X(SetAtime, setAtime)                 \
+  X(AtimeNs, atimeNs) X(SetMtime, setMtime) X(MtimeNs, mtimeNs)
+#define MYFS_SHARD_STATS_FIELDS(X)                                                              \
+  X(Shard, shard) X(Inodes, inodes) X(Dentries, dentries) X(Directories, directories)           \
+  X(Files, files) X(Bytes, bytes)
+#define MYFS_DATA_STATS_FIELDS(X)                                                               \
+  X(Chunks, chunks) X(Bytes, bytes) X(DiskTotal, diskTotal) X(DiskFree, diskFree)               \
+  X(Inodes, inodes)
+#define MYFS_MOUNT_INFO_FIELDS(X)                                                               \
+  X(ChunkSize, chunkSize) X(ShardIndex, shardIndex) X(ShardCount, shardCount) X(RootIno, rootIno)
+#define MYFS_UNLINK_FIELDS(X)                                                                   \
+  X(Ino, ino) X(RemoteInode, remoteInode) X(LastLink, lastLink) X(Size, size)
+#define MYFS_RENAME_FIELDS(X)                                                                   \
+  X(ReplacedIno, replaced.ino) X(ReplacedRemote, replaced.remoteInode)                          \
+  X(ReplacedLast, replaced.lastLink) X(ReplacedSize, replaced.size) X(MovedIno, movedIno)
+#define MYFS_ADD_ENTRY_FIELDS(X) X(ReplacedIno, replacedIno) X(ReplacedMode, replacedMode)
+#define MYFS_LINK_COUNT_FIELDS(X) X(Nlink, nlink) X(Size, size)
+
+// Copy one field from `in` (a Reader) to `out` (a C++ value), or back (`in` a C++
+// value, `out` a Builder).
+#define MYFS_FROM_WIRE(Wire, member) out.member = in.get##Wire();
+#define MYFS_TO_WIRE(Wire, member) out.set##Wire(in.member);
+
+// ---- Structs.
+
+Attr fromWire(schema::Attr::Reader in) {
   Attr out;
-  out.ino = a.getIno();
-  out.mode = a.getMode();
-  out.nlink = a.getNlink();
-  out.uid = a.getUid();
-  out.gid = a.getGid();
-  out.size = a.getSize();
-  out.atimeNs = a.getAtimeNs();
-  out.mtimeNs = a.getMtimeNs();
-  out.ctimeNs = a.getCtimeNs();
-  out.rdev = a.getRdev();
-  out.version = a.getVersion();
-  out.parent = a.getParent();
+  MYFS_ATTR_FIELDS(MYFS_FROM_WIRE)
   return out;
 }
 
-void toWire(const Attr& a, schema::Attr::Builder b) {
-  b.setIno(a.ino);
-  b.setMode(a.mode);
-  b.setNlink(a.nlink);
-  b.setUid(a.uid);
-  b.setGid(a.gid);
-  b.setSize(a.size);
-  b.setAtimeNs(a.atimeNs);
-  b.setMtimeNs(a.mtimeNs);
-  b.setCtimeNs(a.ctimeNs);
-  b.setRdev(a.rdev);
-  b.setVersion(a.version);
-  b.setParent(a.parent);
-}
+void toWire(const Attr& in, schema::Attr::Builder out) { MYFS_ATTR_FIELDS(MYFS_TO_WIRE) }
 
-Cred fromWire(schema::Cred::Reader c) {
+Cred fromWire(schema::Cred::Reader in) {
   Cred out;
-  out.uid = c.getUid();
-  out.gid = c.getGid();
-  for (auto g : c.getGroups()) out.groups.push_back(g);
+  out.uid = in.getUid();
+  out.gid = in.getGid();
+  auto groups = in.getGroups();
+  out.groups.reserve(groups.size());
+  for (std::uint32_t g : groups) out.groups.push_back(g);
   return out;
 }
 
-void toWire(const Cred& c, schema::Cred::Builder b) {
-  b.setUid(c.uid);
-  b.setGid(c.gid);
-  auto groups = b.initGroups(static_cast<unsigned>(c.groups.size()));
-  for (unsigned i = 0; i < c.groups.size(); ++i) groups.set(i, c.groups[i]);
+void toWire(const Cred& in, schema::Cred::Builder out) {
+  out.setUid(in.uid);
+  out.setGid(in.gid);
+  auto groups = out.initGroups(static_cast<unsigned>(in.groups.size()));
+  for (unsigned i = 0; i < in.groups.size(); ++i) groups.set(i, in.groups[i]);
 }
 
-SetAttr fromWire(schema::SetAttrRequest::Reader r) {
-  SetAttr s;
-  s.setMode = r.getSetMode();
-  s.mode = r.getMode();
-  s.setUid = r.getSetUid();
-  s.uid = r.getUid();
-  s.setGid = r.getSetGid();
-  s.gid = r.getGid();
-  s.setSize = r.getSetSize();
-  s.size = r.getSize();
-  s.growOnly = r.getGrowOnly();
-  s.setAtime = r.getSetAtime();
-  s.atimeNs = r.getAtimeNs();
-  s.setMtime = r.getSetMtime();
-  s.mtimeNs = r.getMtimeNs();
-  return s;
+SetAttr fromWire(schema::SetAttrRequest::Reader in) {
+  SetAttr out;
+  MYFS_SETATTR_FIELDS(MYFS_FROM_WIRE)
+  return out;
 }
 
-void toWire(const SetAttr& s, schema::SetAttrRequest::Builder b) {
-  b.setSetMode(s.setMode);
-  b.setMode(s.mode);
-  b.setSetUid(s.setUid);
-  b.setUid(s.uid);
-  b.setSetGid(s.setGid);
-  b.setGid(s.gid);
-  b.setSetSize(s.setSize);
-  b.setSize(s.size);
-  b.setGrowOnly(s.growOnly);
-  b.setSetAtime(s.setAtime);
-  b.setAtimeNs(s.atimeNs);
-  b.setSetMtime(s.setMtime);
-  b.setMtimeNs(s.mtimeNs);
+void toWire(const SetAttr& in, schema::SetAttrRequest::Builder out) { MYFS_SETATTR_FIELDS(MYFS_TO_WIRE) }
+
+Result<Attr> fromWire(schema::AttrResult::Reader in) {
+  if (in.getErr() != 0) return Errno(in.getErr());
+  return fromWire(in.getAttr());
 }
+
+void toWire(const Result<Attr>& r, schema::AttrResult::Builder out) {
+  out.setErr(r.err());
+  if (r) toWire(*r, out.initAttr());
+}
+
+ShardStats fromWire(schema::ShardStats::Reader in) {
+  ShardStats out;
+  MYFS_SHARD_STATS_FIELDS(MYFS_FROM_WIRE)
+  return out;
+}
+
+void toWire(const ShardStats& in, schema::ShardStats::Builder out) { MYFS_SHARD_STATS_FIELDS(MYFS_TO_WIRE) }
+
+DataStats fromWire(schema::DataStats::Reader in) {
+  DataStats out;
+  MYFS_DATA_STATS_FIELDS(MYFS_FROM_WIRE)
+  return out;
+}
+
+void toWire(const DataStats& in, schema::DataStats::Builder out) { MYFS_DATA_STATS_FIELDS(MYFS_TO_WIRE) }
+
+// ---- MetaService results.
+
+MountInfo fromWire(schema::MetaService::MountInfoResults::Reader in) {
+  MountInfo out;
+  MYFS_MOUNT_INFO_FIELDS(MYFS_FROM_WIRE)
+  return out;
+}
+
+void toWire(const MountInfo& in, schema::MetaService::MountInfoResults::Builder out) {
+  MYFS_MOUNT_INFO_FIELDS(MYFS_TO_WIRE)
+}
+
+Result<CreateResult> fromWire(schema::MetaService::CreateResults::Reader in) {
+  MYFS_ASSIGN_OR_RETURN(attr, fromWire(in.getResult()));
+  return CreateResult{attr, in.getCreated()};
+}
+
+void toWire(const Result<CreateResult>& r, schema::MetaService::CreateResults::Builder out) {
+  auto result = out.initResult();
+  result.setErr(r.err());
+  if (!r) return;
+  toWire(r->attr, result.initAttr());
+  out.setCreated(r->created);
+}
+
+Result<DirPage> fromWire(schema::MetaService::ReaddirResults::Reader in) {
+  if (in.getErr() != 0) return Errno(in.getErr());
+  DirPage out;
+  for (auto e : in.getEntries()) {
+    out.entries.push_back(DirEntry{std::string(e.getName().cStr(), e.getName().size()), e.getIno(), e.getType()});
+  }
+  auto next = in.getNextCookie();
+  out.nextCookie.assign(reinterpret_cast<const char*>(next.begin()), next.size());
+  out.eof = in.getEof();
+  return out;
+}
+
+void toWire(const Result<DirPage>& r, schema::MetaService::ReaddirResults::Builder out) {
+  out.setErr(r.err());
+  if (!r) return;
+  auto list = out.initEntries(static_cast<unsigned>(r->entries.size()));
+  for (unsigned i = 0; i < r->entries.size(); ++i) {
+    const DirEntry& e = r->entries[i];
+    list[i].setName(capnp::Text::Reader(e.name.data(), e.name.size()));
+    list[i].setIno(e.ino);
+    list[i].setType(e.type);
+  }
+  const std::string& next = r->nextCookie;
+  out.setNextCookie(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(next.data()), next.size()));
+  out.setEof(r->eof);
+}
+
+Result<UnlinkResult> fromWire(schema::MetaService::UnlinkResults::Reader in) {
+  if (in.getErr() != 0) return Errno(in.getErr());
+  UnlinkResult out;
+  MYFS_UNLINK_FIELDS(MYFS_FROM_WIRE)
+  return out;
+}
+
+void toWire(const Result<UnlinkResult>& r, schema::MetaService::UnlinkResults::Builder out) {
+  out.setErr(r.err());
+  if (!r) return;
+  const UnlinkResult& in = *r;
+  MYFS_UNLINK_FIELDS(MYFS_TO_WIRE)
+}
+
+Result<RenameResult> fromWire(schema::MetaService::RenameResults::Reader in) {
+  if (in.getErr() != 0) return Errno(in.getErr());
+  RenameResult out;
+  MYFS_RENAME_FIELDS(MYFS_FROM_WIRE)
+  return out;
+}
+
+void toWire(const Result<RenameResult>& r, schema::MetaService::RenameResults::Builder out) {
+  out.setErr(r.err());
+  if (!r) return;
+  const RenameResult& in = *r;
+  MYFS_RENAME_FIELDS(MYFS_TO_WIRE)
+}
+
+Result<AddEntryResult> fromWire(schema::MetaService::AddEntryResults::Reader in) {
+  if (in.getErr() != 0) return Errno(in.getErr());
+  AddEntryResult out;
+  MYFS_ADD_ENTRY_FIELDS(MYFS_FROM_WIRE)
+  return out;
+}
+
+void toWire(const Result<AddEntryResult>& r, schema::MetaService::AddEntryResults::Builder out) {
+  out.setErr(r.err());
+  if (!r) return;
+  const AddEntryResult& in = *r;
+  MYFS_ADD_ENTRY_FIELDS(MYFS_TO_WIRE)
+}
+
+Result<LinkCountResult> fromWire(schema::MetaService::LinkCountResults::Reader in) {
+  if (in.getErr() != 0) return Errno(in.getErr());
+  LinkCountResult out;
+  MYFS_LINK_COUNT_FIELDS(MYFS_FROM_WIRE)
+  return out;
+}
+
+void toWire(const Result<LinkCountResult>& r, schema::MetaService::LinkCountResults::Builder out) {
+  out.setErr(r.err());
+  if (!r) return;
+  const LinkCountResult& in = *r;
+  MYFS_LINK_COUNT_FIELDS(MYFS_TO_WIRE)
+}
+
+#undef MYFS_TO_WIRE
+#undef MYFS_FROM_WIRE
+#undef MYFS_LINK_COUNT_FIELDS
+#undef MYFS_ADD_ENTRY_FIELDS
+#undef MYFS_RENAME_FIELDS
+#undef MYFS_UNLINK_FIELDS
+#undef MYFS_MOUNT_INFO_FIELDS
+#undef MYFS_DATA_STATS_FIELDS
+#undef MYFS_SHARD_STATS_FIELDS
+#undef MYFS_SETATTR_FIELDS
+#undef MYFS_ATTR_FIELDS
 
 }  // namespace myfs::rpc

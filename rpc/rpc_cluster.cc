@@ -75,9 +75,7 @@ class RpcMetaShard final : public MetaShard {
   Result<MountInfo> mountInfo() override {
     return call<MountInfo>(true, [](Connection& c) {
       return c.cap<MetaService>().mountInfoRequest().send().then(
-          [](capnp::Response<MetaService::MountInfoResults>&& r) -> Result<MountInfo> {
-            return MountInfo{r.getChunkSize(), r.getShardIndex(), r.getShardCount(), r.getRootIno()};
-          });
+          [](capnp::Response<MetaService::MountInfoResults>&& r) -> Result<MountInfo> { return fromWire(r); });
     });
   }
 
@@ -87,7 +85,7 @@ class RpcMetaShard final : public MetaShard {
       toWire(cred, req.initCred());
       req.setParent(parent);
       req.setName(text(name));
-      return req.send().then([](capnp::Response<MetaService::LookupResults>&& r) { return attrResult(r.getResult()); });
+      return req.send().then([](capnp::Response<MetaService::LookupResults>&& r) { return fromWire(r.getResult()); });
     });
   }
 
@@ -95,7 +93,7 @@ class RpcMetaShard final : public MetaShard {
     return call<Attr>(true, [&](Connection& c) {
       auto req = c.cap<MetaService>().getattrRequest(capnp::MessageSize{4, 0});
       req.setIno(ino);
-      return req.send().then([](capnp::Response<MetaService::GetattrResults>&& r) { return attrResult(r.getResult()); });
+      return req.send().then([](capnp::Response<MetaService::GetattrResults>&& r) { return fromWire(r.getResult()); });
     });
   }
 
@@ -105,7 +103,7 @@ class RpcMetaShard final : public MetaShard {
       toWire(cred, req.initCred());
       req.setIno(ino);
       toWire(s, req.initReq());
-      return req.send().then([](capnp::Response<MetaService::SetattrResults>&& r) { return attrResult(r.getResult()); });
+      return req.send().then([](capnp::Response<MetaService::SetattrResults>&& r) { return fromWire(r.getResult()); });
     });
   }
 
@@ -119,10 +117,7 @@ class RpcMetaShard final : public MetaShard {
       req.setMode(mode);
       req.setExclusive(exclusive);
       req.setRdev(rdev);
-      return req.send().then([](capnp::Response<MetaService::CreateResults>&& r) -> Result<CreateResult> {
-        MYFS_ASSIGN_OR_RETURN(attr, attrResult(r.getResult()));
-        return CreateResult{attr, r.getCreated()};
-      });
+      return req.send().then([](capnp::Response<MetaService::CreateResults>&& r) { return fromWire(r); });
     });
   }
 
@@ -133,7 +128,7 @@ class RpcMetaShard final : public MetaShard {
       req.setParent(parent);
       req.setName(text(name));
       req.setMode(mode);
-      return req.send().then([](capnp::Response<MetaService::MkdirResults>&& r) { return attrResult(r.getResult()); });
+      return req.send().then([](capnp::Response<MetaService::MkdirResults>&& r) { return fromWire(r.getResult()); });
     });
   }
 
@@ -144,7 +139,7 @@ class RpcMetaShard final : public MetaShard {
       req.setParent(parent);
       req.setName(text(name));
       req.setTarget(text(target));
-      return req.send().then([](capnp::Response<MetaService::SymlinkResults>&& r) { return attrResult(r.getResult()); });
+      return req.send().then([](capnp::Response<MetaService::SymlinkResults>&& r) { return fromWire(r.getResult()); });
     });
   }
 
@@ -166,17 +161,7 @@ class RpcMetaShard final : public MetaShard {
       req.setIno(ino);
       req.setCookie(bytes(cookie.data(), cookie.size()));
       req.setMaxEntries(maxEntries);
-      return req.send().then([](capnp::Response<MetaService::ReaddirResults>&& r) -> Result<DirPage> {
-        if (r.getErr() != 0) return Errno(r.getErr());
-        DirPage page;
-        for (auto e : r.getEntries()) {
-          page.entries.push_back(DirEntry{std::string(e.getName().cStr(), e.getName().size()), e.getIno(), e.getType()});
-        }
-        auto next = r.getNextCookie();
-        page.nextCookie.assign(reinterpret_cast<const char*>(next.begin()), next.size());
-        page.eof = r.getEof();
-        return page;
-      });
+      return req.send().then([](capnp::Response<MetaService::ReaddirResults>&& r) { return fromWire(r); });
     });
   }
 
@@ -187,10 +172,7 @@ class RpcMetaShard final : public MetaShard {
       req.setParent(parent);
       req.setName(text(name));
       req.setIsDir(isDir);
-      return req.send().then([](capnp::Response<MetaService::UnlinkResults>&& r) -> Result<UnlinkResult> {
-        if (r.getErr() != 0) return Errno(r.getErr());
-        return UnlinkResult{r.getIno(), r.getRemoteInode(), r.getLastLink(), r.getSize()};
-      });
+      return req.send().then([](capnp::Response<MetaService::UnlinkResults>&& r) { return fromWire(r); });
     });
   }
 
@@ -204,23 +186,14 @@ class RpcMetaShard final : public MetaShard {
       req.setDstParent(dstParent);
       req.setDstName(text(dstName));
       req.setFlags(flags);
-      return req.send().then([](capnp::Response<MetaService::RenameResults>&& r) -> Result<RenameResult> {
-        if (r.getErr() != 0) return Errno(r.getErr());
-        RenameResult out;
-        out.replaced = UnlinkResult{r.getReplacedIno(), r.getReplacedRemote(), r.getReplacedLast(), r.getReplacedSize()};
-        out.movedIno = r.getMovedIno();
-        return out;
-      });
+      return req.send().then([](capnp::Response<MetaService::RenameResults>&& r) { return fromWire(r); });
     });
   }
 
   Result<ShardStats> statfs() override {
     return call<ShardStats>(true, [](Connection& c) {
       return c.cap<MetaService>().statfsRequest().send().then(
-          [](capnp::Response<MetaService::StatfsResults>&& r) -> Result<ShardStats> {
-            auto s = r.getStats();
-            return ShardStats{s.getShard(), s.getInodes(), s.getDentries(), s.getDirectories(), s.getFiles(), s.getBytes()};
-          });
+          [](capnp::Response<MetaService::StatfsResults>&& r) -> Result<ShardStats> { return fromWire(r.getStats()); });
     });
   }
 
@@ -231,7 +204,7 @@ class RpcMetaShard final : public MetaShard {
       req.setParentHint(parentHint);
       req.setMode(mode);
       req.setTarget(text(target));
-      return req.send().then([](capnp::Response<MetaService::MakeInodeResults>&& r) { return attrResult(r.getResult()); });
+      return req.send().then([](capnp::Response<MetaService::MakeInodeResults>&& r) { return fromWire(r.getResult()); });
     });
   }
 
@@ -245,10 +218,7 @@ class RpcMetaShard final : public MetaShard {
       req.setIno(ino);
       req.setMode(mode);
       req.setReplace(replace);
-      return req.send().then([](capnp::Response<MetaService::AddEntryResults>&& r) -> Result<AddEntryResult> {
-        if (r.getErr() != 0) return Errno(r.getErr());
-        return AddEntryResult{r.getReplacedIno(), r.getReplacedMode()};
-      });
+      return req.send().then([](capnp::Response<MetaService::AddEntryResults>&& r) { return fromWire(r); });
     });
   }
 
@@ -270,10 +240,7 @@ class RpcMetaShard final : public MetaShard {
       req.setIno(ino);
       req.setDelta(delta);
       req.setNewParent(newParent);
-      return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) -> Result<LinkCountResult> {
-        if (r.getErr() != 0) return Errno(r.getErr());
-        return LinkCountResult{r.getNlink(), r.getSize()};
-      });
+      return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) { return fromWire(r); });
     });
   }
 
@@ -379,10 +346,7 @@ class RpcDataPlane final : public DataPlane {
     auto& st = cluster_.state();
     return callWithRetry<DataStats>(st.loop, *st.data.at(server), retry_, true, [](Connection& c) {
       return c.cap<DataService>().statsRequest().send().then(
-          [](capnp::Response<DataService::StatsResults>&& r) -> Result<DataStats> {
-            auto s = r.getStats();
-            return DataStats{s.getChunks(), s.getBytes(), s.getDiskTotal(), s.getDiskFree(), s.getInodes()};
-          });
+          [](capnp::Response<DataService::StatsResults>&& r) -> Result<DataStats> { return fromWire(r.getStats()); });
     });
   }
 

@@ -374,8 +374,8 @@ Result<void> ChunkStore::fsync(InodeId ino) {
   return okResult();
 }
 
-Result<ChunkStoreStats> ChunkStore::stats() {
-  ChunkStoreStats st;
+Result<DataStats> ChunkStore::stats() {
+  DataStats st;
   std::error_code ec;
   fs::directory_iterator top(chunksDir_, ec);
   if (ec) return ioError("scan", chunksDir_, ec.value());

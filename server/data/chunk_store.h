@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/fs_types.h"
 #include "core/placement.h"
 #include "core/result.h"
 
@@ -25,14 +26,6 @@ namespace myfs::server {
 
 inline constexpr std::uint32_t kCrcBlockSize = 64u << 10;
 inline constexpr std::uint32_t kMaxChunkSize = 64u << 20;  // largest cluster chunk size
-
-struct ChunkStoreStats {
-  std::uint64_t chunks = 0;
-  std::uint64_t bytes = 0;       // sum of chunk file sizes
-  std::uint64_t inodes = 0;      // inodes with at least one chunk here
-  std::uint64_t diskTotal = 0;   // statvfs of the file system holding the store
-  std::uint64_t diskFree = 0;    // bytes available to this (unprivileged-equivalent) user
-};
 
 class ChunkStore {
  public:
@@ -62,7 +55,7 @@ class ChunkStore {
   Result<void> fsync(InodeId ino);
 
   // Counts chunks, bytes and inodes by scanning the store, and the disk's capacity.
-  Result<ChunkStoreStats> stats();
+  Result<DataStats> stats();
 
   const std::string& dir() const { return dir_; }
 

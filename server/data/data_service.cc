@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "rpc/convert.h"
+
 namespace myfs::server {
 namespace {
 
@@ -48,15 +50,9 @@ kj::Promise<void> DataServiceImpl::fsync(FsyncContext context) {
 }
 
 kj::Promise<void> DataServiceImpl::stats(StatsContext context) {
-  Result<ChunkStoreStats> r = store_.stats();
+  Result<DataStats> r = store_.stats();
   auto st = context.getResults(kSmallResultSize).initStats();
-  if (r) {
-    st.setChunks(r->chunks);
-    st.setBytes(r->bytes);
-    st.setDiskTotal(r->diskTotal);
-    st.setDiskFree(r->diskFree);
-    st.setInodes(r->inodes);
-  }
+  if (r) rpc::toWire(*r, st);
   return kj::READY_NOW;
 }
 

@@ -261,6 +261,26 @@ Result<InodeRecord> MetaStore::newInode(MetaTxn& txn, const Cred& cred, const In
   return rec;
 }
 
+UnlinkResult MetaStore::unlinkInode(MetaTxn& txn, const DentryRecord& entry, const std::optional<InodeRecord>& inode,
+                                    std::int64_t now) {
+  UnlinkResult out;
+  out.ino = entry.ino;
+  if (!inode) {
+    out.remoteInode = true;
+  } else if (S_ISDIR(entry.type) || inode->attr.nlink <= 1) {
+    txn.removeInode(*inode);
+    out.lastLink = true;
+    out.size = inode->attr.size;
+  } else {
+    InodeRecord after = *inode;
+    --after.attr.nlink;
+    after.attr.ctimeNs = now;
+    ++after.attr.version;
+    txn.updateInode(*inode, after);
+  }
+  return out;
+}
+
 void MetaStore::touchDir(InodeRecord& dir, std::int64_t now) {
   dir.attr.mtimeNs = now;
   dir.attr.ctimeNs = now;
@@ -312,8 +332,8 @@ Result<std::string> MetaStore::readlink(InodeId ino) {
   return target;
 }
 
-Result<ReaddirPage> MetaStore::readdir(const Cred& cred, InodeId ino, std::string_view cookie,
-                                       std::uint32_t maxEntries) {
+Result<DirPage> MetaStore::readdir(const Cred& cred, InodeId ino, std::string_view cookie,
+                                   std::uint32_t maxEntries) {
   MYFS_ASSIGN_OR_RETURN(dir, loadInode(ino));
   if (!dir.attr.isDir()) return Errno(ENOTDIR);
   if (!mayAccess(dir.attr, cred, kMayRead)) return Errno(EACCES);
@@ -331,7 +351,7 @@ Result<ReaddirPage> MetaStore::readdir(const Cred& cred, InodeId ino, std::strin
   it->Seek(start);
   if (!cookie.empty() && it->Valid() && it->key() == rocksdb::Slice(start)) it->Next();
 
-  ReaddirPage page;
+  DirPage page;
   page.nextCookie.assign(cookie);
   while (it->Valid() && page.entries.size() < maxEntries) {
     rocksdb::Slice key = it->key();

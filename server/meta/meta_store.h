@@ -1,7 +1,8 @@
 // MetaStore: one metadata shard of the inode-based namespace, over RocksDB.
 //
 // Implements the semantics of every schema::MetaService method (schema/meta.capnp) as a
-// C++ call returning Result<...>: Linux's rules and errnos for one shard. Every mutation
+// C++ call returning Result<...> of the value types the client's MetaShard uses
+// (core/fs_types.h): Linux's rules and errnos for one shard. Every mutation
 // is one atomic rocksdb::WriteBatch through the write-ahead log; mutations are serialized
 // by one mutex (reads are lock-free). Key layout: server/meta/meta_format.h and
 // docs/server.md.
@@ -25,13 +26,22 @@
 #include <string>
 #include <string_view>
 
+#include "core/fs_types.h"
 #include "core/result.h"
 #include "core/types.h"
 #include "server/meta/meta_format.h"
 #include "server/meta/meta_txn.h"
-#include "server/meta/meta_types.h"
 
 namespace myfs::server {
+
+// Limits and flags of the calls below.
+inline constexpr std::size_t kNameMax = 255;               // NAME_MAX
+inline constexpr std::size_t kSymlinkMax = 4095;           // PATH_MAX - 1: longest symlink target
+inline constexpr std::uint32_t kLinkMax = 65000;           // hard links of a non-directory (ext4's)
+inline constexpr std::uint32_t kDirLinkMax = 0xfffffff0u;  // subdirectories + 2 of a directory
+inline constexpr std::uint32_t kRenameNoReplace = 1;       // renameat2 RENAME_NOREPLACE
+inline constexpr std::uint32_t kRenameExchange = 2;        // renameat2 RENAME_EXCHANGE
+inline constexpr std::uint32_t kReaddirMaxEntries = 4096;  // cap of one readdir page
 
 struct MetaStoreOptions {
   std::string dir;                  // RocksDB directory (created if missing)
@@ -71,10 +81,11 @@ class MetaStore {
   // size (EISDIR for a directory, EINVAL for other non-regular files or size > 2^63-1;
   // no permission check: the client checked write access at open; sets mtime and ctime
   // unless growOnly; growOnly only grows and sets mtime and ctime: a write happened),
-  // times (only kTimeNow values, one or both: owner, root or write permission, else
-  // EACCES; any explicit time: owner or root, else EPERM). Changing anything sets ctime.
+  // times (only kSetAttrTimeNow values, one or both: owner, root or write permission,
+  // else EACCES; any explicit time: owner or root, else EPERM). Changing anything sets
+  // ctime.
   // Errors: ENOENT, EPERM, EACCES, EISDIR, EINVAL.
-  Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttrRequest& req);
+  Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttr& req);
 
   // Makes a regular file (mode type 0 or S_IFREG), fifo, socket or device (root only,
   // else EPERM) in `parent` with a new inode here; S_IFDIR/S_IFLNK types are EINVAL.
@@ -100,7 +111,7 @@ class MetaStore {
   // last entry returned; entries added or removed meanwhile never make a page repeat or
   // skip another entry. Needs read permission. Errors: ENOENT, ENOTDIR, EACCES, EINVAL
   // (malformed cookie).
-  Result<ReaddirPage> readdir(const Cred& cred, InodeId ino, std::string_view cookie, std::uint32_t maxEntries);
+  Result<DirPage> readdir(const Cred& cred, InodeId ino, std::string_view cookie, std::uint32_t maxEntries);
 
   // unlink(2) (isDir=false; a directory is EISDIR) or rmdir(2) (isDir=true; a
   // non-directory is ENOTDIR, entries ENOTEMPTY, root EBUSY, a directory inode on another
@@ -192,6 +203,12 @@ class MetaStore {
   Result<Attr> attrOfEntry(const DentryRecord& d) const;
   // A new inode record here (ino allocated from txn) owned by cred in directory parent.
   Result<InodeRecord> newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent, std::uint32_t mode);
+  // Stages the loss of the link a removed dentry `entry` held on its inode (`inode`: the
+  // inode's record, empty when it is on another shard): a remote inode is reported
+  // (remoteInode) for linkCount(-1) on its shard; a directory, or an inode losing its
+  // last link, is freed (lastLink, size); any other loses one link (ctime `now`).
+  static UnlinkResult unlinkInode(MetaTxn& txn, const DentryRecord& entry, const std::optional<InodeRecord>& inode,
+                                  std::int64_t now);
   // Marks a directory's entries changed (mtime, ctime, version).
   static void touchDir(InodeRecord& dir, std::int64_t now);
   // Writes txn atomically; on success the in-memory counters follow. EIO on failure.

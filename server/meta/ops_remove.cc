@@ -48,26 +48,12 @@ Result<UnlinkResult> MetaStore::unlink(const Cred& cred, InodeId parent, std::st
 
   std::int64_t now = nowNs();
   MetaTxn txn = beginTxn();
-  UnlinkResult out;
-  out.ino = entry->ino;
   txn.removeDentry(parent, name);
   InodeRecord dirBefore = dir;
   if (victimIsDir) --dir.attr.nlink;
   touchDir(dir, now);
   txn.updateInode(dirBefore, dir);
-  if (!victim) {
-    out.remoteInode = true;
-  } else if (victimIsDir || victim->attr.nlink <= 1) {
-    txn.removeInode(*victim);
-    out.lastLink = true;
-    out.size = victim->attr.size;
-  } else {
-    InodeRecord after = *victim;
-    --after.attr.nlink;
-    after.attr.ctimeNs = now;
-    ++after.attr.version;
-    txn.updateInode(*victim, after);
-  }
+  UnlinkResult out = unlinkInode(txn, *entry, victim, now);
   MYFS_TRY(commit(txn));
   return out;
 }

@@ -154,20 +154,7 @@ Result<RenameResult> MetaStore::rename(const Cred& cred, InodeId srcParent, std:
   if (exchange) {
     moveInode(dstInode, srcParent);
   } else if (dst) {
-    out.replacedIno = dst->ino;
-    if (!dstInode) {
-      out.replacedRemote = true;
-    } else if (dstIsDir || dstInode->attr.nlink <= 1) {
-      txn.removeInode(*dstInode);
-      out.replacedLast = true;
-      out.replacedSize = dstInode->attr.size;
-    } else {
-      InodeRecord after = *dstInode;
-      --after.attr.nlink;
-      after.attr.ctimeNs = now;
-      ++after.attr.version;
-      txn.updateInode(*dstInode, after);
-    }
+    out.replaced = unlinkInode(txn, *dst, dstInode, now);
   }
   InodeRecord srcDirBefore = srcDir;
   addLinks(srcDir, srcDirDelta);

@@ -8,7 +8,7 @@
 
 namespace myfs::server {
 
-Result<Attr> MetaStore::setattr(const Cred& cred, InodeId ino, const SetAttrRequest& req) {
+Result<Attr> MetaStore::setattr(const Cred& cred, InodeId ino, const SetAttr& req) {
   std::lock_guard<std::mutex> lock(mu_);
   MYFS_ASSIGN_OR_RETURN(rec, loadInode(ino));
   const Attr& a = rec.attr;
@@ -28,7 +28,8 @@ Result<Attr> MetaStore::setattr(const Cred& cred, InodeId ino, const SetAttrRequ
     // Only "now" values (the brief's rule, and what a writer reports after a write): owner,
     // root or write permission. Linux's utimensat gives EPERM for {UTIME_OMIT, UTIME_NOW}
     // by a non-owner; here a single "now" is treated like both (docs/server.md).
-    const bool touchNow = (!req.setAtime || req.atimeNs == kTimeNow) && (!req.setMtime || req.mtimeNs == kTimeNow);
+    const bool touchNow =
+        (!req.setAtime || req.atimeNs == kSetAttrTimeNow) && (!req.setMtime || req.mtimeNs == kSetAttrTimeNow);
     if (touchNow) {
       if (!root && !owner && !mayAccess(a, cred, kMayWrite)) return Errno(EACCES);
     } else if (!root && !owner) {
@@ -59,8 +60,8 @@ Result<Attr> MetaStore::setattr(const Cred& cred, InodeId ino, const SetAttrRequ
     n.mode = (a.mode & S_IFMT) | (req.mode & 07777);
     if (!root && !cred.inGroup(n.gid)) n.mode &= ~static_cast<std::uint32_t>(S_ISGID);
   }
-  if (req.setAtime) n.atimeNs = req.atimeNs == kTimeNow ? now : req.atimeNs;
-  if (req.setMtime) n.mtimeNs = req.mtimeNs == kTimeNow ? now : req.mtimeNs;
+  if (req.setAtime) n.atimeNs = req.atimeNs == kSetAttrTimeNow ? now : req.atimeNs;
+  if (req.setMtime) n.mtimeNs = req.mtimeNs == kSetAttrTimeNow ? now : req.mtimeNs;
   n.ctimeNs = now;
   ++n.version;
 

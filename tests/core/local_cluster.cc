@@ -9,32 +9,11 @@
 namespace myfs::testing {
 namespace {
 
-server::SetAttrRequest toServer(const SetAttr& s) {
-  server::SetAttrRequest r;
-  r.setMode = s.setMode;
-  r.mode = s.mode;
-  r.setUid = s.setUid;
-  r.uid = s.uid;
-  r.setGid = s.setGid;
-  r.gid = s.gid;
-  r.setSize = s.setSize;
-  r.size = s.size;
-  r.growOnly = s.growOnly;
-  r.setAtime = s.setAtime;
-  r.atimeNs = s.atimeNs;
-  r.setMtime = s.setMtime;
-  r.mtimeNs = s.mtimeNs;
-  return r;
-}
-
 class LocalShard final : public MetaShard {
  public:
   LocalShard(server::MetaStore& store, CallCounts& counts) : s_(store), counts_(counts) {}
 
-  Result<MountInfo> mountInfo() override {
-    auto m = s_.mountInfo();
-    return MountInfo{m.chunkSize, m.shardIndex, m.shardCount, m.rootIno};
-  }
+  Result<MountInfo> mountInfo() override { return s_.mountInfo(); }
   Result<Attr> lookup(const Cred& c, InodeId p, std::string_view n) override {
     ++counts_.lookups;
     return s_.lookup(c, p, n);
@@ -44,13 +23,12 @@ class LocalShard final : public MetaShard {
     return s_.getattr(ino);
   }
   Result<Attr> setattr(const Cred& c, InodeId ino, const SetAttr& req) override {
-    return s_.setattr(c, ino, toServer(req));
+    return s_.setattr(c, ino, req);
   }
   Result<CreateResult> create(const Cred& c, InodeId p, std::string_view n, std::uint32_t mode, bool excl,
                               std::uint64_t rdev) override {
     ++counts_.creates;
-    MYFS_ASSIGN_OR_RETURN(r, s_.create(c, p, n, mode, excl, rdev));
-    return CreateResult{r.attr, r.created};
+    return s_.create(c, p, n, mode, excl, rdev);
   }
   Result<Attr> mkdir(const Cred& c, InodeId p, std::string_view n, std::uint32_t mode) override {
     return s_.mkdir(c, p, n, mode);
@@ -60,43 +38,28 @@ class LocalShard final : public MetaShard {
   }
   Result<std::string> readlink(InodeId ino) override { return s_.readlink(ino); }
   Result<DirPage> readdir(const Cred& c, InodeId ino, std::string_view cookie, std::uint32_t max) override {
-    MYFS_ASSIGN_OR_RETURN(p, s_.readdir(c, ino, cookie, max));
-    DirPage out;
-    for (auto& e : p.entries) out.entries.push_back(DirEntry{e.name, e.ino, e.type});
-    out.nextCookie = p.nextCookie;
-    out.eof = p.eof;
-    return out;
+    return s_.readdir(c, ino, cookie, max);
   }
   Result<UnlinkResult> unlink(const Cred& c, InodeId p, std::string_view n, bool isDir) override {
-    MYFS_ASSIGN_OR_RETURN(r, s_.unlink(c, p, n, isDir));
-    return UnlinkResult{r.ino, r.remoteInode, r.lastLink, r.size};
+    return s_.unlink(c, p, n, isDir);
   }
   Result<RenameResult> rename(const Cred& c, InodeId sp, std::string_view sn, InodeId dp, std::string_view dn,
                               std::uint32_t flags) override {
-    MYFS_ASSIGN_OR_RETURN(r, s_.rename(c, sp, sn, dp, dn, flags));
-    RenameResult out;
-    out.replaced = UnlinkResult{r.replacedIno, r.replacedRemote, r.replacedLast, r.replacedSize};
-    out.movedIno = r.movedIno;
-    return out;
+    return s_.rename(c, sp, sn, dp, dn, flags);
   }
-  Result<ShardStats> statfs() override {
-    auto st = s_.statfs();
-    return ShardStats{st.shard, st.inodes, st.dentries, st.directories, st.files, st.bytes};
-  }
+  Result<ShardStats> statfs() override { return s_.statfs(); }
   Result<Attr> makeInode(const Cred& c, InodeId hint, std::uint32_t mode, std::string_view target) override {
     return s_.makeInode(c, hint, mode, target);
   }
   Result<AddEntryResult> addEntry(const Cred& c, InodeId p, std::string_view n, InodeId ino, std::uint32_t mode,
                                   bool replace) override {
-    MYFS_ASSIGN_OR_RETURN(r, s_.addEntry(c, p, n, ino, mode, replace));
-    return AddEntryResult{r.replacedIno, r.replacedMode};
+    return s_.addEntry(c, p, n, ino, mode, replace);
   }
   Result<void> removeEntry(const Cred& c, InodeId p, std::string_view n, InodeId expect) override {
     return s_.removeEntry(c, p, n, expect);
   }
   Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) override {
-    MYFS_ASSIGN_OR_RETURN(r, s_.linkCount(ino, delta, newParent));
-    return LinkCountResult{r.nlink, r.size};
+    return s_.linkCount(ino, delta, newParent);
   }
   Result<void> prepareRmdir(const Cred& c, InodeId ino, bool undo) override { return s_.prepareRmdir(c, ino, undo); }
 
@@ -149,10 +112,7 @@ class LocalData final : public DataPlane {
     for (auto& s : stores_) MYFS_TRY(s->fsync(ino));
     return okResult();
   }
-  Result<DataStats> stats(std::uint32_t server) override {
-    MYFS_ASSIGN_OR_RETURN(st, stores_.at(server)->stats());
-    return DataStats{st.chunks, st.bytes, st.diskTotal, st.diskFree, st.inodes};
-  }
+  Result<DataStats> stats(std::uint32_t server) override { return stores_.at(server)->stats(); }
 
  private:
   server::ChunkStore& owner(InodeId ino, std::uint64_t chunk) {

@@ -215,7 +215,7 @@ TEST_F(ChunkStoreTest, RemoveDropsEveryChunk) {
   EXPECT_EQ(readAll(kIno, 17), "");
   EXPECT_EQ(readAll(kIno + 1, 0), "other");
   ASSERT_OK(store_->remove(kIno));  // idempotent
-  Result<ChunkStoreStats> st = store_->stats();
+  Result<DataStats> st = store_->stats();
   ASSERT_OK(st);
   EXPECT_EQ(st->chunks, 1u);
   EXPECT_EQ(st->inodes, 1u);
@@ -227,7 +227,7 @@ TEST_F(ChunkStoreTest, FsyncAndStats) {
   ASSERT_OK(store_->write(kIno, 1, 100, std::string(50, 'b'), false));
   ASSERT_OK(store_->write(kIno + 7, 0, 0, std::string(10, 'c'), true));
   ASSERT_OK(store_->fsync(kIno));
-  Result<ChunkStoreStats> st = store_->stats();
+  Result<DataStats> st = store_->stats();
   ASSERT_OK(st);
   EXPECT_EQ(st->chunks, 3u);
   EXPECT_EQ(st->bytes, 1000u + 150u + 10u);

@@ -52,7 +52,7 @@ class MetaStoreTest : public ::testing::Test {
   InodeId dirOf(const Cred& owner, const std::string& name, std::uint32_t mode = 0755) {
     Result<Attr> d = s().mkdir(kRoot, kRootIno, name, mode);
     EXPECT_TRUE(d.ok());
-    SetAttrRequest r;
+    SetAttr r;
     r.setUid = r.setGid = true;
     r.uid = owner.uid;
     r.gid = owner.gid;
@@ -70,7 +70,7 @@ class MetaStoreTest : public ::testing::Test {
     std::set<std::string> out;
     std::string cookie;
     for (;;) {
-      Result<ReaddirPage> p = s().readdir(kRoot, dir, cookie, 0);
+      Result<DirPage> p = s().readdir(kRoot, dir, cookie, 0);
       EXPECT_TRUE(p.ok());
       if (!p.ok()) break;
       for (const DirEntry& e : p->entries) out.insert(e.name);
@@ -123,7 +123,7 @@ TEST_F(MetaStoreTest, StatePersistsAcrossReopen) {
   ASSERT_OK(d);
   InodeId f = file(kRoot, d->ino, "f");
   ASSERT_OK(s().symlink(kRoot, kRootIno, "l", "d/f"));
-  SetAttrRequest grow;
+  SetAttr grow;
   grow.setSize = true;
   grow.size = 4096;
   ASSERT_OK(s().setattr(kRoot, f, grow));
@@ -269,7 +269,7 @@ TEST_F(MetaStoreTest, CreateExistingAndErrors) {
 
 TEST_F(MetaStoreTest, SetgidDirectoryPassesGroupOn) {
   InodeId shared = dirOf(kAlice, "shared", 0777);
-  SetAttrRequest r;
+  SetAttr r;
   r.setMode = true;
   r.mode = 02777;
   r.setGid = true;
@@ -360,7 +360,7 @@ TEST_F(MetaStoreTest, ReaddirPagesEveryEntryExactlyOnce) {
   std::string cookie;
   int pages = 0;
   for (;;) {
-    Result<ReaddirPage> p = s().readdir(kRoot, dir, cookie, 100);
+    Result<DirPage> p = s().readdir(kRoot, dir, cookie, 100);
     ASSERT_OK(p);
     ++pages;
     ASSERT_LE(p->entries.size(), 100u);
@@ -381,7 +381,7 @@ TEST_F(MetaStoreTest, ReaddirPagesEveryEntryExactlyOnce) {
 TEST_F(MetaStoreTest, ReaddirSurvivesChangesBetweenPages) {
   InodeId dir = dirOf(kRoot, "d");
   for (int i = 0; i < 50; ++i) file(kRoot, dir, "f" + std::to_string(i));
-  Result<ReaddirPage> first = s().readdir(kRoot, dir, "", 20);
+  Result<DirPage> first = s().readdir(kRoot, dir, "", 20);
   ASSERT_OK(first);
   ASSERT_FALSE(first->eof);
   std::set<std::string> seen;
@@ -395,7 +395,7 @@ TEST_F(MetaStoreTest, ReaddirSurvivesChangesBetweenPages) {
   ASSERT_OK(s().unlink(kRoot, dir, notYet, false));
   std::string cookie = first->nextCookie;
   for (;;) {
-    Result<ReaddirPage> p = s().readdir(kRoot, dir, cookie, 20);
+    Result<DirPage> p = s().readdir(kRoot, dir, cookie, 20);
     ASSERT_OK(p);
     for (const DirEntry& e : p->entries) EXPECT_TRUE(seen.insert(e.name).second) << "repeated " << e.name;
     cookie = p->nextCookie;
@@ -407,7 +407,7 @@ TEST_F(MetaStoreTest, ReaddirSurvivesChangesBetweenPages) {
 
 TEST_F(MetaStoreTest, ReaddirErrorsAndEmpty) {
   InodeId dir = dirOf(kAlice, "private", 0300);
-  Result<ReaddirPage> empty = s().readdir(kRoot, dir, "", 10);
+  Result<DirPage> empty = s().readdir(kRoot, dir, "", 10);
   ASSERT_OK(empty);
   EXPECT_TRUE(empty->entries.empty());
   EXPECT_TRUE(empty->eof);
@@ -421,7 +421,7 @@ TEST_F(MetaStoreTest, ReaddirErrorsAndEmpty) {
 
 TEST_F(MetaStoreTest, UnlinkLastLinkFreesInode) {
   InodeId f = file(kRoot, kRootIno, "f");
-  SetAttrRequest sz;
+  SetAttr sz;
   sz.setSize = true;
   sz.size = 12345;
   ASSERT_OK(s().setattr(kRoot, f, sz));
@@ -495,7 +495,7 @@ TEST_F(MetaStoreTest, RenameWithinAndAcrossDirectories) {
   Result<RenameResult> r = s().rename(kRoot, a->ino, "f", a->ino, "g", 0);
   ASSERT_OK(r);
   EXPECT_EQ(r->movedIno, f);
-  EXPECT_EQ(r->replacedIno, 0u);
+  EXPECT_EQ(r->replaced.ino, 0u);
   EXPECT_ERRNO(s().lookup(kRoot, a->ino, "f"), ENOENT);
   EXPECT_EQ(s().lookup(kRoot, a->ino, "g")->ino, f);
   ASSERT_OK(s().rename(kRoot, a->ino, "g", b->ino, "h", 0));
@@ -515,16 +515,16 @@ TEST_F(MetaStoreTest, RenameWithinAndAcrossDirectories) {
 TEST_F(MetaStoreTest, RenameReplacesFile) {
   InodeId f = file(kRoot, kRootIno, "f");
   InodeId g = file(kRoot, kRootIno, "g");
-  SetAttrRequest sz;
+  SetAttr sz;
   sz.setSize = true;
   sz.size = 77;
   ASSERT_OK(s().setattr(kRoot, g, sz));
   Result<RenameResult> r = s().rename(kRoot, kRootIno, "f", kRootIno, "g", 0);
   ASSERT_OK(r);
-  EXPECT_EQ(r->replacedIno, g);
-  EXPECT_FALSE(r->replacedRemote);
-  EXPECT_TRUE(r->replacedLast);
-  EXPECT_EQ(r->replacedSize, 77u);
+  EXPECT_EQ(r->replaced.ino, g);
+  EXPECT_FALSE(r->replaced.remoteInode);
+  EXPECT_TRUE(r->replaced.lastLink);
+  EXPECT_EQ(r->replaced.size, 77u);
   EXPECT_ERRNO(s().getattr(g), ENOENT);
   EXPECT_EQ(s().lookup(kRoot, kRootIno, "g")->ino, f);
   EXPECT_EQ(s().statfs().dentries, 1u);
@@ -548,8 +548,8 @@ TEST_F(MetaStoreTest, RenameTypeRules) {
   // Directory over an empty directory: replaced and freed; root loses one link.
   Result<RenameResult> r = s().rename(kRoot, kRootIno, "d", kRootIno, "empty", 0);
   ASSERT_OK(r);
-  EXPECT_EQ(r->replacedIno, empty->ino);
-  EXPECT_TRUE(r->replacedLast);
+  EXPECT_EQ(r->replaced.ino, empty->ino);
+  EXPECT_TRUE(r->replaced.lastLink);
   EXPECT_ERRNO(s().getattr(empty->ino), ENOENT);
   EXPECT_EQ(s().getattr(kRootIno)->nlink, 4u);
   EXPECT_EQ(s().lookup(kRoot, kRootIno, "empty")->ino, d->ino);
@@ -591,7 +591,7 @@ TEST_F(MetaStoreTest, RenameNoReplaceAndExchange) {
   EXPECT_EQ(s().getattr(q->ino)->nlink, 3u);
   Result<RenameResult> x = s().rename(kRoot, p->ino, "f2", q->ino, "d", kRenameExchange);
   ASSERT_OK(x);
-  EXPECT_EQ(x->replacedIno, 0u);
+  EXPECT_EQ(x->replaced.ino, 0u);
   EXPECT_EQ(s().lookup(kRoot, p->ino, "f2")->ino, d->ino);
   EXPECT_EQ(s().lookup(kRoot, q->ino, "d")->ino, f);
   EXPECT_EQ(s().getattr(p->ino)->nlink, 3u);
@@ -608,7 +608,7 @@ TEST_F(MetaStoreTest, RenameSameInodeIsNoOp) {
   std::uint64_t version = s().getattr(kRootIno)->version;
   Result<RenameResult> r = s().rename(kRoot, kRootIno, "f", kRootIno, "hard", 0);
   ASSERT_OK(r);
-  EXPECT_EQ(r->replacedIno, 0u);
+  EXPECT_EQ(r->replaced.ino, 0u);
   EXPECT_EQ(s().lookup(kRoot, kRootIno, "f")->ino, f);
   EXPECT_EQ(s().lookup(kRoot, kRootIno, "hard")->ino, f);
   EXPECT_EQ(s().getattr(f)->nlink, 2u);
@@ -634,7 +634,7 @@ TEST_F(MetaStoreTest, RenamePermissions) {
 TEST_F(MetaStoreTest, ChmodRules) {
   InodeId f = file(kAlice, dirOf(kAlice, "home"), "f");
   Attr before = *s().getattr(f);
-  SetAttrRequest r;
+  SetAttr r;
   r.setMode = true;
   r.mode = 0600;
   EXPECT_ERRNO(s().setattr(kBob, f, r), EPERM);
@@ -645,7 +645,7 @@ TEST_F(MetaStoreTest, ChmodRules) {
   EXPECT_GE(a->ctimeNs, before.ctimeNs);
   EXPECT_EQ(a->mtimeNs, before.mtimeNs);
   // Setting setgid on a file of a group the caller is not in drops it silently.
-  SetAttrRequest g;
+  SetAttr g;
   g.setGid = true;
   g.gid = 77;
   ASSERT_OK(s().setattr(kRoot, f, g));
@@ -658,14 +658,14 @@ TEST_F(MetaStoreTest, ChmodRules) {
 
 TEST_F(MetaStoreTest, ChownRules) {
   InodeId f = file(kAlice, dirOf(kAlice, "home"), "f", 06755);
-  SetAttrRequest u;
+  SetAttr u;
   u.setUid = true;
   u.uid = 1001;
   EXPECT_ERRNO(s().setattr(kAlice, f, u), EPERM);  // giving away: root only
   EXPECT_ERRNO(s().setattr(kBob, f, u), EPERM);
   u.uid = 1000;
   ASSERT_OK(s().setattr(kAlice, f, u));  // "changing" to the same owner is allowed
-  SetAttrRequest g;
+  SetAttr g;
   g.setGid = true;
   g.gid = 2000;
   EXPECT_ERRNO(s().setattr(kAlice, f, g), EPERM);  // not a group of hers
@@ -675,7 +675,7 @@ TEST_F(MetaStoreTest, ChownRules) {
   EXPECT_EQ(a->gid, 2000u);
   EXPECT_EQ(a->mode & 07777, 0755u);  // chown cleared setuid and (group-executable) setgid
   // Root chown of a setuid file clears setuid too (Linux), but directories keep theirs.
-  SetAttrRequest m;
+  SetAttr m;
   m.setMode = true;
   m.mode = 04755;
   ASSERT_OK(s().setattr(kRoot, f, m));
@@ -690,7 +690,7 @@ TEST_F(MetaStoreTest, ChownRules) {
 
 TEST_F(MetaStoreTest, TruncateRules) {
   InodeId f = file(kAlice, dirOf(kAlice, "home"), "f");
-  SetAttrRequest r;
+  SetAttr r;
   r.setSize = true;
   r.size = 1000;
   Attr before = *s().getattr(f);
@@ -720,7 +720,7 @@ TEST_F(MetaStoreTest, TruncateRules) {
 TEST_F(MetaStoreTest, UtimensRules) {
   InodeId f = file(kAlice, dirOf(kRoot, "open", 0777), "f", 0644);
   InodeId shared = file(kAlice, dirOf(kRoot, "open2", 0777), "shared", 0666);
-  SetAttrRequest exact;
+  SetAttr exact;
   exact.setAtime = exact.setMtime = true;
   exact.atimeNs = 1000000000;
   exact.mtimeNs = 2000000000;
@@ -730,28 +730,28 @@ TEST_F(MetaStoreTest, UtimensRules) {
   EXPECT_EQ(a->atimeNs, 1000000000);
   EXPECT_EQ(a->mtimeNs, 2000000000);
   EXPECT_GT(a->ctimeNs, 2000000000);
-  SetAttrRequest now;
+  SetAttr now;
   now.setAtime = now.setMtime = true;
-  now.atimeNs = now.mtimeNs = kTimeNow;
+  now.atimeNs = now.mtimeNs = kSetAttrTimeNow;
   EXPECT_ERRNO(s().setattr(kBob, f, now), EACCES);  // no write permission
   Result<Attr> b = s().setattr(kBob, shared, now);  // write permission suffices for "now"
   ASSERT_OK(b);
   EXPECT_GT(b->mtimeNs, 2000000000);
   // mtime alone set to now (what a writer reports): write permission suffices too.
-  SetAttrRequest halfNow;
+  SetAttr halfNow;
   halfNow.setMtime = true;
-  halfNow.mtimeNs = kTimeNow;
+  halfNow.mtimeNs = kSetAttrTimeNow;
   std::int64_t atime = s().getattr(shared)->atimeNs;
   Result<Attr> c = s().setattr(kBob, shared, halfNow);
   ASSERT_OK(c);
   EXPECT_EQ(c->atimeNs, atime);
   EXPECT_ERRNO(s().setattr(kBob, f, halfNow), EACCES);
-  SetAttrRequest mixed = halfNow;
+  SetAttr mixed = halfNow;
   mixed.setAtime = true;
   mixed.atimeNs = 5;
   EXPECT_ERRNO(s().setattr(kBob, shared, mixed), EPERM);
   ASSERT_OK(s().setattr(kRoot, f, exact));
-  SetAttrRequest nothing;
+  SetAttr nothing;
   std::uint64_t v = s().getattr(f)->version;
   EXPECT_EQ(s().setattr(kBob, f, nothing)->version, v);
 }
@@ -769,7 +769,7 @@ TEST_F(MetaStoreTest, StatfsCounts) {
   InodeId f = file(kRoot, d->ino, "f");
   file(kRoot, d->ino, "g");
   ASSERT_OK(s().symlink(kRoot, kRootIno, "l", "d"));
-  SetAttrRequest r;
+  SetAttr r;
   r.setSize = true;
   r.size = 300;
   ASSERT_OK(s().setattr(kRoot, f, r));
@@ -845,7 +845,7 @@ TEST_F(CrossShardTest, MkdirAndRmdirAcrossShards) {
   EXPECT_EQ(partial->ino, made->ino);
   EXPECT_TRUE(S_ISDIR(partial->mode));
   EXPECT_EQ(partial->nlink, 0u);
-  Result<ReaddirPage> page = a().readdir(kRoot, kRootIno, "", 10);
+  Result<DirPage> page = a().readdir(kRoot, kRootIno, "", 10);
   ASSERT_OK(page);
   ASSERT_EQ(page->entries.size(), 1u);
   EXPECT_EQ(page->entries[0].type, DT_DIR);
@@ -910,9 +910,9 @@ TEST_F(CrossShardTest, HardLinkAcrossShards) {
   ASSERT_OK(b().create(kRoot, dir, "other", S_IFREG | 0644, true, 0));
   Result<RenameResult> r = b().rename(kRoot, dir, "other", dir, "h2", 0);
   ASSERT_OK(r);
-  EXPECT_EQ(r->replacedIno, f->attr.ino);
-  EXPECT_TRUE(r->replacedRemote);
-  EXPECT_FALSE(r->replacedLast);
+  EXPECT_EQ(r->replaced.ino, f->attr.ino);
+  EXPECT_TRUE(r->replaced.remoteInode);
+  EXPECT_FALSE(r->replaced.lastLink);
 }
 
 TEST_F(CrossShardTest, RenameOverRemoteDirectoryIsExdev) {

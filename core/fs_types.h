@@ -1,0 +1,133 @@
+// The requests and results of the metadata and data services as plain C++ values, one
+// set for both sides: the client core passes them through MetaShard and DataPlane
+// (core/cluster.h), the servers return them from MetaStore and ChunkStore. Each mirrors
+// a struct or method result of schema/*.capnp, whose comments give the fields' meaning;
+// rpc/convert.h converts between the two forms.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/types.h"
+
+namespace myfs {
+
+// SetAttr::atimeNs / mtimeNs: the server's clock at the time of the change.
+inline constexpr std::int64_t kSetAttrTimeNow = -1;
+
+// Which attributes setattr changes (schema SetAttrRequest): each set* flag says whether
+// the field after it is to be set.
+struct SetAttr {
+  bool setMode = false;
+  std::uint32_t mode = 0;  // permission bits (07777); the type bits are kept
+  bool setUid = false;
+  std::uint32_t uid = 0;
+  bool setGid = false;
+  std::uint32_t gid = 0;
+  bool setSize = false;
+  std::uint64_t size = 0;
+  bool growOnly = false;  // with setSize: only grow (a writer reporting its end of file)
+  bool setAtime = false;
+  std::int64_t atimeNs = 0;  // or kSetAttrTimeNow
+  bool setMtime = false;
+  std::int64_t mtimeNs = 0;  // or kSetAttrTimeNow
+
+  bool operator==(const SetAttr&) const = default;
+};
+
+// create: the file's attributes, and whether this call made it (false: it existed).
+struct CreateResult {
+  Attr attr;
+  bool created = false;
+
+  bool operator==(const CreateResult&) const = default;
+};
+
+// One entry of a directory listing (never "." or "..").
+struct DirEntry {
+  std::string name;
+  InodeId ino = 0;
+  std::uint8_t type = 0;  // DT_*
+
+  bool operator==(const DirEntry&) const = default;
+};
+
+// One page of a directory listing. nextCookie continues the listing after the last entry
+// of this page; eof: there is nothing after it.
+struct DirPage {
+  std::vector<DirEntry> entries;
+  std::string nextCookie;
+  bool eof = false;
+
+  bool operator==(const DirPage&) const = default;
+};
+
+// What removing a dentry did to the inode it named.
+struct UnlinkResult {
+  InodeId ino = 0;
+  bool remoteInode = false;  // the inode is on another shard: drop a link there
+  bool lastLink = false;     // the inode is gone: its data chunks must be removed
+  std::uint64_t size = 0;    // with lastLink: the file's size (whether chunks exist)
+
+  bool operator==(const UnlinkResult&) const = default;
+};
+
+// rename within one shard: the inode a replaced target left behind, and the inode moved.
+struct RenameResult {
+  UnlinkResult replaced;  // ino == 0: nothing was replaced
+  InodeId movedIno = 0;
+
+  bool operator==(const RenameResult&) const = default;
+};
+
+// addEntry: the entry it overwrote (replacedIno == 0: none).
+struct AddEntryResult {
+  InodeId replacedIno = 0;
+  std::uint32_t replacedMode = 0;  // S_IFMT bits of the overwritten entry
+
+  bool operator==(const AddEntryResult&) const = default;
+};
+
+// linkCount: the inode's link count after the change (0: freed), and its size.
+struct LinkCountResult {
+  std::uint32_t nlink = 0;
+  std::uint64_t size = 0;
+
+  bool operator==(const LinkCountResult&) const = default;
+};
+
+// Cluster constants, served by every metadata shard.
+struct MountInfo {
+  std::uint32_t chunkSize = 0;
+  std::uint32_t shardIndex = 0;
+  std::uint32_t shardCount = 0;
+  InodeId rootIno = kRootIno;
+
+  bool operator==(const MountInfo&) const = default;
+};
+
+// Counters of one metadata shard (statfs).
+struct ShardStats {
+  std::uint32_t shard = 0;
+  std::uint64_t inodes = 0;
+  std::uint64_t dentries = 0;
+  std::uint64_t directories = 0;
+  std::uint64_t files = 0;  // regular files
+  std::uint64_t bytes = 0;  // sum of regular file sizes
+
+  bool operator==(const ShardStats&) const = default;
+};
+
+// Usage of one data server (its chunk store and the disk holding it).
+struct DataStats {
+  std::uint64_t chunks = 0;
+  std::uint64_t bytes = 0;      // sum of chunk file sizes
+  std::uint64_t diskTotal = 0;  // capacity of the file system holding the store
+  std::uint64_t diskFree = 0;   // bytes available to an unprivileged user
+  std::uint64_t inodes = 0;     // files with at least one chunk here
+
+  bool operator==(const DataStats&) const = default;
+};
+
+}  // namespace myfs
