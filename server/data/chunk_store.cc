@@ -86,6 +86,54 @@ Result<UniqueFd> openIfExists(const std::string& path, int flags) {
   return fd;
 }
 
+// Reads exactly `n` bytes at `off` (a short read is EIO).
+Result<void> readExactly(int fd, const std::string& path, char* buf, std::uint64_t n, std::uint64_t off) {
+  Result<std::size_t> got = preadFull(fd, buf, n, static_cast<off_t>(off));
+  if (!got) return ioError("read", path, got.err());
+  if (*got != n) return ioError("read (short)", path, EIO);
+  return okResult();
+}
+
+// Reads the first `n` bytes of block `b` (all the file holds of it) and checks them
+// against the block's checksums; returns their CRC32C. On a mismatch logs that `what`
+// was refused and fails with EIO.
+Result<std::uint32_t> readVerifiedBlock(int fd, const std::string& path, std::uint64_t b, const CrcEntry& expected,
+                                        char* buf, std::uint64_t n, const char* what) {
+  MYFS_TRY(readExactly(fd, path, buf, n, b * kCrcBlockSize));
+  const std::uint32_t crc = crc32c(0, buf, n);
+  if (!expected.matches(crc)) {
+    logLine("chunk store: %s: checksum mismatch in block %" PRIu64 " (%s refused)", path.c_str(), b, what);
+    return Errno(EIO);
+  }
+  return crc;
+}
+
+// fdatasync of an open file; fsync of a directory. Failures logged and mapped (ioError).
+Result<void> syncData(int fd, const std::string& path) {
+  Result<void> s = fdatasyncRetry(fd);
+  if (!s) return ioError("fdatasync", path, s.err());
+  return okResult();
+}
+
+Result<void> syncDir(const std::string& dir) {
+  Result<void> s = fsyncDir(dir.c_str());
+  if (!s) return ioError("fsync", dir, s.err());
+  return okResult();
+}
+
+// The paths of the entries of directory `dir`; nullopt when it does not exist.
+Result<std::optional<std::vector<fs::path>>> listDirIfExists(const std::string& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return std::optional<std::vector<fs::path>>();
+    return ioError("scan", dir, ec.value());
+  }
+  std::vector<fs::path> paths;
+  for (const fs::directory_entry& de : it) paths.push_back(de.path());
+  return std::optional(std::move(paths));
+}
+
 // Parses a chunk file name "<index>" or "<index>.crc".
 std::optional<std::pair<std::uint64_t, bool>> parseChunkName(const std::string& name) {
   std::uint64_t idx = 0;
@@ -180,14 +228,8 @@ Result<void> ChunkStore::write(InodeId ino, std::uint64_t chunk, std::uint32_t o
     } else {
       block.assign(be - bs, '\0');
       if (bs < oldEnd) {
-        Result<std::size_t> got = preadFull(fd.get(), block.data(), oldEnd - bs, static_cast<off_t>(bs));
-        if (!got) return ioError("read", path, got.err());
-        if (*got != oldEnd - bs) return ioError("read (short)", path, EIO);
-        const std::uint32_t oldCrc = crc32c(0, block.data(), oldEnd - bs);
-        if (!entries[b].matches(oldCrc)) {
-          logLine("chunk store: %s: checksum mismatch in block %" PRIu64 " (rewrite refused)", path.c_str(), b);
-          return Errno(EIO);
-        }
+        MYFS_ASSIGN_OR_RETURN(oldCrc, readVerifiedBlock(fd.get(), path, b, entries[b], block.data(), oldEnd - bs,
+                                                        "rewrite"));
         e.prev = oldCrc;
       }
       const std::uint64_t from = std::max(bs, off);
@@ -202,18 +244,10 @@ Result<void> ChunkStore::write(InodeId ino, std::uint64_t chunk, std::uint32_t o
   Result<void> w = pwriteFull(fd.get(), data.data(), data.size(), static_cast<off_t>(off));
   if (!w) return ioError("write", path, w.err());
   if (sync) {
-    Result<void> s = fdatasyncRetry(fd.get());
-    if (!s) return ioError("fdatasync", path, s.err());
-    s = fdatasyncRetry(crcFd.get());
-    if (!s) return ioError("fdatasync", crcPath, s.err());
-    if (newFile) {
-      s = fsyncDir(idir.c_str());
-      if (!s) return ioError("fsync", idir, s.err());
-    }
-    if (newDir) {
-      s = fsyncDir(chunksDir_.c_str());
-      if (!s) return ioError("fsync", chunksDir_, s.err());
-    }
+    MYFS_TRY(syncData(fd.get(), path));
+    MYFS_TRY(syncData(crcFd.get(), crcPath));
+    if (newFile) MYFS_TRY(syncDir(idir));
+    if (newDir) MYFS_TRY(syncDir(chunksDir_));
   }
   return okResult();
 }
@@ -244,9 +278,7 @@ Result<std::string> ChunkStore::read(InodeId ino, std::uint64_t chunk, std::uint
   const std::uint64_t spanStart = first * kCrcBlockSize;
   const std::uint64_t spanEnd = std::min<std::uint64_t>((last + 1) * kCrcBlockSize, size);
   std::string buf(spanEnd - spanStart, '\0');
-  Result<std::size_t> got = preadFull(fd.get(), buf.data(), buf.size(), static_cast<off_t>(spanStart));
-  if (!got) return ioError("read", path, got.err());
-  if (*got != buf.size()) return ioError("read (short)", path, EIO);
+  MYFS_TRY(readExactly(fd.get(), path, buf.data(), buf.size(), spanStart));
   for (std::uint64_t b = first; b <= last; ++b) {
     const std::uint64_t bs = b * kCrcBlockSize - spanStart;
     const std::uint64_t len = std::min<std::uint64_t>(kCrcBlockSize, buf.size() - bs);
@@ -275,14 +307,8 @@ Result<void> ChunkStore::cutChunk(const std::string& path, std::uint64_t size) {
     const std::uint64_t b = size / kCrcBlockSize;
     const std::uint64_t bs = b * kCrcBlockSize;
     std::string block(std::min<std::uint64_t>(kCrcBlockSize, oldSize - bs), '\0');
-    Result<std::size_t> got = preadFull(fd.get(), block.data(), block.size(), static_cast<off_t>(bs));
-    if (!got) return ioError("read", path, got.err());
-    if (*got != block.size()) return ioError("read (short)", path, EIO);
-    const std::uint32_t oldCrc = crc32c(0, block.data(), block.size());
-    if (!entries[b].matches(oldCrc)) {
-      logLine("chunk store: %s: checksum mismatch in block %" PRIu64 " (truncate refused)", path.c_str(), b);
-      return Errno(EIO);
-    }
+    MYFS_ASSIGN_OR_RETURN(oldCrc,
+                          readVerifiedBlock(fd.get(), path, b, entries[b], block.data(), block.size(), "truncate"));
     CrcEntry e{crc32c(0, block.data(), size - bs), oldCrc};
     MYFS_TRY(writeSidecar(crcFd.get(), crcPath, b, {e}));
   }
@@ -297,25 +323,21 @@ Result<void> ChunkStore::truncate(InodeId ino, std::uint64_t size, std::uint32_t
   if (chunkSize < 4096 || chunkSize > kMaxChunkSize || (chunkSize & (chunkSize - 1)) != 0) return Errno(EINVAL);
   std::lock_guard<std::mutex> lock(lockFor(ino));
   const std::string idir = inodeDir(ino);
-  std::error_code ec;
-  fs::directory_iterator it(idir, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return okResult();
-    return ioError("scan", idir, ec.value());
-  }
+  MYFS_ASSIGN_OR_RETURN(files, listDirIfExists(idir));
+  if (!files) return okResult();  // no chunk of ino here
   const std::uint64_t cutIndex = size / chunkSize;
   bool anyLeft = false;
   std::vector<std::pair<std::string, bool>> doomed;  // path, is data file
-  for (const fs::directory_entry& de : it) {
-    std::optional<std::pair<std::uint64_t, bool>> parsed = parseChunkName(de.path().filename().string());
+  for (const fs::path& file : *files) {
+    std::optional<std::pair<std::uint64_t, bool>> parsed = parseChunkName(file.filename().string());
     if (!parsed) continue;
     auto [idx, isCrc] = *parsed;
     if (idx > cutIndex || (idx == cutIndex && size % chunkSize == 0)) {
-      doomed.emplace_back(de.path().string(), !isCrc);
+      doomed.emplace_back(file.string(), !isCrc);
       continue;
     }
     anyLeft = true;
-    if (idx == cutIndex && !isCrc) MYFS_TRY(cutChunk(de.path().string(), size - idx * chunkSize));
+    if (idx == cutIndex && !isCrc) MYFS_TRY(cutChunk(file.string(), size - idx * chunkSize));
   }
   // Data files go before their sidecars: a crash midway never leaves data unverifiable.
   std::stable_partition(doomed.begin(), doomed.end(), [](const auto& d) { return d.second; });
@@ -331,18 +353,12 @@ Result<void> ChunkStore::truncate(InodeId ino, std::uint64_t size, std::uint32_t
 Result<void> ChunkStore::remove(InodeId ino) {
   std::lock_guard<std::mutex> lock(lockFor(ino));
   const std::string idir = inodeDir(ino);
-  std::error_code ec;
-  fs::directory_iterator it(idir, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return okResult();
-    return ioError("scan", idir, ec.value());
-  }
-  std::vector<std::string> files;
-  for (const fs::directory_entry& de : it) files.push_back(de.path().string());
+  MYFS_ASSIGN_OR_RETURN(files, listDirIfExists(idir));
+  if (!files) return okResult();  // no chunk of ino here
   // Data files first, then sidecars (as truncate).
-  std::stable_partition(files.begin(), files.end(), [](const std::string& p) { return !p.ends_with(".crc"); });
-  for (const std::string& f : files) {
-    if (::unlink(f.c_str()) != 0 && errno != ENOENT) return ioError("unlink", f, errno);
+  std::stable_partition(files->begin(), files->end(), [](const fs::path& p) { return !p.native().ends_with(".crc"); });
+  for (const fs::path& f : *files) {
+    if (::unlink(f.c_str()) != 0 && errno != ENOENT) return ioError("unlink", f.string(), errno);
   }
   if (::rmdir(idir.c_str()) != 0 && errno != ENOENT) return ioError("rmdir", idir, errno);
   return okResult();
@@ -351,27 +367,16 @@ Result<void> ChunkStore::remove(InodeId ino) {
 Result<void> ChunkStore::fsync(InodeId ino) {
   std::lock_guard<std::mutex> lock(lockFor(ino));
   const std::string idir = inodeDir(ino);
-  std::error_code ec;
-  fs::directory_iterator it(idir, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return okResult();
-    return ioError("scan", idir, ec.value());
+  MYFS_ASSIGN_OR_RETURN(files, listDirIfExists(idir));
+  if (!files) return okResult();  // no chunk of ino here
+  for (const fs::path& file : *files) {
+    const std::string path = file.string();
+    MYFS_ASSIGN_OR_RETURN(fd, openIfExists(path, O_RDONLY));
+    if (!fd.valid()) continue;  // removed meanwhile
+    MYFS_TRY(syncData(fd.get(), path));
   }
-  for (const fs::directory_entry& de : it) {
-    const std::string path = de.path().string();
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-      if (errno == ENOENT) continue;
-      return ioError("open", path, errno);
-    }
-    Result<void> s = fdatasyncRetry(fd.get());
-    if (!s) return ioError("fdatasync", path, s.err());
-  }
-  Result<void> s = fsyncDir(idir.c_str());
-  if (!s) return ioError("fsync", idir, s.err());
-  s = fsyncDir(chunksDir_.c_str());
-  if (!s) return ioError("fsync", chunksDir_, s.err());
-  return okResult();
+  MYFS_TRY(syncDir(idir));
+  return syncDir(chunksDir_);
 }
 
 Result<DataStats> ChunkStore::stats() {

@@ -7,20 +7,46 @@ namespace {
 
 constexpr char kSuperMagic[4] = {'M', 'Y', 'F', 'S'};
 constexpr std::uint8_t kInodeLayout = 1;
+// Encoded sizes of each record.
+constexpr std::size_t kSuperSize = 4 + 4 * 4;              // magic, 4×u32
 constexpr std::size_t kInodeSize = 1 + 4 * 4 + 8 * 7 + 4;  // layout, 4×u32, 7×u64, flags
+constexpr std::size_t kDentrySize = 8 + 4;
+constexpr std::size_t kCountersSize = 5 * 8;
 
 void putBe(std::string& out, std::uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-void putLe(std::string& out, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
+// Appends little-endian fixed-width fields to a byte string.
+class LeWriter {
+ public:
+  // `head`: bytes before the fields; `size`: the whole record's size (a hint).
+  LeWriter(std::string_view head, std::size_t size) {
+    out_.reserve(size);
+    out_.append(head);
+  }
+  void u32(std::uint32_t v) { put(v, 4); }
+  void u64(std::uint64_t v) { put(v, 8); }
+  void i64(std::int64_t v) { put(static_cast<std::uint64_t>(v), 8); }
+  std::string take() { return std::move(out_); }
 
-// Reads little-endian fixed-width fields from a byte string, front to back.
+ private:
+  void put(std::uint64_t v, int width) {
+    for (int i = 0; i < width; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  std::string out_;
+};
+
+// Reads little-endian fixed-width fields from a byte string, front to back (the caller
+// has checked its length).
 class LeReader {
  public:
   explicit LeReader(std::string_view bytes) : bytes_(bytes) {}
+  void u32(std::uint32_t& v) { v = static_cast<std::uint32_t>(get(4)); }
+  void u64(std::uint64_t& v) { v = get(8); }
+  void i64(std::int64_t& v) { v = static_cast<std::int64_t>(get(8)); }
+
+ private:
   std::uint64_t get(int width) {
     std::uint64_t v = 0;
     for (int i = 0; i < width; ++i) {
@@ -30,10 +56,51 @@ class LeReader {
     return v;
   }
 
- private:
   std::string_view bytes_;
   std::size_t pos_ = 0;
 };
+
+// The stored fields of each record, in their order. One list serves both directions:
+// `io` is an LeWriter (with a const record) or an LeReader (filling the record in).
+template <typename Io, typename Record>
+void superBlockFields(Io& io, Record& sb) {
+  io.u32(sb.formatVersion);
+  io.u32(sb.chunkSize);
+  io.u32(sb.shardIndex);
+  io.u32(sb.shardCount);
+}
+
+template <typename Io, typename Record>
+void inodeFields(Io& io, Record& rec) {  // attr.ino is the key, not stored
+  auto& a = rec.attr;
+  io.u32(a.mode);
+  io.u32(a.nlink);
+  io.u32(a.uid);
+  io.u32(a.gid);
+  io.u64(a.size);
+  io.i64(a.atimeNs);
+  io.i64(a.mtimeNs);
+  io.i64(a.ctimeNs);
+  io.u64(a.rdev);
+  io.u64(a.version);
+  io.u64(a.parent);
+  io.u32(rec.flags);
+}
+
+template <typename Io, typename Record>
+void dentryFields(Io& io, Record& d) {
+  io.u64(d.ino);
+  io.u32(d.type);
+}
+
+template <typename Io, typename Record>
+void counterFields(Io& io, Record& c) {
+  io.u64(c.inodes);
+  io.u64(c.dentries);
+  io.u64(c.directories);
+  io.u64(c.files);
+  io.u64(c.bytes);
+}
 
 }  // namespace
 
@@ -70,43 +137,24 @@ std::string dentryKey(InodeId parent, std::string_view name) {
 }
 
 std::string encodeSuperBlock(const SuperBlockRecord& sb) {
-  std::string out(kSuperMagic, 4);
-  putLe(out, sb.formatVersion, 4);
-  putLe(out, sb.chunkSize, 4);
-  putLe(out, sb.shardIndex, 4);
-  putLe(out, sb.shardCount, 4);
-  return out;
+  LeWriter w(std::string_view(kSuperMagic, 4), kSuperSize);
+  superBlockFields(w, sb);
+  return w.take();
 }
 
 std::optional<SuperBlockRecord> decodeSuperBlock(std::string_view bytes) {
-  if (bytes.size() != 20 || bytes.substr(0, 4) != std::string_view(kSuperMagic, 4)) return std::nullopt;
+  if (bytes.size() != kSuperSize || bytes.substr(0, 4) != std::string_view(kSuperMagic, 4)) return std::nullopt;
   LeReader r(bytes.substr(4));
   SuperBlockRecord sb;
-  sb.formatVersion = static_cast<std::uint32_t>(r.get(4));
-  sb.chunkSize = static_cast<std::uint32_t>(r.get(4));
-  sb.shardIndex = static_cast<std::uint32_t>(r.get(4));
-  sb.shardCount = static_cast<std::uint32_t>(r.get(4));
+  superBlockFields(r, sb);
   return sb;
 }
 
 std::string encodeInode(const InodeRecord& rec) {
-  const Attr& a = rec.attr;
-  std::string out;
-  out.reserve(kInodeSize);
-  out.push_back(static_cast<char>(kInodeLayout));
-  putLe(out, a.mode, 4);
-  putLe(out, a.nlink, 4);
-  putLe(out, a.uid, 4);
-  putLe(out, a.gid, 4);
-  putLe(out, a.size, 8);
-  putLe(out, static_cast<std::uint64_t>(a.atimeNs), 8);
-  putLe(out, static_cast<std::uint64_t>(a.mtimeNs), 8);
-  putLe(out, static_cast<std::uint64_t>(a.ctimeNs), 8);
-  putLe(out, a.rdev, 8);
-  putLe(out, a.version, 8);
-  putLe(out, a.parent, 8);
-  putLe(out, rec.flags, 4);
-  return out;
+  const char layout = static_cast<char>(kInodeLayout);
+  LeWriter w(std::string_view(&layout, 1), kInodeSize);
+  inodeFields(w, rec);
+  return w.take();
 }
 
 std::optional<InodeRecord> decodeInode(InodeId ino, std::string_view bytes) {
@@ -115,73 +163,51 @@ std::optional<InodeRecord> decodeInode(InodeId ino, std::string_view bytes) {
   }
   LeReader r(bytes.substr(1));
   InodeRecord rec;
-  Attr& a = rec.attr;
-  a.ino = ino;
-  a.mode = static_cast<std::uint32_t>(r.get(4));
-  a.nlink = static_cast<std::uint32_t>(r.get(4));
-  a.uid = static_cast<std::uint32_t>(r.get(4));
-  a.gid = static_cast<std::uint32_t>(r.get(4));
-  a.size = r.get(8);
-  a.atimeNs = static_cast<std::int64_t>(r.get(8));
-  a.mtimeNs = static_cast<std::int64_t>(r.get(8));
-  a.ctimeNs = static_cast<std::int64_t>(r.get(8));
-  a.rdev = r.get(8);
-  a.version = r.get(8);
-  a.parent = r.get(8);
-  rec.flags = static_cast<std::uint32_t>(r.get(4));
+  rec.attr.ino = ino;
+  inodeFields(r, rec);
   return rec;
 }
 
 std::string encodeDentry(const DentryRecord& d) {
-  std::string out;
-  out.reserve(12);
-  putLe(out, d.ino, 8);
-  putLe(out, d.type, 4);
-  return out;
+  LeWriter w({}, kDentrySize);
+  dentryFields(w, d);
+  return w.take();
 }
 
 std::optional<DentryRecord> decodeDentry(std::string_view bytes) {
-  if (bytes.size() != 12) return std::nullopt;
+  if (bytes.size() != kDentrySize) return std::nullopt;
   LeReader r(bytes);
   DentryRecord d;
-  d.ino = r.get(8);
-  d.type = static_cast<std::uint32_t>(r.get(4));
+  dentryFields(r, d);
   return d;
 }
 
 std::string encodeCounters(const ShardCounters& c) {
-  std::string out;
-  out.reserve(40);
-  putLe(out, c.inodes, 8);
-  putLe(out, c.dentries, 8);
-  putLe(out, c.directories, 8);
-  putLe(out, c.files, 8);
-  putLe(out, c.bytes, 8);
-  return out;
+  LeWriter w({}, kCountersSize);
+  counterFields(w, c);
+  return w.take();
 }
 
 std::optional<ShardCounters> decodeCounters(std::string_view bytes) {
-  if (bytes.size() != 40) return std::nullopt;
+  if (bytes.size() != kCountersSize) return std::nullopt;
   LeReader r(bytes);
   ShardCounters c;
-  c.inodes = r.get(8);
-  c.dentries = r.get(8);
-  c.directories = r.get(8);
-  c.files = r.get(8);
-  c.bytes = r.get(8);
+  counterFields(r, c);
   return c;
 }
 
 std::string encodeU64(std::uint64_t v) {
-  std::string out;
-  putLe(out, v, 8);
-  return out;
+  LeWriter w({}, 8);
+  w.u64(v);
+  return w.take();
 }
 
 std::optional<std::uint64_t> decodeU64(std::string_view bytes) {
   if (bytes.size() != 8) return std::nullopt;
   LeReader r(bytes);
-  return r.get(8);
+  std::uint64_t v = 0;
+  r.u64(v);
+  return v;
 }
 
 }  // namespace myfs::server

@@ -31,6 +31,30 @@ bool validChunkSize(std::uint32_t c) {
   return c >= (64u << 10) && c <= (64u << 20) && (c & (c - 1)) == 0;
 }
 
+// A RocksDB iterator over the dentry keys of one directory (dentryPrefix(dir) + suffix),
+// bounded so that it never reads past them. Not movable: the iterator holds the bound.
+class DentryIterator {
+ public:
+  DentryIterator(rocksdb::DB& db, InodeId dir)
+      : prefix_(dentryPrefix(dir)), upper_(dentryPrefix(dir + 1)), upperSlice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upperSlice_;
+    it_.reset(db.NewIterator(ro));
+  }
+  DentryIterator(const DentryIterator&) = delete;
+  DentryIterator& operator=(const DentryIterator&) = delete;
+
+  // The key prefix every dentry of the directory shares.
+  const std::string& prefix() const { return prefix_; }
+  rocksdb::Iterator* operator->() { return it_.get(); }
+
+ private:
+  const std::string prefix_;
+  const std::string upper_;
+  const rocksdb::Slice upperSlice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 }  // namespace
 
 Result<void> checkName(std::string_view name) {
@@ -40,6 +64,11 @@ Result<void> checkName(std::string_view name) {
     return Errno(EINVAL);
   }
   return okResult();
+}
+
+Result<void> checkEntryName(std::string_view name, int dotsErr) {
+  if (name == "." || name == "..") return Errno(dotsErr);
+  return checkName(name);
 }
 
 MetaStore::MetaStore(std::unique_ptr<rocksdb::DB> db, SuperBlockRecord sb, ShardCounters counters,
@@ -194,13 +223,8 @@ Result<std::optional<DentryRecord>> MetaStore::loadDentry(InodeId parent, std::s
 }
 
 Result<bool> MetaStore::hasEntries(InodeId dir) const {
-  std::string prefix = dentryPrefix(dir);
-  std::string upper = dentryPrefix(dir + 1);
-  rocksdb::Slice upperSlice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upperSlice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-  it->Seek(prefix);
+  DentryIterator it(*db_, dir);
+  it->Seek(it.prefix());
   if (!it->status().ok()) return dbError("scan directory", it->status()).error();
   return it->Valid();
 }
@@ -340,12 +364,8 @@ Result<DirPage> MetaStore::readdir(const Cred& cred, InodeId ino, std::string_vi
   if (!cookie.empty() && cookie.size() < 4) return Errno(EINVAL);
   if (maxEntries == 0 || maxEntries > kReaddirMaxEntries) maxEntries = kReaddirMaxEntries;
 
-  std::string prefix = dentryPrefix(ino);
-  std::string upper = dentryPrefix(ino + 1);
-  rocksdb::Slice upperSlice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upperSlice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  DentryIterator it(*db_, ino);
+  const std::string& prefix = it.prefix();
   std::string start = prefix;
   start.append(cookie);
   it->Seek(start);

@@ -203,6 +203,10 @@ class MetaStore {
   Result<Attr> attrOfEntry(const DentryRecord& d) const;
   // A new inode record here (ino allocated from txn) owned by cred in directory parent.
   Result<InodeRecord> newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent, std::uint32_t mode);
+  // Loads directory `parent` for a new entry `name` (mkdir, symlink; mu_ held): EEXIST
+  // when the name exists or is "." or "..", ENOENT when parent is being removed, EACCES
+  // without w+x, and the errors of loadSearchableDir and checkName.
+  Result<InodeRecord> loadDirForNewEntry(const Cred& cred, InodeId parent, std::string_view name) const;
   // Stages the loss of the link a removed dentry `entry` held on its inode (`inode`: the
   // inode's record, empty when it is on another shard): a remote inode is reported
   // (remoteInode) for linkCount(-1) on its shard; a directory, or an inode losing its
@@ -226,5 +230,9 @@ class MetaStore {
 // Validates a path component as every entry-creating call does: "" ENOENT, over 255 bytes
 // ENAMETOOLONG, containing '/' or NUL EINVAL. "." and ".." pass (callers decide).
 Result<void> checkName(std::string_view name);
+
+// As checkName, for a call that cannot take "." or ".." (creating, adding or removing an
+// entry): those fail with `dotsErr`.
+Result<void> checkEntryName(std::string_view name, int dotsErr);
 
 }  // namespace myfs::server

@@ -6,15 +6,6 @@
 namespace myfs::server {
 namespace {
 
-// Name checks of a call that creates `name`: "" ENOENT, too long ENAMETOOLONG, "." and
-// ".." `dotsErr`, '/' EINVAL.
-Result<void> checkNewName(std::string_view name, int dotsErr) {
-  if (name.empty()) return Errno(ENOENT);
-  if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
-  if (name == "." || name == "..") return Errno(dotsErr);
-  return checkName(name);
-}
-
 Result<void> checkSymlinkTarget(std::string_view target) {
   if (target.empty()) return Errno(ENOENT);
   if (target.size() > kSymlinkMax) return Errno(ENAMETOOLONG);
@@ -34,7 +25,7 @@ Result<CreateResult> MetaStore::create(const Cred& cred, InodeId parent, std::st
   }
   std::lock_guard<std::mutex> lock(mu_);
   MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
-  MYFS_TRY(checkNewName(name, exclusive ? EEXIST : EISDIR));
+  MYFS_TRY(checkEntryName(name, exclusive ? EEXIST : EISDIR));
   if (dir.flags & kInodeRmdirPrepared) return Errno(ENOENT);
   MYFS_ASSIGN_OR_RETURN(existing, loadDentry(parent, name));
   if (existing) {
@@ -59,14 +50,19 @@ Result<CreateResult> MetaStore::create(const Cred& cred, InodeId parent, std::st
   return CreateResult{rec.attr, true};
 }
 
-Result<Attr> MetaStore::mkdir(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode) {
-  std::lock_guard<std::mutex> lock(mu_);
+Result<InodeRecord> MetaStore::loadDirForNewEntry(const Cred& cred, InodeId parent, std::string_view name) const {
   MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
-  MYFS_TRY(checkNewName(name, EEXIST));
+  MYFS_TRY(checkEntryName(name, EEXIST));
   if (dir.flags & kInodeRmdirPrepared) return Errno(ENOENT);
   MYFS_ASSIGN_OR_RETURN(existing, loadDentry(parent, name));
   if (existing) return Errno(EEXIST);
   if (!mayAccess(dir.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+  return dir;
+}
+
+Result<Attr> MetaStore::mkdir(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MYFS_ASSIGN_OR_RETURN(dir, loadDirForNewEntry(cred, parent, name));
   if (dir.attr.nlink >= kDirLinkMax) return Errno(EMLINK);
 
   MetaTxn txn = beginTxn();
@@ -86,12 +82,7 @@ Result<Attr> MetaStore::mkdir(const Cred& cred, InodeId parent, std::string_view
 Result<Attr> MetaStore::symlink(const Cred& cred, InodeId parent, std::string_view name, std::string_view target) {
   MYFS_TRY(checkSymlinkTarget(target));
   std::lock_guard<std::mutex> lock(mu_);
-  MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
-  MYFS_TRY(checkNewName(name, EEXIST));
-  if (dir.flags & kInodeRmdirPrepared) return Errno(ENOENT);
-  MYFS_ASSIGN_OR_RETURN(existing, loadDentry(parent, name));
-  if (existing) return Errno(EEXIST);
-  if (!mayAccess(dir.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+  MYFS_ASSIGN_OR_RETURN(dir, loadDirForNewEntry(cred, parent, name));
 
   MetaTxn txn = beginTxn();
   MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFLNK | 0777));

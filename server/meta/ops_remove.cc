@@ -61,10 +61,7 @@ Result<UnlinkResult> MetaStore::unlink(const Cred& cred, InodeId parent, std::st
 Result<void> MetaStore::removeEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId expectIno) {
   std::lock_guard<std::mutex> lock(mu_);
   MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
-  if (name.empty()) return Errno(ENOENT);
-  if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
-  if (name == "." || name == "..") return Errno(EINVAL);
-  MYFS_TRY(checkName(name));
+  MYFS_TRY(checkEntryName(name, EINVAL));
   MYFS_ASSIGN_OR_RETURN(entry, loadDentry(parent, name));
   if (!entry || entry->ino != expectIno) return Errno(ENOENT);
   if (!mayAccess(dir.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);

@@ -176,10 +176,7 @@ Result<AddEntryResult> MetaStore::addEntry(const Cred& cred, InodeId parent, std
   if (type == 0 || ino == 0) return Errno(EINVAL);
   std::lock_guard<std::mutex> lock(mu_);
   MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
-  if (name.empty()) return Errno(ENOENT);
-  if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
-  if (name == "." || name == "..") return Errno(EEXIST);
-  MYFS_TRY(checkName(name));
+  MYFS_TRY(checkEntryName(name, EEXIST));
   if (dir.flags & kInodeRmdirPrepared) return Errno(ENOENT);
   MYFS_ASSIGN_OR_RETURN(old, loadDentry(parent, name));
   if (old && !replace) return Errno(EEXIST);
