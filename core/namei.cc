@@ -14,7 +14,12 @@ namespace {
 constexpr int kMaxSymlinks = 40;  // Linux's MAXSYMLINKS
 thread_local std::string tlsEscapedPath;
 
-std::string joinComponents(const std::deque<std::string>& comps) {
+}  // namespace
+
+std::string VfsImpl::takeEscapedPath() { return std::exchange(tlsEscapedPath, std::string()); }
+
+template <typename Components>
+std::string joinComponents(const Components& comps) {
   std::string out;
   for (const auto& c : comps) {
     if (!out.empty()) out += '/';
@@ -22,10 +27,8 @@ std::string joinComponents(const std::deque<std::string>& comps) {
   }
   return out;
 }
-
-}  // namespace
-
-std::string VfsImpl::takeEscapedPath() { return std::exchange(tlsEscapedPath, std::string()); }
+template std::string joinComponents(const std::vector<std::string>&);
+template std::string joinComponents(const std::deque<std::string>&);
 
 Result<std::vector<std::string>> splitPath(std::string_view path) {
   if (path.size() >= PATH_MAX) return Errno(ENAMETOOLONG);
@@ -67,8 +70,9 @@ std::shared_ptr<Inode> VfsImpl::inodeObject(InodeId ino) {
   auto& slot = inodes_[ino];
   if (!slot) {
     slot = std::make_shared<Inode>(ino);
-    if (inodes_.size() > 65536) {
-      // Drop cache objects nobody uses (no open file, no dirty data).
+    if (inodes_.size() > inodeSweepAt_) {
+      // Drop cache objects nobody uses (no open file, no dirty data); if most are in
+      // use, sweep again only when the table has doubled (amortized O(1) per insert).
       for (auto it = inodes_.begin(); it != inodes_.end();) {
         if (it->second.use_count() == 1 && it->second != slot) {
           std::unique_lock il(it->second->mu, std::try_to_lock);
@@ -80,6 +84,7 @@ std::shared_ptr<Inode> VfsImpl::inodeObject(InodeId ino) {
         }
         ++it;
       }
+      inodeSweepAt_ = std::max(kInodeCacheObjects, inodes_.size() * 2);
     }
   }
   return slot;
@@ -271,22 +276,12 @@ Result<std::string> VfsImpl::resolveDirectory(At at, std::string_view path) {
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
   if (!w.node.attr.isDir()) return Errno(ENOTDIR);
   if (!mayAccess(w.node.attr, cred, kMayExec)) return Errno(EACCES);
-  std::string out;
-  for (const auto& c : w.canon) {
-    if (!out.empty()) out += '/';
-    out += c;
-  }
-  return out;
+  return joinComponents(w.canon);
 }
 
 Result<std::string> VfsImpl::realpath(At at, std::string_view path) {
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, credentials()));
-  std::string out;
-  for (const auto& c : w.canon) {
-    if (!out.empty()) out += '/';
-    out += c;
-  }
-  return out;
+  return joinComponents(w.canon);
 }
 
 }  // namespace myfs

@@ -131,12 +131,18 @@ class VfsImpl final : public Vfs {
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};
 
+  static constexpr std::size_t kInodeCacheObjects = 65536;  // kept before unused ones are swept
   std::mutex inodesMu_;
   std::unordered_map<InodeId, std::shared_ptr<Inode>> inodes_;  // GUARDED_BY(inodesMu_)
+  std::size_t inodeSweepAt_ = kInodeCacheObjects;              // GUARDED_BY(inodesMu_)
 };
 
 // Splits a path into components, dropping empty ones and "." except a final ".".
 // ENAMETOOLONG for a component over NAME_MAX or a path over PATH_MAX.
 Result<std::vector<std::string>> splitPath(std::string_view path);
+
+// Components joined with '/' ("" for none): a mount-relative path.
+template <typename Components>
+std::string joinComponents(const Components& comps);
 
 }  // namespace myfs

@@ -21,15 +21,6 @@ struct LinuxDirent64 {
   char d_name[];
 };
 
-std::string joinPath(const std::vector<std::string>& comps) {
-  std::string out;
-  for (const auto& c : comps) {
-    if (!out.empty()) out += '/';
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 VfsImpl::VfsImpl(Cluster& cluster, VfsOptions options, MountInfo mount)
@@ -64,7 +55,7 @@ Result<void> VfsImpl::flushInode(Inode& inode, bool sync) {
   }
   if (inode.mtimeDirty) {
     req.setMtime = true;
-    req.mtimeNs = -1;
+    req.mtimeNs = kSetAttrTimeNow;
   }
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(inode.ino).setattr(credentials(), inode.ino, req));
   inode.sizeDirty = inode.mtimeDirty = false;
@@ -93,7 +84,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
   if (!(flags & O_CREAT)) {
     MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
     if (w.node.attr.isLink() && !(flags & O_PATH)) return Errno(ELOOP);
-    return openNode(fd, w.node, joinPath(w.canon), flags, false, cred);
+    return openNode(fd, w.node, joinComponents(w.canon), flags, false, cred);
   }
   if ((flags & O_DIRECTORY) && !(flags & O_EXCL)) return Errno(EISDIR);  // O_CREAT|O_DIRECTORY
   std::string current(path);
@@ -111,7 +102,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
       forget(p, w.last);
       Attr attr = learn(cr.attr);
       stale(p);
-      return openNode(fd, Node{inodeObject(attr.ino), attr}, joinPath(canon), flags, true, cred);
+      return openNode(fd, Node{inodeObject(attr.ino), attr}, joinComponents(canon), flags, true, cred);
     }
     Node existing;
     if (cr.attr.nlink == 0) {
@@ -122,7 +113,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     }
     if (!existing.attr.isLink()) {
       if (existing.attr.isDir()) return Errno(EISDIR);
-      return openNode(fd, existing, joinPath(canon), flags, false, cred);
+      return openNode(fd, existing, joinComponents(canon), flags, false, cred);
     }
     if (!follow) return Errno(ELOOP);
     // O_CREAT through a symlink creates or opens its target.
@@ -137,7 +128,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
       current = target.substr(prefix.size());
       base = At::root();
     } else {
-      current = joinPath(w.canon) + "/" + target;
+      current = joinComponents(w.canon) + "/" + target;
       base = At::root();
     }
   }

@@ -13,11 +13,11 @@ SetAttr timesRequest(std::int64_t atimeNs, std::int64_t mtimeNs) {
   SetAttr req;
   if (atimeNs != kTimeOmit) {
     req.setAtime = true;
-    req.atimeNs = atimeNs == kTimeNow ? -1 : atimeNs;
+    req.atimeNs = atimeNs == kTimeNow ? kSetAttrTimeNow : atimeNs;
   }
   if (mtimeNs != kTimeOmit) {
     req.setMtime = true;
-    req.mtimeNs = mtimeNs == kTimeNow ? -1 : mtimeNs;
+    req.mtimeNs = mtimeNs == kTimeNow ? kSetAttrTimeNow : mtimeNs;
   }
   return req;
 }

@@ -80,7 +80,10 @@ class LocalData final : public DataPlane {
     for (const auto& w : writes) {
       ++counts_.dataWrites;
       counts_.bytesWritten += w.data.size();
-      counts_.writeSizes.push_back(static_cast<std::uint32_t>(w.data.size()));
+      {
+        std::lock_guard lock(counts_.writeSizesMu);
+        counts_.writeSizes.push_back(static_cast<std::uint32_t>(w.data.size()));
+      }
       std::string_view bytes(reinterpret_cast<const char*>(w.data.data()), w.data.size());
       MYFS_TRY(owner(w.ino, w.chunk).write(w.ino, w.chunk, w.offset, bytes, sync));
     }
@@ -92,7 +95,7 @@ class LocalData final : public DataPlane {
       ++counts_.dataReads;
       counts_.bytesRead += r.length;
       MYFS_ASSIGN_OR_RETURN(got, owner(r.ino, r.chunk).read(r.ino, r.chunk, r.offset, r.length));
-      std::memcpy(r.out, got.data(), got.size());
+      if (!got.empty()) std::memcpy(r.out, got.data(), got.size());
       r.got = static_cast<std::uint32_t>(got.size());
     }
     return okResult();

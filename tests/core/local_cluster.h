@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,8 @@ namespace myfs::testing {
 struct CallCounts {
   std::atomic<int> lookups{0}, getattrs{0}, creates{0}, dataWrites{0}, dataReads{0};
   std::atomic<std::uint64_t> bytesWritten{0}, bytesRead{0};
-  std::vector<std::uint32_t> writeSizes;  // every chunk write, in order (guarded by the test)
+  std::mutex writeSizesMu;
+  std::vector<std::uint32_t> writeSizes;  // every chunk write, in order; GUARDED_BY(writeSizesMu)
 };
 
 class LocalCluster final : public Cluster {
