@@ -448,6 +448,7 @@ RpcCluster::~RpcCluster() {
   s->loop.run([s]() {
     s->meta.clear();
     s->data.clear();
+    return true;
   });
   delete s;
 }

@@ -37,6 +37,16 @@ RunResult runCommand(const std::string& cmd) {
   return r;
 }
 
+// Whether pid runs (a zombie whose parent has not reaped it yet counts as gone).
+bool running(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+}
+
 }  // namespace
 
 std::string binDir() { return MYFS_TEST_BIN_DIR; }
@@ -95,7 +105,9 @@ void Cluster::kill(const std::string& server, int sig) {
   while (in >> role >> index >> pid >> a >> b) {
     if (role + std::to_string(index) == server) {
       ::kill(pid, sig);
-      for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) usleep(10000);
+      if (sig == SIGKILL || sig == SIGTERM) {
+        for (int i = 0; i < 500 && running(pid); ++i) usleep(10000);
+      }
       return;
     }
   }

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "tests/integration/cluster.h"
 
@@ -29,6 +32,35 @@ TEST(FailureTest, ClosedAndFsyncedDataSurvivesKill9AndRestart) {
   RunResult r = c.run("md5sum < $R/d/closed | cmp - $R/sum && echo closed-ok && stat -c %s $R/d/synced", "keep");
   EXPECT_EQ(0, r.status) << r.out;
   EXPECT_EQ("closed-ok\n7000\n", r.out);
+}
+
+TEST(FailureTest, RunningProgramCarriesOnAcrossAServerRestart) {
+  Cluster c(2, 2);
+  TempDir flag;
+  // The program writes, waits while every server is killed and restarted, then writes
+  // more, closes, and reads everything back: it reconnects without noticing.
+  const std::string script =
+      "python3 -c \"\n"
+      "import os, time\n"
+      "f = os.open('/myfs/long', os.O_CREAT | os.O_RDWR, 0o644)\n"
+      "os.write(f, b'before ' * 1000)\n"
+      "os.fsync(f)\n"
+      "open('" + flag.path() + "/ready', 'w').close()\n"
+      "while not os.path.exists('" + flag.path() + "/go'): time.sleep(0.05)\n"
+      "os.write(f, b'after')\n"
+      "os.close(f)\n"
+      "print(os.stat('/myfs/long').st_size, open('/myfs/long', 'rb').read()[-5:].decode())\n"
+      "\"";
+  std::string out;
+  std::thread program([&] { out = c.run(script, "", "", 120).out; });
+  for (int i = 0; i < 400 && !std::filesystem::exists(flag.path() + "/ready"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  for (const char* s : {"meta0", "meta1", "data0", "data1"}) c.kill(s, SIGKILL);
+  c.up();
+  std::ofstream(flag.path() + "/go").close();
+  program.join();
+  EXPECT_EQ("7005 after\n", out);
 }
 
 TEST(FailureTest, DeadDataServerGivesEioWithinBoundedTime) {
