@@ -45,8 +45,8 @@ class PageCache {
   bool hasDirty() const { return dirtyChunks_ > 0; }
   std::uint64_t cachedBytes() const;
 
-  static constexpr int kWritebackChunks = 8;
-  static constexpr std::uint64_t kMaxReadaheadChunks = 8;
+  static constexpr int kWritebackChunks = 16;
+  static constexpr std::uint64_t kMaxReadaheadChunks = 16;
 
  private:
   struct Chunk {

@@ -10,7 +10,8 @@ FILES="${FILES:-10000}"
 MIB="${MIB:-1024}"
 bash scripts/build.sh >/dev/null
 bin="$PWD/${MYFS_BUILD_DIR:-build}/bin"
-cluster="$(mktemp -d /tmp/myfs-bench.XXXXXX)"
+# The servers keep their data on tmpfs too, so that the ratios measure myfs, not a disk.
+cluster="$(mktemp -d /dev/shm/myfs-bench-cluster.XXXXXX)"
 native="$(mktemp -d /dev/shm/myfs-bench.XXXXXX)"
 trap '"$bin/myfs" down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$cluster" "$native"' EXIT
 "$bin/myfs" up --dir "$cluster" >/dev/null
