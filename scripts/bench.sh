@@ -30,8 +30,10 @@ results="$cluster/results"
 awk '
   { v[$1] = $2; u[$1] = $3; order[n++] = $1 }
   END {
-    printf "floor: unix socket round trip %.1f us, TCP %.1f us; null Cap\x27n Proto call %.1f us (%.1fx the unix round trip)\n",
-      v["rtt_unix"], v["rtt_tcp"], v["rpc_null_call"], v["rpc_null_call"] / v["rtt_unix"]
+    printf "floor: loopback round trip, unix socket %.1f us (%.1f us with both ends on one CPU), TCP %.1f us\n",
+      v["rtt_unix"], v["rtt_unix_same_cpu"], v["rtt_tcp"]
+    printf "       null Cap\x27n Proto call to metadata shard 0: %.1f us (%.1fx the unix round trip)\n",
+      v["rpc_null_call"], v["rpc_null_call"] / v["rtt_unix"]
     printf "%-22s %14s %14s %10s %14s\n", "workload", "native tmpfs", "myfs", "myfs/native", "us/op on myfs"
     for (i = 0; i < n; i++) {
       k = order[i]

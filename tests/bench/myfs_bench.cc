@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,8 +133,17 @@ int data(const std::string& dir, long mib) {
   return 0;
 }
 
-// Median round trip of 8-byte ping-pongs over a connected socket pair of `family`.
-double pingPong(int family) {
+// Median round trip of 8-byte ping-pongs over a connected socket pair of `family`; with
+// `sameCpu` both ends run on CPU 0 (no idle-CPU wake-up in the round trip).
+double pingPong(int family, bool sameCpu) {
+  cpu_set_t saved;
+  sched_getaffinity(0, sizeof saved, &saved);
+  if (sameCpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    sched_setaffinity(0, sizeof one, &one);
+  }
   int lfd = socket(family, SOCK_STREAM, 0);
   sockaddr_storage addr{};
   socklen_t len;
@@ -178,6 +188,7 @@ double pingPong(int family) {
   close(lfd);
   waitpid(child, nullptr, 0);
   unlink(path.c_str());
+  sched_setaffinity(0, sizeof saved, &saved);
   std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
   return us[us.size() / 2];
 }
@@ -209,8 +220,9 @@ int main(int argc, char** argv) {
   if (mode == "meta" && argc == 5) return meta(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
   if (mode == "data" && argc == 4) return data(argv[2], std::atol(argv[3]));
   if (mode == "floor") {
-    report("rtt_unix", pingPong(AF_UNIX), "us");
-    report("rtt_tcp", pingPong(AF_INET), "us");
+    report("rtt_unix", pingPong(AF_UNIX, false), "us");
+    report("rtt_tcp", pingPong(AF_INET, false), "us");
+    report("rtt_unix_same_cpu", pingPong(AF_UNIX, true), "us");
     return 0;
   }
   if (mode == "rpc") return rpc();
