@@ -12,6 +12,9 @@ struct ShimHooks {
   // Called first thing on every thread the client starts: fds it creates are then moved
   // out of the application's way (high numbers, protected from stray close()).
   void (*enterInternalThread)() = nullptr;
+  // An application thread enters (true) or leaves (false) client code that creates fds
+  // (its own event loop and connections): the same treatment, for that stretch.
+  void (*internalScope)(bool) = nullptr;
 };
 
 struct ClientApi {

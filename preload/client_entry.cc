@@ -32,8 +32,9 @@ bool parseBytes(const char* s, std::uint64_t* out) {
 
 extern "C" __attribute__((visibility("default"))) myfs::preload::ClientApi* myfs_client_start(
     const myfs::preload::ShimHooks* hooks, char* error, unsigned long errorSize) {
-  if (hooks != nullptr && hooks->enterInternalThread != nullptr) {
-    myfs::rpc::EventLoopThread::setThreadStartHook(hooks->enterInternalThread);
+  if (hooks != nullptr) {
+    myfs::rpc::ThreadHooks::enterInternalThread = hooks->enterInternalThread;
+    myfs::rpc::ThreadHooks::internalScope = hooks->internalScope;
   }
   auto fail = [&](const std::string& msg) -> myfs::preload::ClientApi* {
     std::snprintf(error, errorSize, "%s", msg.c_str());

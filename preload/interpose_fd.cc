@@ -128,10 +128,7 @@ MYFS_EXPORT mode_t umask(mode_t mask) noexcept {
 }
 
 MYFS_EXPORT int close(int fd) {
-  if (isInternalFd(fd)) {
-    logOnce("the application closed an fd of the myfs client; ignored");
-    return 0;
-  }
+  if (isInternalFd(fd)) return 0;  // never the application's: it did not open it
   if (isShadow(fd) && !inVforkChild()) {
     int synced = syncShadow(fd, true);
     int err = errno;

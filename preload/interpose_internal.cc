@@ -1,7 +1,8 @@
-// The client's own fds (event loop, sockets) live at high numbers, out of the way of
+// The client's own fds (event loops, sockets) live at high numbers, out of the way of
 // applications that manage low fds themselves (shells dup2 onto 3..9, daemons close all
-// inherited fds). Creations on the client's threads are moved up; a close() of one by
-// the application is refused silently (it never opened it).
+// inherited fds). Creations on the client's threads, and on application threads while
+// they run client code that makes connections, are moved up; a close() of one by the
+// application is refused silently (it never opened it).
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -41,6 +42,7 @@ int relocate(int fd) {
 }  // namespace
 
 void enterInternalThread() { tlsInternal = true; }
+void internalScope(bool inside) { tlsInternal = inside; }
 
 bool isInternalFd(int fd) {
   return fd >= 0 && fd < kMaxTracked && !tlsInternal && gInternal[fd].load(std::memory_order_relaxed);

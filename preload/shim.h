@@ -85,6 +85,7 @@ inline bool isEscape(int err) { return err == kEscapeErrno; }
 
 // The client's threads: fds they create are moved high and protected (interpose_internal.cc).
 void enterInternalThread();
+void internalScope(bool inside);
 bool isInternalFd(int fd);     // made by a client thread, asked about by the application
 void forgetInternalFd(int fd);
 

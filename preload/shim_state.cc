@@ -147,7 +147,7 @@ Vfs* startVfs() {
   } else {
     using Start = ClientApi* (*)(const ShimHooks*, char*, unsigned long);
     auto start = reinterpret_cast<Start>(dlsym(handle, "myfs_client_start"));
-    static const ShimHooks hooks{&enterInternalThread};
+    static const ShimHooks hooks{&enterInternalThread, &internalScope};
     if (start == nullptr) {
       snprintf(error, sizeof error, "%s has no myfs_client_start", lib.c_str());
     } else {

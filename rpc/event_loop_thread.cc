@@ -1,5 +1,7 @@
 #include "rpc/event_loop_thread.h"
 
+#include "rpc/direct_loop.h"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -7,11 +9,6 @@
 
 namespace myfs::rpc {
 
-namespace {
-void (*gThreadStartHook)() = nullptr;
-}  // namespace
-
-void EventLoopThread::setThreadStartHook(void (*hook)()) { gThreadStartHook = hook; }
 
 EventLoopThread::EventLoopThread() {
   // The new thread inherits this mask: block everything in it.
@@ -30,7 +27,7 @@ EventLoopThread::~EventLoopThread() {
 }
 
 void EventLoopThread::loop() {
-  if (gThreadStartHook != nullptr) gThreadStartHook();
+  if (ThreadHooks::enterInternalThread != nullptr) ThreadHooks::enterInternalThread();
   struct sigaction savedPipe {};
   sigaction(SIGPIPE, nullptr, &savedPipe);
   auto io = kj::setupAsyncIo();
@@ -46,6 +43,7 @@ void EventLoopThread::loop() {
   ready_.notify_all();
   try {
     paf.promise.wait(io.waitScope);
+    kj::evalLast([] {}).wait(io.waitScope);  // deferred destructions run while the loop works
   } catch (const kj::Exception& e) {
     // The loop cannot go on (e.g. the application closed one of its fds): callers get
     // DISCONNECTED from the executor and report EIO.

@@ -59,10 +59,6 @@ class EventLoopThread {
     return result;
   }
 
-  // Runs at the start of every loop thread (e.g. to tell an LD_PRELOAD shim that the
-  // thread is internal). Set before the first EventLoopThread is made.
-  static void setThreadStartHook(void (*hook)());
-
   // Only valid on the loop thread.
   kj::AsyncIoProvider& io() { return *io_->provider; }
   kj::Timer& timer() { return io_->provider->getTimer(); }

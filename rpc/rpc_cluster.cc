@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <set>
 #include <sstream>
 
 #include "rpc/convert.h"
@@ -18,7 +19,65 @@ struct RpcCluster::State {
   std::vector<std::unique_ptr<Connection>> data;
 };
 
+// Members in destruction order: connections before the loop they belong to.
+struct RpcCluster::DirectState {
+  ~DirectState() {
+    meta.clear();
+    data.clear();
+    // Let deferred destructions (Connection::markBroken) run while the loop still works:
+    // Cap'n Proto objects must not die inside the loop's own destructor.
+    try {
+      loop->run([] { return kj::evalLast([] { return true; }); });
+    } catch (const kj::Exception&) {
+    }
+  }
+  std::unique_ptr<DirectLoop> loop;
+  std::vector<std::unique_ptr<Connection>> meta;
+  std::vector<std::unique_ptr<Connection>> data;
+  std::uint64_t owner = 0;           // RpcCluster::id_
+  std::uint64_t forkGeneration = 0;  // gForkGeneration when made
+};
+
 namespace {
+
+std::atomic<std::uint64_t> gNextClusterId{1};
+std::atomic<std::uint64_t> gForkGeneration{0};
+std::mutex gLiveMu;
+std::set<std::uint64_t>& liveClusters() {
+  static auto* live = new std::set<std::uint64_t>;
+  return *live;
+}
+bool clusterAlive(std::uint64_t id) {
+  std::lock_guard lock(gLiveMu);
+  return liveClusters().count(id) != 0;
+}
+
+// This thread's DirectState. Plain data, so that it can still be read while the thread
+// (or the process) is being torn down; ThreadSlotCleanup frees the state at thread exit.
+struct ThreadSlot {
+  RpcCluster::DirectState* state;
+  bool disabled;
+};
+thread_local ThreadSlot tlsSlot{nullptr, false};
+
+struct ThreadSlotCleanup {
+  ~ThreadSlotCleanup() {
+    // A state inherited through fork() belongs to the parent's loop: leak it.
+    if (tlsSlot.state != nullptr && tlsSlot.state->forkGeneration == gForkGeneration.load()) delete tlsSlot.state;
+    tlsSlot.state = nullptr;
+    tlsSlot.disabled = true;  // calls during the rest of the teardown use the loop thread
+  }
+};
+thread_local ThreadSlotCleanup tlsSlotCleanup;
+
+// Runs fn(loop, metaConnections, dataConnections) on this thread's own loop when it can
+// have one, else through the shared loop thread.
+template <typename Fn>
+auto withLoop(RpcCluster& cluster, Fn&& fn) {
+  if (RpcCluster::DirectState* d = cluster.direct()) return fn(*d->loop, d->meta, d->data);
+  RpcCluster::State& st = cluster.state();
+  return fn(st.loop, st.meta, st.data);
+}
 
 using schema::DataService;
 using schema::MetaService;
@@ -258,8 +317,9 @@ class RpcMetaShard final : public MetaShard {
  private:
   template <typename T, typename Send>
   Result<T> call(bool idempotent, Send&& send) {
-    auto& st = cluster_.state();
-    return callWithRetry<T>(st.loop, *st.meta[index_], retry_, idempotent, send);
+    return withLoop(cluster_, [&](auto& loop, auto& meta, auto&) {
+      return callWithRetry<T>(loop, *meta[index_], retry_, idempotent, send);
+    });
   }
 
   RpcCluster& cluster_;
@@ -343,10 +403,13 @@ class RpcDataPlane final : public DataPlane {
   }
 
   Result<DataStats> stats(std::uint32_t server) override {
-    auto& st = cluster_.state();
-    return callWithRetry<DataStats>(st.loop, *st.data.at(server), retry_, true, [](Connection& c) {
+    if (server >= servers_) return Errno(EINVAL);
+    auto send = [](Connection& c) {
       return c.cap<DataService>().statsRequest().send().then(
           [](capnp::Response<DataService::StatsResults>&& r) -> Result<DataStats> { return fromWire(r.getStats()); });
+    };
+    return withLoop(cluster_, [&](auto& loop, auto&, auto& data) {
+      return callWithRetry<DataStats>(loop, *data[server], retry_, true, send);
     });
   }
 
@@ -367,21 +430,25 @@ class RpcDataPlane final : public DataPlane {
   // Sends every part at once; retries the parts whose transport failed (all data
   // operations are idempotent); the first POSIX error wins.
   Result<void> fanOut(std::vector<Part>& parts) {
-    auto& st = cluster_.state();
+    return withLoop(cluster_, [&](auto& loop, auto&, auto& data) { return fanOut(parts, loop, data); });
+  }
+
+  template <typename Loop>
+  Result<void> fanOut(std::vector<Part>& parts, Loop& loop, std::vector<std::unique_ptr<Connection>>& data) {
     std::vector<size_t> pending(parts.size());
     for (size_t i = 0; i < parts.size(); ++i) pending[i] = i;
     for (int attemptNo = 1;; ++attemptNo) {
       kj::Array<Outcome<void>> outcomes;
       try {
-        outcomes = st.loop.run([&]() {
+        outcomes = loop.run([&]() {
           auto promises = kj::heapArrayBuilder<kj::Promise<Outcome<void>>>(pending.size());
           for (size_t i : pending) {
-            promises.add(attempt<void>(st.loop, *st.data[parts[i].server], retry_.callTimeoutMs, parts[i].send));
+            promises.add(attempt<void>(loop, *data[parts[i].server], retry_.callTimeoutMs, parts[i].send));
           }
           return kj::joinPromises(promises.finish());
         });
       } catch (const kj::Exception& e) {
-        logTransportFailure(st.data[parts[pending[0]].server]->address(), e.getDescription().cStr(), attemptNo);
+        logTransportFailure(data[parts[pending[0]].server]->address(), e.getDescription().cStr(), attemptNo);
         return Errno(EIO);
       }
       std::vector<size_t> again;
@@ -391,7 +458,7 @@ class RpcDataPlane final : public DataPlane {
           if (!*o.result) return o.result->error();
           continue;
         }
-        const auto& conn = *st.data[parts[pending[k]].server];
+        const auto& conn = *data[parts[pending[k]].server];
         if (!retriable(o.transport, true) || attemptNo >= retry_.attempts) {
           logTransportFailure(conn.address(), o.detail, attemptNo);
           return Errno(EIO);
@@ -423,6 +490,7 @@ Result<ClusterConfig> ClusterConfig::fromEnvironment(std::string* error) {
     *error = std::string("MYFS_RPC_TIMEOUT_MS is not a positive number of milliseconds: ") + t;
     return Errno(EINVAL);
   }
+  if (const char* d = std::getenv("MYFS_RPC_DIRECT"); d && std::string(d) == "0") c.directCalls = false;
   if (const char* a = std::getenv("MYFS_RPC_ATTEMPTS")) {
     std::uint32_t n = 0;
     if (!parseUint(a, &n) || n > 100) {
@@ -434,7 +502,11 @@ Result<ClusterConfig> ClusterConfig::fromEnvironment(std::string* error) {
   return c;
 }
 
-RpcCluster::RpcCluster(ClusterConfig config) : config_(std::move(config)) {
+RpcCluster::RpcCluster(ClusterConfig config) : config_(std::move(config)), id_(gNextClusterId++) {
+  {
+    std::lock_guard lock(gLiveMu);
+    liveClusters().insert(id_);
+  }
   for (std::uint32_t i = 0; i < config_.metaAddresses.size(); ++i) {
     shards_.push_back(std::make_unique<RpcMetaShard>(*this, i, config_.retry));
   }
@@ -442,6 +514,17 @@ RpcCluster::RpcCluster(ClusterConfig config) : config_(std::move(config)) {
 }
 
 RpcCluster::~RpcCluster() {
+  {
+    std::lock_guard lock(gLiveMu);
+    liveClusters().erase(id_);
+  }
+  // This thread's direct state goes now; other threads drop theirs when they next call
+  // another cluster or exit.
+  if (tlsSlot.state != nullptr && tlsSlot.state->owner == id_ &&
+      tlsSlot.state->forkGeneration == gForkGeneration.load()) {
+    delete tlsSlot.state;
+    tlsSlot.state = nullptr;
+  }
   State* s = state_.exchange(nullptr);
   if (s == nullptr) return;
   // Connections are loop-thread objects: destroy them there, then stop the loop.
@@ -474,7 +557,41 @@ RpcCluster::State& RpcCluster::state() {
   return *s;
 }
 
+RpcCluster::DirectState* RpcCluster::direct() {
+  if (!config_.directCalls) return nullptr;
+  ThreadSlot& slot = tlsSlot;
+  if (slot.disabled) return nullptr;
+  if (slot.state != nullptr) {
+    if (slot.state->forkGeneration != gForkGeneration.load()) {
+      // Made before fork() in the parent: KJ's loop on this thread is the parent's, and
+      // KJ allows no second one here. Leak it and use the loop thread from now on.
+      slot.state = nullptr;
+      slot.disabled = true;
+      return nullptr;
+    }
+    if (slot.state->owner == id_) return slot.state;
+    if (clusterAlive(slot.state->owner)) return nullptr;  // another client's loop
+    delete slot.state;
+    slot.state = nullptr;
+  }
+  (void)&tlsSlotCleanup;  // constructs it: it frees the state at thread exit
+  try {
+    auto d = std::make_unique<DirectState>();
+    d->loop = std::make_unique<DirectLoop>();
+    for (const auto& a : config_.metaAddresses) d->meta.push_back(std::make_unique<Connection>(a, nullptr));
+    for (const auto& a : config_.dataAddresses) d->data.push_back(std::make_unique<Connection>(a, nullptr));
+    d->owner = id_;
+    d->forkGeneration = gForkGeneration.load();
+    slot.state = d.release();
+  } catch (const kj::Exception&) {
+    slot.disabled = true;  // this thread runs a KJ loop of its own
+    return nullptr;
+  }
+  return slot.state;
+}
+
 void RpcCluster::abandonAfterFork() {
+  ++gForkGeneration;
   state_.store(nullptr);  // leaked on purpose: see EventLoopThread
   new (&stateMu_) std::mutex();
 }

@@ -25,6 +25,9 @@ struct ClusterConfig {
   std::vector<std::string> metaAddresses;  // index = shard number
   std::vector<std::string> dataAddresses;  // index = data server number
   RetryPolicy retry;
+  // Calls from an application thread use that thread's own event loop and connections
+  // (no hand-off to the loop thread). MYFS_RPC_DIRECT=0 turns it off.
+  bool directCalls = true;
 
   // Parses MYFS_META and MYFS_DATA (comma-separated kj addresses: "unix:/path" or
   // "host:port") and MYFS_RPC_TIMEOUT_MS / MYFS_RPC_ATTEMPTS. EINVAL with a message in
@@ -50,6 +53,11 @@ class RpcCluster final : public Cluster {
   // The loop thread (started on first use) and each server's connection.
   struct State;
   State& state();
+  // This thread's own loop and connections, or null when the thread cannot have them
+  // (direct calls off, another live cluster owns its loop, a forked child's inherited
+  // loop, a thread that already runs a KJ loop of its own).
+  struct DirectState;
+  DirectState* direct();
 
  private:
   ClusterConfig config_;
@@ -58,6 +66,7 @@ class RpcCluster final : public Cluster {
   std::vector<std::unique_ptr<MetaShard>> shards_;
   std::unique_ptr<DataPlane> data_;
   std::function<void(const std::vector<InodeId>&)> invalidate_;
+  const std::uint64_t id_;  // tells this cluster's per-thread states from others'
 };
 
 }  // namespace myfs::rpc

@@ -8,12 +8,11 @@
 
 namespace myfs::rpc {
 
-kj::Promise<void> Connection::ready(EventLoopThread& loop) {
+kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io) {
   if (connected_) return kj::READY_NOW;
   KJ_IF_MAYBE(pending, connecting_) { return pending->addBranch(); }
   const std::uint64_t gen = ++generation_;
-  auto promise = loop.io()
-                     .getNetwork()
+  auto promise = io.getNetwork()
                      .parseAddress(address_)
                      .then([](kj::Own<kj::NetworkAddress> addr) { return addr->connect(); })
                      .then([this, gen](kj::Own<kj::AsyncIoStream> stream) {
@@ -41,8 +40,10 @@ void Connection::markBroken() {
   connected_ = false;
   connecting_ = nullptr;
   bootstrap_ = nullptr;
-  // Calls in flight may still reference the old objects: destroy them on a later turn.
-  kj::evalLater([client = kj::mv(client_), stream = kj::mv(stream_)]() mutable {
+  // Calls in flight may still reference the old objects: destroy them on a later turn,
+  // the client before its stream (also when the loop drops the task unrun: captures are
+  // destroyed in reverse order).
+  kj::evalLater([stream = kj::mv(stream_), client = kj::mv(client_)]() mutable {
     client = nullptr;
     stream = nullptr;
   }).detach([](kj::Exception&&) {});

@@ -16,6 +16,7 @@
 #include <kj/async-io.h>
 
 #include "core/result.h"
+#include "rpc/direct_loop.h"
 #include "rpc/event_loop_thread.h"
 
 namespace myfs::rpc {
@@ -50,8 +51,8 @@ class Connection {
 
   const std::string& address() const { return address_; }
 
-  // Loop thread only: resolves once connected (rejects if the connection fails).
-  kj::Promise<void> ready(EventLoopThread& loop);
+  // On the loop's thread: resolves once connected (rejects if the connection fails).
+  kj::Promise<void> ready(kj::AsyncIoProvider& io);
   // Loop thread only: forgets the connection; the next call reconnects.
   void markBroken();
   template <typename Iface>
@@ -70,10 +71,11 @@ class Connection {
   std::uint64_t generation_ = 0;
 };
 
-// Loop thread: one attempt of `send` over `conn`, bounded by the call timeout.
-template <typename T, typename Send>
-kj::Promise<Outcome<T>> attempt(EventLoopThread& loop, Connection& conn, std::uint32_t timeoutMs, Send& send) {
-  return conn.ready(loop).then(
+// On the loop's thread: one attempt of `send` over `conn`, bounded by the call timeout.
+// Loop is an EventLoopThread or a DirectLoop.
+template <typename T, typename Loop, typename Send>
+kj::Promise<Outcome<T>> attempt(Loop& loop, Connection& conn, std::uint32_t timeoutMs, Send& send) {
+  return conn.ready(loop.io()).then(
       [&loop, &conn, timeoutMs, &send]() -> kj::Promise<Outcome<T>> {
         kj::Promise<Result<T>> sent = send(conn);
         return sent
@@ -117,10 +119,10 @@ void logTransportFailure(const std::string& address, const std::string& detail, 
 // Sleeps the calling (non-loop) thread for the backoff before try `attempt` (1-based).
 void backoff(const RetryPolicy& policy, int attempt);
 
-// Calls `send` on `conn` with the retry policy, from a non-loop thread.
-template <typename T, typename Send>
-Result<T> callWithRetry(EventLoopThread& loop, Connection& conn, const RetryPolicy& policy, bool idempotent,
-                        Send&& send) {
+// Calls `send` on `conn` with the retry policy, through `loop` (an EventLoopThread,
+// from another thread, or this thread's DirectLoop).
+template <typename T, typename Loop, typename Send>
+Result<T> callWithRetry(Loop& loop, Connection& conn, const RetryPolicy& policy, bool idempotent, Send&& send) {
   for (int i = 1;; ++i) {
     Outcome<T> o;
     try {

@@ -103,6 +103,36 @@ TEST_F(ProgramsTest, ExampleStdioTour) {
   EXPECT_EQ(want.out, got.out);
 }
 
+TEST_F(ProgramsTest, ThreadsAndForkedChildrenUseMyfs) {
+  // Four threads at once (each with its own connections), then a forked child whose
+  // parent thread had used myfs: the child reconnects on its own.
+  RunResult r = cluster_->run(R"PY(python3 -c "
+import os, threading
+def work(i):
+    for j in range(40):
+        p = '/myfs/thr/%d-%d' % (i, j)
+        with open(p, 'w') as f:
+            f.write('x' * j)
+        assert os.path.getsize(p) == j, p
+        os.unlink(p)
+os.mkdir('/myfs/thr')
+ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+with open('/myfs/thr/parent', 'w') as f:
+    f.write('p')
+pid = os.fork()
+if pid == 0:
+    with open('/myfs/thr/child', 'w') as f:
+        f.write(open('/myfs/thr/parent').read() + 'c')
+    os._exit(0)
+os.waitpid(pid, 0)
+print(open('/myfs/thr/child').read(), sorted(os.listdir('/myfs/thr')))
+")PY");
+  EXPECT_EQ(0, r.status) << r.out;
+  EXPECT_EQ("pc ['child', 'parent']\n", r.out);
+}
+
 TEST_F(ProgramsTest, FilesWrittenByOneProgramAreReadByTheNext) {
   ASSERT_EQ(0, cluster_->run("mkdir -p $R && head -c 5000000 /dev/urandom | dd of=$R/blob bs=64k status=none", "handoff").status);
   RunResult sum1 = cluster_->run("md5sum < $R/blob", "handoff");
