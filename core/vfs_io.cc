@@ -86,7 +86,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     if (w.node.attr.isLink() && !(flags & O_PATH)) return Errno(ELOOP);
     return openNode(fd, w.node, joinComponents(w.canon), flags, false, cred);
   }
-  if ((flags & O_DIRECTORY) && !(flags & O_EXCL)) return Errno(EISDIR);  // O_CREAT|O_DIRECTORY
+  if (flags & O_DIRECTORY) return Errno(EINVAL);  // O_CREAT|O_DIRECTORY: EINVAL since Linux 6.4
   std::string current(path);
   At base = at;
   for (int hops = 0;; ++hops) {

@@ -48,7 +48,7 @@ TEST_P(ErrnoTest, SameReturnAndErrnoAsNative) {
 
 const Case kCases[] = {
     {"enoent",
-     {"open missing O_RDONLY", "stat missing", "lstat missing", "unlink missing", "rmdir missing",
+     {"open missing O_RDONLY", "open newdir O_CREAT|O_DIRECTORY 0755", "stat missing", "lstat missing", "unlink missing", "rmdir missing",
       "rename missing x", "mkdir a/b 0755", "readlink missing", "chdir missing", "open a/b O_CREAT|O_WRONLY 0644",
       "truncate missing 0", "access missing 0", "opendir missing"}},
     {"eexist",
