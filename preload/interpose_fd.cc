@@ -233,25 +233,33 @@ int fcntlMyfs(int fd, int cmd, long arg) {
 
 }  // namespace
 
+namespace myfs::preload {
+namespace {
+
+// fcntl and fcntl64 (the same on x86_64): myfs fds are served, shadows follow F_DUPFD.
+int fcntlAny(int fd, int cmd, long arg, int (*real)(int, int, ...)) {
+  if (isMyfsFd(fd) && !inVforkChild()) return fcntlMyfs(fd, cmd, arg);
+  int rc = real(fd, cmd, arg);
+  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && isShadow(fd)) copyShadow(fd, rc);
+  return rc;
+}
+
+}  // namespace
+}  // namespace myfs::preload
+
 MYFS_EXPORT int fcntl(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
   long arg = va_arg(ap, long);
   va_end(ap);
-  if (isMyfsFd(fd) && !inVforkChild()) return fcntlMyfs(fd, cmd, arg);
-  int rc = MYFS_REAL(fcntl)(fd, cmd, arg);
-  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && isShadow(fd)) copyShadow(fd, rc);
-  return rc;
+  return fcntlAny(fd, cmd, arg, MYFS_REAL(fcntl));
 }
 MYFS_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
   long arg = va_arg(ap, long);
   va_end(ap);
-  if (isMyfsFd(fd) && !inVforkChild()) return fcntlMyfs(fd, cmd, arg);
-  int rc = MYFS_REAL(fcntl64)(fd, cmd, arg);
-  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && isShadow(fd)) copyShadow(fd, rc);
-  return rc;
+  return fcntlAny(fd, cmd, arg, MYFS_REAL(fcntl64));
 }
 
 MYFS_EXPORT int flock(int fd, int op) noexcept {
