@@ -240,6 +240,11 @@ MYFS_EXPORT int chdir(const char* path) noexcept {
     if (rc == 0) clearVirtualCwd(path);
     return rc;
   }
+  if (inVforkChild()) {
+    // Shares the parent's client: no calls. The program it execs checks the directory.
+    setVirtualCwd(lexicalMyfsDirectory(r));
+    return 0;
+  }
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Result<std::string> canon = Errno(EIO);

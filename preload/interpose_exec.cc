@@ -3,6 +3,7 @@
 // environment they pass on (callers such as bash and make build their own envp).
 // Likewise MYFS_SHADOWS tells a program that it may inherit shadow files (shadow.h).
 #include <spawn.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,15 +46,67 @@ using namespace myfs::preload;  // NOLINT
 MYFS_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
-  syncAllShadows();  // the new program sees, and later writes back, all of it
+  if (!inVforkChild()) syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(execve)(path, argv, env.data());
+}
+
+// The exec wrappers call glibc's internal execve, never ours: each gets the same
+// environment treatment here.
+MYFS_EXPORT int execv(const char* path, char* const argv[]) noexcept { return execve(path, argv, environ); }
+
+MYFS_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
+  std::string storage;
+  std::vector<char*> env = withCwd(envp, &storage);
+  if (!inVforkChild()) syncAllShadows();
+  return MYFS_REAL(execvpe)(file, argv, env.data());
+}
+
+MYFS_EXPORT int execvp(const char* file, char* const argv[]) noexcept { return execvpe(file, argv, environ); }
+
+namespace {
+
+// The arguments of an execl-style call, up to the terminating null; `envp` receives the
+// pointer after it when `withEnv`.
+std::vector<char*> collectArgs(const char* arg0, va_list ap, char* const** envp) {
+  std::vector<char*> args{const_cast<char*>(arg0)};
+  while (char* a = va_arg(ap, char*)) args.push_back(a);
+  args.push_back(nullptr);
+  if (envp != nullptr) *envp = va_arg(ap, char* const*);
+  return args;
+}
+
+}  // namespace
+
+MYFS_EXPORT int execl(const char* path, const char* arg0, ...) noexcept {
+  va_list ap;
+  va_start(ap, arg0);
+  std::vector<char*> args = collectArgs(arg0, ap, nullptr);
+  va_end(ap);
+  return execve(path, args.data(), environ);
+}
+
+MYFS_EXPORT int execlp(const char* file, const char* arg0, ...) noexcept {
+  va_list ap;
+  va_start(ap, arg0);
+  std::vector<char*> args = collectArgs(arg0, ap, nullptr);
+  va_end(ap);
+  return execvpe(file, args.data(), environ);
+}
+
+MYFS_EXPORT int execle(const char* path, const char* arg0, ...) noexcept {
+  va_list ap;
+  va_start(ap, arg0);
+  char* const* envp = nullptr;
+  std::vector<char*> args = collectArgs(arg0, ap, &envp);
+  va_end(ap);
+  return execve(path, args.data(), envp);
 }
 
 MYFS_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
-  syncAllShadows();  // the new program sees, and later writes back, all of it
+  if (!inVforkChild()) syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(posix_spawn)(pid, path, actions, attr, argv, env.data());
 }
 
@@ -61,6 +114,6 @@ MYFS_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_fil
                              const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
-  syncAllShadows();  // the new program sees, and later writes back, all of it
+  if (!inVforkChild()) syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(posix_spawnp)(pid, file, actions, attr, argv, env.data());
 }

@@ -61,6 +61,9 @@ const std::string& prefix();
 bool virtualCwd(std::string* rel);
 void setVirtualCwd(const std::string& rel);  // chdir into myfs
 void clearVirtualCwd(const char* realPath);  // chdir elsewhere (null: unknown, ask the kernel)
+// The mount-relative directory a myfs path names, worked out without asking the servers
+// (for vfork children, which must not use the client): ".." and symlinks taken lexically.
+std::string lexicalMyfsDirectory(const Routed& r);
 
 // True in a vfork()ed child (shares the parent's memory: the shim must not change state).
 bool inVforkChild();

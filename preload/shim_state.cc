@@ -54,6 +54,28 @@ CwdState& cwdState() {
   return *state;
 }
 
+// A vfork()ed child shares the parent's memory (and environ): its chdir must leave the
+// parent's state alone. It records its own directory here, tagged with its pid, without
+// allocating; the parent, resumed after the child's exec or exit, sees another pid.
+struct VforkCwd {
+  pid_t pid;
+  bool isVirtual;
+  char rel[PATH_MAX];
+};
+constinit VforkCwd gVforkCwd{0, false, {}};
+
+pid_t currentPid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
+
+// The vfork child's own directory, if this process is a vfork child that changed it.
+const VforkCwd* vforkCwd() {
+  if (gVforkCwd.pid == 0) return nullptr;
+  if (gVforkCwd.pid != currentPid()) {
+    if (!inVforkChild()) gVforkCwd.pid = 0;  // left over from a child that has exec'd
+    return nullptr;
+  }
+  return &gVforkCwd;
+}
+
 std::string libraryDir() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&libraryDir), &info) == 0 || info.dli_fname == nullptr) return ".";
@@ -186,6 +208,12 @@ Routed route(int dirfd, const char* path) {
     }
     return r;
   }
+  if (const VforkCwd* v = vforkCwd()) {
+    if (!v->isVirtual) return r;  // the child moved to a kernel directory
+    r.myfs = true;
+    r.rel = v->rel[0] == '\0' ? std::string(path) : std::string(v->rel) + "/" + path;
+    return r;
+  }
   CwdState& cwd = cwdState();
   std::lock_guard lock(cwd.mu);
   if (cwd.isVirtual) {
@@ -209,6 +237,11 @@ Routed route(int dirfd, const char* path) {
 }
 
 bool virtualCwd(std::string* rel) {
+  if (const VforkCwd* v = vforkCwd()) {
+    if (!v->isVirtual) return false;
+    *rel = v->rel;
+    return true;
+  }
   CwdState& cwd = cwdState();
   std::lock_guard lock(cwd.mu);
   if (!cwd.isVirtual) return false;
@@ -219,6 +252,13 @@ bool virtualCwd(std::string* rel) {
 // The environment carries the myfs directory to programs exec'd with `environ`
 // (execv, system, popen); execve and posix_spawn add it to explicit envps.
 void setVirtualCwd(const std::string& rel) {
+  if (inVforkChild()) {
+    if (rel.size() >= sizeof gVforkCwd.rel) return;
+    gVforkCwd.isVirtual = true;
+    memcpy(gVforkCwd.rel, rel.c_str(), rel.size() + 1);
+    gVforkCwd.pid = currentPid();
+    return;
+  }
   CwdState& cwd = cwdState();
   std::lock_guard lock(cwd.mu);
   cwd.isVirtual = true;
@@ -227,11 +267,26 @@ void setVirtualCwd(const std::string& rel) {
 }
 
 void clearVirtualCwd(const char* realPath) {
+  if (inVforkChild()) {
+    gVforkCwd.isVirtual = false;
+    gVforkCwd.pid = currentPid();
+    return;
+  }
   CwdState& cwd = cwdState();
   std::lock_guard lock(cwd.mu);
   if (cwd.isVirtual) unsetenv("MYFS_CWD");
   cwd.isVirtual = false;
   cwd.real = realPath != nullptr && realPath[0] == '/' ? lexicalNormalize(realPath) : "";
+}
+
+std::string lexicalMyfsDirectory(const Routed& r) {
+  std::string base;  // route() made r.rel mount-relative unless it is relative to a dir fd
+  if (r.at.dirFd >= 0 && loadedVfs() != nullptr) {
+    if (auto p = loadedVfs()->fdPath(r.at.dirFd)) base = *p;  // the fd table only, no call
+  }
+  std::string norm = lexicalNormalize("/" + base + "/" + r.rel);
+  while (norm.size() > 1 && norm.back() == '/') norm.pop_back();
+  return norm == "/" ? "" : norm.substr(1);
 }
 
 int newPlaceholder(bool cloexec, bool directory) {

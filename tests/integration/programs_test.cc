@@ -133,6 +133,23 @@ print(open('/myfs/thr/child').read(), sorted(os.listdir('/myfs/thr')))
   EXPECT_EQ("pc ['child', 'parent']\n", r.out);
 }
 
+TEST_F(ProgramsTest, SubprocessesStartInTheirDirectoryAndLeaveTheParentsAlone) {
+  // Python's subprocess uses vfork: the child's chdir must not move the parent.
+  RunResult r = cluster_->run(R"PY(python3 -c "
+import os, subprocess
+def run(args, cwd):
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True).stdout.strip()
+os.makedirs('/myfs/sp/sub')
+with open('/myfs/sp/sub/hello', 'w') as f:
+    f.write('hi')
+os.chdir('/myfs/sp')
+print(run(['ls'], '/myfs/sp/sub'), run(['pwd'], '/tmp'), run(['cat', 'hello'], 'sub'), run(['pwd'], 'sub/..'))
+print(run(['sh', '-c', 'cd sub && pwd'], None), os.getcwd(), os.listdir('.'))
+")PY");
+  EXPECT_EQ(0, r.status) << r.out;
+  EXPECT_EQ("hello /tmp hi /myfs/sp\n/myfs/sp/sub /myfs/sp ['sub']\n", r.out);
+}
+
 TEST_F(ProgramsTest, FilesWrittenByOneProgramAreReadByTheNext) {
   ASSERT_EQ(0, cluster_->run("mkdir -p $R && head -c 5000000 /dev/urandom | dd of=$R/blob bs=64k status=none", "handoff").status);
   RunResult sum1 = cluster_->run("md5sum < $R/blob", "handoff");
