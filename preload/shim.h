@@ -96,6 +96,11 @@ void forgetInternalFd(int fd);
 // that metadata calls on it see its data; false if fd is not a shadow.
 bool shadowFile(int fd, std::string* abs);
 
+// vfork() interposition (interpose_vfork.cc): resolve libc's at start-up; after the
+// client starts, vfork() runs fork() instead.
+void prepareVfork();
+void vforkBecomesFork();
+
 // Logs once per message (stderr), e.g. for refused operations.
 void logOnce(const char* what);
 

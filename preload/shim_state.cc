@@ -110,6 +110,7 @@ __attribute__((constructor)) void shimInit() {
   MYFS_REAL(umask)(m);
   gUmask = m;
   pthread_atfork(nullptr, nullptr, &childAfterFork);
+  prepareVfork();
   adoptInheritedShadows();
   if (const char* cwd = getenv("MYFS_CWD"); cwd != nullptr && *cwd != '\0') {
     // Started by a process whose current directory was inside myfs.
@@ -183,6 +184,7 @@ Vfs* startVfs() {
     return nullptr;
   }
   gApi.store(api, std::memory_order_release);
+  vforkBecomesFork();
   return api->vfs;
 }
 
