@@ -3,6 +3,7 @@
 // inherited fds). Creations on the client's threads, and on application threads while
 // they run client code that makes connections, are moved up; a close() of one by the
 // application is refused silently (it never opened it).
+#include <linux/close_range.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -65,4 +66,40 @@ MYFS_EXPORT int signalfd(int fd, const sigset_t* mask, int flags) noexcept {
 MYFS_EXPORT int timerfd_create(int clock, int flags) noexcept { return relocate(MYFS_REAL(timerfd_create)(clock, flags)); }
 MYFS_EXPORT int socket(int domain, int type, int protocol) noexcept {
   return relocate(MYFS_REAL(socket)(domain, type, protocol));
+}
+
+namespace myfs::preload {
+namespace {
+
+// close_range(2) that spares the client's own fds and releases the myfs fds it closes.
+int closeRangeSparing(unsigned first, unsigned last, int flags) {
+  Vfs* vfs = loadedVfs();
+  const bool justCloexec = (flags & CLOSE_RANGE_CLOEXEC) != 0;
+  unsigned from = first;
+  const unsigned end = last < static_cast<unsigned>(kMaxTracked) ? last : static_cast<unsigned>(kMaxTracked) - 1;
+  for (unsigned fd = first; fd <= end && fd >= first; ++fd) {
+    const int f = static_cast<int>(fd);
+    if (!justCloexec && vfs != nullptr && !inVforkChild() && vfs->isOpen(f)) {
+      Guard g;
+      (void)vfs->close(f);  // its placeholder goes with the range below
+    }
+    if (justCloexec || !gInternal[fd].load(std::memory_order_relaxed)) continue;
+    if (fd > from && MYFS_REAL(close_range)(from, fd - 1, flags) != 0) return -1;
+    from = fd + 1;
+  }
+  if (from > last || from < first) return 0;
+  return MYFS_REAL(close_range)(from, last, flags);
+}
+
+}  // namespace
+}  // namespace myfs::preload
+
+MYFS_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noexcept {
+  if (loadedVfs() == nullptr || first > last) return MYFS_REAL(close_range)(first, last, flags);
+  return closeRangeSparing(first, last, flags);
+}
+
+MYFS_EXPORT void closefrom(int lowfd) noexcept {
+  if (loadedVfs() == nullptr || lowfd < 0) return MYFS_REAL(closefrom)(lowfd);
+  (void)closeRangeSparing(static_cast<unsigned>(lowfd), ~0u, 0);
 }

@@ -30,7 +30,10 @@ void EventLoopThread::loop() {
   if (ThreadHooks::enterInternalThread != nullptr) ThreadHooks::enterInternalThread();
   struct sigaction savedPipe {};
   sigaction(SIGPIPE, nullptr, &savedPipe);
-  auto io = kj::setupAsyncIo();
+  // Held by pointer: if the application took the loop's fds (see below), destroying the
+  // context would throw from destructors; it is then leaked instead.
+  auto* ioHeap = new kj::AsyncIoContext(kj::setupAsyncIo());
+  auto& io = *ioHeap;
   sigaction(SIGPIPE, &savedPipe, nullptr);  // kj ignores SIGPIPE process-wide; undo that
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
   {
@@ -48,7 +51,9 @@ void EventLoopThread::loop() {
     // The loop cannot go on (e.g. the application closed one of its fds): callers get
     // DISCONNECTED from the executor and report EIO.
     fprintf(stderr, "myfs: client event loop stopped: %s\n", e.getDescription().cStr());
+    return;  // ioHeap leaked on purpose
   }
+  delete ioHeap;
 }
 
 }  // namespace myfs::rpc
