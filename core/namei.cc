@@ -18,6 +18,11 @@ thread_local std::string tlsEscapedPath;
 
 std::string VfsImpl::takeEscapedPath() { return std::exchange(tlsEscapedPath, std::string()); }
 
+Errno VfsImpl::escapeTo(std::string realPath) {
+  tlsEscapedPath = std::move(realPath);
+  return Errno(kEscapeErrno);
+}
+
 template <typename Components>
 std::string joinComponents(const Components& comps) {
   std::string out;
@@ -215,9 +220,9 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
         // Above the mount: the rest of the walk belongs to the kernel.
         std::string parent = options_.prefix.substr(0, options_.prefix.rfind('/'));
         std::string rest = joinComponents(comps);
-        tlsEscapedPath = (parent.empty() ? "/" : parent + "/") + rest;
-        if (w.trailingSlash && !rest.empty()) tlsEscapedPath += '/';
-        return Errno(kEscapeErrno);
+        std::string real = (parent.empty() ? "/" : parent + "/") + rest;
+        if (w.trailingSlash && !rest.empty()) real += '/';
+        return escapeTo(std::move(real));
       }
       if (!cur.complete) {
         MYFS_ASSIGN_OR_RETURN(full, loadInode(cur.inode->ino));
@@ -240,9 +245,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
                             (target.size() == prefix.size() || target[prefix.size()] == '/');
         if (!inside) {
           std::string rest = joinComponents(comps);
-          tlsEscapedPath = target;
-          if (!rest.empty()) tlsEscapedPath += "/" + rest;
-          return Errno(kEscapeErrno);
+          return escapeTo(rest.empty() ? target : target + "/" + rest);
         }
         MYFS_ASSIGN_OR_RETURN(inner, splitPath(std::string_view(target).substr(prefix.size())));
         targetComps = std::move(inner);

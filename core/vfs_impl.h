@@ -102,6 +102,8 @@ class VfsImpl final : public Vfs {
   Attr learn(const Attr& fresh);
   Attr learnLocked(Inode& inode, const Attr& fresh);  // requires inode.mu held
   void forget(InodeId parent, std::string_view name);
+  // kEscapeErrno, with realPath for takeEscapedPath().
+  Errno escapeTo(std::string realPath);
   Cred credentials(bool effective = true) const;
   std::int64_t clockMs() const;
 

@@ -123,7 +123,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
       const std::string& prefix = options_.prefix;
       if (target.compare(0, prefix.size(), prefix) != 0 ||
           (target.size() > prefix.size() && target[prefix.size()] != '/')) {
-        return Errno(EXDEV);  // TODO(posix): hand O_CREAT through an escaping symlink to the kernel
+        return escapeTo(target);  // the kernel creates or opens it
       }
       current = target.substr(prefix.size());
       base = At::root();

@@ -313,6 +313,8 @@ TEST_F(VfsTest, SymlinksLoopsAndEscapes) {
   EXPECT_EQ("/etc/hostname", vfs_->takeEscapedPath());
   EXPECT_EQ(kEscapeErrno, vfs_->stat(At::root(), "dir/../../etc", true).err());
   EXPECT_EQ("/etc", vfs_->takeEscapedPath());
+  EXPECT_EQ(kEscapeErrno, vfs_->open(nextFd_++, At::root(), "out", O_CREAT | O_WRONLY, 0644).err());
+  EXPECT_EQ("/etc/hostname", vfs_->takeEscapedPath());  // the kernel creates or opens it
   // O_CREAT through a dangling symlink creates its target.
   ASSERT_TRUE(vfs_->symlink("dir/made", At::root(), "dangling").ok());
   int fd = open("dangling", O_CREAT | O_WRONLY);
