@@ -49,6 +49,7 @@ TEST_F(ProgramsTest, CoreutilsFileOperations) {
     ls -1 a/b
     touch -d '2020-01-02 03:04:05' t && stat -c '%s %a %F %Y' t && stat -c '%s %a %F' g a
     chmod 600 g && stat -c '%a' g
+    sed -i s/line1/LINE1/ g && cat g && stat -c '%a' g
     ln -s a/b/c/f sym && readlink sym && cat sym && stat -L -c '%s' sym
     ln g hard && stat -c '%h' g hard
     find . -name '*f*' | sort
