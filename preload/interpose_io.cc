@@ -225,11 +225,54 @@ MYFS_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   return failWith(ENOTTY);  // no device controls (FICLONE, FIONREAD, ...) on myfs files
 }
 
+// Private mappings (and read-only shared ones) of a myfs file are filled from the file
+// at mapping time: what git and compilers need. A writable shared mapping would have to
+// write back on msync/munmap: refused until then.
 MYFS_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) noexcept {
   if (fd < 0 || (flags & MAP_ANONYMOUS) || !isMyfsFd(fd)) return MYFS_REAL(mmap)(addr, len, prot, flags, fd, off);
-  logOnce("mmap of myfs files is not supported yet: ENODEV");
-  errno = ENODEV;
-  return MAP_FAILED;
+  const bool shared = (flags & MAP_SHARED) != 0;
+  if (shared && (prot & PROT_WRITE)) {
+    logOnce("writable shared mmap of myfs files is not supported yet: ENODEV");
+    errno = ENODEV;
+    return MAP_FAILED;
+  }
+  if (len == 0 || off < 0 || (off % sysconf(_SC_PAGESIZE)) != 0) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  Guard g;
+  Vfs* vfs = loadedVfs();
+  auto flagsOf = vfs->getFlags(fd);
+  if (!flagsOf) {
+    errno = flagsOf.err();
+    return MAP_FAILED;
+  }
+  if ((*flagsOf & O_ACCMODE) == O_WRONLY) {
+    errno = EACCES;  // a mapping needs a readable fd
+    return MAP_FAILED;
+  }
+  if (shared) logOnce("read-only shared mmap of a myfs file is a snapshot taken at mmap time");
+  const int anonFlags = (flags & ~(MAP_SHARED | MAP_SHARED_VALIDATE)) | MAP_PRIVATE | MAP_ANONYMOUS;
+  void* p = MYFS_REAL(mmap)(addr, len, PROT_READ | PROT_WRITE, anonFlags, -1, 0);
+  if (p == MAP_FAILED) return p;
+  size_t done = 0;
+  while (done < len) {
+    auto n = vfs->pread(fd, static_cast<char*>(p) + done, len - done, off + static_cast<off_t>(done));
+    if (!n) {
+      munmap(p, len);
+      errno = n.err();
+      return MAP_FAILED;
+    }
+    if (*n == 0) break;  // past the end of the file: zeros
+    done += *n;
+  }
+  if (prot != (PROT_READ | PROT_WRITE) && mprotect(p, len, prot) != 0) {
+    int err = errno;
+    munmap(p, len);
+    errno = err;
+    return MAP_FAILED;
+  }
+  return p;
 }
 MYFS_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t off) noexcept {
   return mmap(addr, len, prot, flags, fd, off);

@@ -151,6 +151,21 @@ print(run(['sh', '-c', 'cd sub && pwd'], None), os.getcwd(), os.listdir('.'))
   EXPECT_EQ("hello /tmp hi /myfs/sp\n/myfs/sp/sub /myfs/sp ['sub']\n", r.out);
 }
 
+TEST_F(ProgramsTest, GitRepositoryLifecycle) {
+  // Fixed identities and dates: the object ids must match the native run exactly.
+  expectSameAsNative("git", R"SH(
+    export GIT_AUTHOR_NAME=n GIT_AUTHOR_EMAIL=a@b GIT_COMMITTER_NAME=n GIT_COMMITTER_EMAIL=a@b
+    export GIT_AUTHOR_DATE='2020-01-01T00:00:00Z' GIT_COMMITTER_DATE='2020-01-01T00:00:00Z'
+    cd $R && git init -q -b main repo && cd repo
+    seq 1 100 > numbers && mkdir src && echo 'int main(){}' > src/main.c
+    git add . && git commit -qm first && git log --oneline
+    echo more >> numbers && git status --short && git commit -qam second
+    git log --oneline && git show --stat HEAD | tail -2
+    git gc -q && git fsck 2>&1 && git count-objects -v | grep -v size
+    cd .. && git clone -q repo copy && cd copy && git log --oneline && cat src/main.c
+  )SH");
+}
+
 TEST_F(ProgramsTest, FilesWrittenByOneProgramAreReadByTheNext) {
   ASSERT_EQ(0, cluster_->run("mkdir -p $R && head -c 5000000 /dev/urandom | dd of=$R/blob bs=64k status=none", "handoff").status);
   RunResult sum1 = cluster_->run("md5sum < $R/blob", "handoff");
