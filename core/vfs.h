@@ -74,6 +74,10 @@ class Vfs {
   virtual Result<Attr> fstat(int fd) = 0;
   virtual Result<void> ftruncate(int fd, off_t size) = 0;
   virtual Result<void> fsync(int fd, bool dataOnly) = 0;
+  // fallocate(2) mode 0 (or FALLOC_FL_KEEP_SIZE): the file grows to off + len if shorter
+  // (the new range reads as zeros). Space is not reserved ahead on the data servers.
+  // EBADF (not open for writing), EINVAL, ENODEV (not a regular file), EFBIG.
+  virtual Result<void> allocate(int fd, std::uint64_t off, std::uint64_t len, bool keepSize) = 0;
   virtual Result<int> getFlags(int fd) = 0;               // F_GETFL
   virtual Result<void> setFlags(int fd, int flags) = 0;   // F_SETFL (O_APPEND, O_NONBLOCK)
   // Fills buf with struct linux_dirent64 records, as getdents64(2).

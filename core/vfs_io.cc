@@ -332,6 +332,18 @@ Result<void> VfsImpl::fsync(int fd, bool /*dataOnly*/) {
   return flushInode(*f->inode, false);
 }
 
+Result<void> VfsImpl::allocate(int fd, std::uint64_t off, std::uint64_t len, bool keepSize) {
+  if (len == 0) return Errno(EINVAL);
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_RDONLY) return Errno(EBADF);
+  if (off + len < off || off + len > static_cast<std::uint64_t>(INT64_MAX)) return Errno(EFBIG);
+  std::lock_guard lock(f->inode->mu);
+  if (f->inode->attr.isDir()) return Errno(EISDIR);
+  if (!f->inode->attr.isReg()) return Errno(ENODEV);
+  if (keepSize || off + len <= f->inode->attr.size) return okResult();
+  return truncateInode(*f->inode, off + len, credentials());
+}
+
 Result<int> VfsImpl::getFlags(int fd) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   std::lock_guard lock(f->mu);

@@ -1,5 +1,6 @@
 // Data calls on fds: read/write in every form, seek, sync, truncate, copy helpers.
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -164,6 +165,17 @@ MYFS_EXPORT int fdatasync(int fd) {
   Guard g;
   return toInt(loadedVfs()->fsync(fd, true));
 }
+MYFS_EXPORT int syncfs(int fd) noexcept {
+  if (!isMyfsFd(fd)) return MYFS_REAL(syncfs)(fd);
+  Guard g;
+  return toInt(loadedVfs()->syncAll());
+}
+MYFS_EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags) {
+  if (!isMyfsFd(fd)) return MYFS_REAL(sync_file_range)(fd, off, n, flags);
+  if (off < 0 || n < 0) return failWith(EINVAL);
+  Guard g;
+  return toInt(loadedVfs()->fsync(fd, true));  // the whole file: a superset of the range
+}
 MYFS_EXPORT void sync() noexcept {
   if (Vfs* vfs = loadedVfs(); vfs && !inShim()) {
     Guard g;
@@ -190,14 +202,22 @@ MYFS_EXPORT int posix_fadvise64(int fd, off_t off, off_t len, int advice) noexce
 
 MYFS_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
   if (!isMyfsFd(fd)) return MYFS_REAL(fallocate)(fd, mode, off, len);
-  logOnce("fallocate on myfs files is not supported yet: EOPNOTSUPP");
-  return failWith(EOPNOTSUPP);
+  if (off < 0 || len <= 0) return failWith(EINVAL);
+  if (mode & ~FALLOC_FL_KEEP_SIZE) {
+    logOnce("fallocate modes other than 0 and FALLOC_FL_KEEP_SIZE on myfs files are not supported: EOPNOTSUPP");
+    return failWith(EOPNOTSUPP);
+  }
+  Guard g;
+  return toInt(loadedVfs()->allocate(fd, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len),
+                                     (mode & FALLOC_FL_KEEP_SIZE) != 0));
 }
 MYFS_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) { return fallocate(fd, mode, off, len); }
 MYFS_EXPORT int posix_fallocate(int fd, off_t off, off_t len) {
   if (!isMyfsFd(fd)) return MYFS_REAL(posix_fallocate)(fd, off, len);
-  logOnce("posix_fallocate on myfs files is not supported yet: EOPNOTSUPP");
-  return EOPNOTSUPP;
+  if (off < 0 || len <= 0) return EINVAL;
+  Guard g;
+  auto r = loadedVfs()->allocate(fd, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len), false);
+  return r.err();  // posix_fallocate returns the error number
 }
 MYFS_EXPORT int posix_fallocate64(int fd, off_t off, off_t len) { return posix_fallocate(fd, off, len); }
 

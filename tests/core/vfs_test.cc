@@ -179,6 +179,24 @@ TEST_F(VfsTest, HolesReadAsZerosAndTruncateCuts) {
   EXPECT_TRUE(std::string(kChunk + 5, '\0') == readFile("h"));
 }
 
+TEST_F(VfsTest, AllocateGrowsTheFileWithZeros) {
+  writeFile("alloc", "abc");
+  int fd = open("alloc", O_RDWR);
+  ASSERT_TRUE(vfs_->allocate(fd, 0, 2, false).ok());  // within the file: no change
+  EXPECT_EQ(3u, vfs_->fstat(fd)->size);
+  ASSERT_TRUE(vfs_->allocate(fd, 10, 5, true).ok());  // FALLOC_FL_KEEP_SIZE
+  EXPECT_EQ(3u, vfs_->fstat(fd)->size);
+  ASSERT_TRUE(vfs_->allocate(fd, kChunk, 10, false).ok());
+  EXPECT_EQ(kChunk + 10u, vfs_->fstat(fd)->size);
+  EXPECT_EQ(EINVAL, vfs_->allocate(fd, 0, 0, false).err());
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  std::string got = readFile("alloc");
+  EXPECT_TRUE(got == "abc" + std::string(kChunk + 7, '\0'));
+  fd = open("alloc", O_RDONLY);
+  EXPECT_EQ(EBADF, vfs_->allocate(fd, 0, 100000, false).err());
+  ASSERT_TRUE(vfs_->close(fd).ok());
+}
+
 TEST_F(VfsTest, AppendAndTruncateFlags) {
   writeFile("a", "one");
   int fd = open("a", O_WRONLY | O_APPEND);
