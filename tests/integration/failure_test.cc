@@ -98,6 +98,17 @@ TEST(FailureTest, StoppedServerTimesOutWithEio) {
   c.kill("meta0", SIGCONT);
 }
 
+TEST(FailureTest, RunWarnsAboutStaticallyLinkedPrograms) {
+  Cluster c(1, 1);
+  // Debian's ldconfig is static-pie: no LD_PRELOAD library reaches it.
+  const std::string run = binDir() + "/myfs run --dir " + c.dir() + " -- ";
+  RunResult r = runBash(run + "/sbin/ldconfig -p > /dev/null; echo rc=$?", "");
+  EXPECT_NE(std::string::npos, r.out.find("is statically linked: libmyfs.so cannot reach it")) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("rc=0")) << r.out;
+  r = runBash(run + "true", "");
+  EXPECT_EQ("", r.out);  // no warning for dynamically linked programs
+}
+
 TEST(FailureTest, ServersRefuseBadStartsWithClearMessages) {
   Cluster c(1, 1);
   TempDir d;
