@@ -1,0 +1,61 @@
+// RpcCluster's internals shared by its parts (rpc_cluster.cc, meta_client.cc,
+// data_client.cc): the per-loop connection sets and the choice of loop for a call.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "rpc/direct_loop.h"
+#include "rpc/event_loop_thread.h"
+#include "rpc/rpc_cluster.h"
+#include "rpc/transport.h"
+
+namespace myfs::rpc {
+
+struct RpcCluster::State {
+  EventLoopThread loop;
+  std::vector<std::unique_ptr<Connection>> meta;
+  std::vector<std::unique_ptr<Connection>> data;
+};
+
+// Members in destruction order: connections before the loop they belong to.
+struct RpcCluster::DirectState {
+  ~DirectState() {
+    meta.clear();
+    data.clear();
+    // Let deferred destructions (Connection::markBroken) run while the loop still works:
+    // Cap'n Proto objects must not die inside the loop's own destructor.
+    try {
+      loop->run([] { return kj::evalLast([] { return true; }); });
+    } catch (const kj::Exception&) {
+    }
+  }
+  std::unique_ptr<DirectLoop> loop;
+  std::vector<std::unique_ptr<Connection>> meta;
+  std::vector<std::unique_ptr<Connection>> data;
+  std::uint64_t owner = 0;           // RpcCluster::id_
+  std::uint64_t forkGeneration = 0;  // gForkGeneration when made
+};
+
+// Runs fn(loop, metaConnections, dataConnections) on this thread's own loop when it can
+// have one, else through the shared loop thread.
+template <typename Fn>
+auto withLoop(RpcCluster& cluster, Fn&& fn) {
+  if (RpcCluster::DirectState* d = cluster.direct()) return fn(*d->loop, d->meta, d->data);
+  RpcCluster::State& st = cluster.state();
+  return fn(st.loop, st.meta, st.data);
+}
+
+// Text and Data views for request fields.
+inline kj::String text(std::string_view s) { return kj::heapString(s.data(), s.size()); }
+
+inline capnp::Data::Reader bytes(const void* p, size_t n) {
+  return capnp::Data::Reader(static_cast<const capnp::byte*>(p), n);
+}
+
+// One metadata shard over RPC; all data servers over RPC (batches fan out in parallel).
+std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry);
+std::unique_ptr<DataPlane> makeRpcDataPlane(RpcCluster& cluster, std::uint32_t servers, const RetryPolicy& retry);
+
+}  // namespace myfs::rpc

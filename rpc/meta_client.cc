@@ -1,0 +1,222 @@
+// MetaShard over Cap'n Proto: one method per schema method, each retried as its
+// idempotency allows (rpc/transport.h).
+#include "rpc/cluster_internal.h"
+#include "rpc/convert.h"
+#include "schema/data.capnp.h"
+#include "schema/meta.capnp.h"
+
+namespace myfs::rpc {
+namespace {
+
+using schema::DataService;
+using schema::MetaService;
+
+// One metadata shard reached over RPC.
+class RpcMetaShard final : public MetaShard {
+ public:
+  RpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry)
+      : cluster_(cluster), index_(index), retry_(retry) {}
+
+  Result<MountInfo> mountInfo() override {
+    return call<MountInfo>(true, [](Connection& c) {
+      return c.cap<MetaService>().mountInfoRequest().send().then(
+          [](capnp::Response<MetaService::MountInfoResults>&& r) -> Result<MountInfo> { return fromWire(r); });
+    });
+  }
+
+  Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name) override {
+    return call<Attr>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().lookupRequest(capnp::MessageSize{16, 0});
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      req.setName(text(name));
+      return req.send().then([](capnp::Response<MetaService::LookupResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  Result<Attr> getattr(InodeId ino) override {
+    return call<Attr>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().getattrRequest(capnp::MessageSize{4, 0});
+      req.setIno(ino);
+      return req.send().then([](capnp::Response<MetaService::GetattrResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttr& s) override {
+    return call<Attr>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().setattrRequest();
+      toWire(cred, req.initCred());
+      req.setIno(ino);
+      toWire(s, req.initReq());
+      return req.send().then([](capnp::Response<MetaService::SetattrResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  Result<CreateResult> create(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
+                              bool exclusive, std::uint64_t rdev) override {
+    return call<CreateResult>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().createRequest();
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      req.setName(text(name));
+      req.setMode(mode);
+      req.setExclusive(exclusive);
+      req.setRdev(rdev);
+      return req.send().then([](capnp::Response<MetaService::CreateResults>&& r) { return fromWire(r); });
+    });
+  }
+
+  Result<Attr> mkdir(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode) override {
+    return call<Attr>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().mkdirRequest();
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      req.setName(text(name));
+      req.setMode(mode);
+      return req.send().then([](capnp::Response<MetaService::MkdirResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  Result<Attr> symlink(const Cred& cred, InodeId parent, std::string_view name, std::string_view target) override {
+    return call<Attr>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().symlinkRequest();
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      req.setName(text(name));
+      req.setTarget(text(target));
+      return req.send().then([](capnp::Response<MetaService::SymlinkResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  Result<std::string> readlink(InodeId ino) override {
+    return call<std::string>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().readlinkRequest(capnp::MessageSize{4, 0});
+      req.setIno(ino);
+      return req.send().then([](capnp::Response<MetaService::ReadlinkResults>&& r) -> Result<std::string> {
+        if (r.getErr() != 0) return Errno(r.getErr());
+        return std::string(r.getTarget().cStr(), r.getTarget().size());
+      });
+    });
+  }
+
+  Result<DirPage> readdir(const Cred& cred, InodeId ino, std::string_view cookie, std::uint32_t maxEntries) override {
+    return call<DirPage>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().readdirRequest();
+      toWire(cred, req.initCred());
+      req.setIno(ino);
+      req.setCookie(bytes(cookie.data(), cookie.size()));
+      req.setMaxEntries(maxEntries);
+      return req.send().then([](capnp::Response<MetaService::ReaddirResults>&& r) { return fromWire(r); });
+    });
+  }
+
+  Result<UnlinkResult> unlink(const Cred& cred, InodeId parent, std::string_view name, bool isDir) override {
+    return call<UnlinkResult>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().unlinkRequest();
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      req.setName(text(name));
+      req.setIsDir(isDir);
+      return req.send().then([](capnp::Response<MetaService::UnlinkResults>&& r) { return fromWire(r); });
+    });
+  }
+
+  Result<RenameResult> rename(const Cred& cred, InodeId srcParent, std::string_view srcName, InodeId dstParent,
+                              std::string_view dstName, std::uint32_t flags) override {
+    return call<RenameResult>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().renameRequest();
+      toWire(cred, req.initCred());
+      req.setSrcParent(srcParent);
+      req.setSrcName(text(srcName));
+      req.setDstParent(dstParent);
+      req.setDstName(text(dstName));
+      req.setFlags(flags);
+      return req.send().then([](capnp::Response<MetaService::RenameResults>&& r) { return fromWire(r); });
+    });
+  }
+
+  Result<ShardStats> statfs() override {
+    return call<ShardStats>(true, [](Connection& c) {
+      return c.cap<MetaService>().statfsRequest().send().then(
+          [](capnp::Response<MetaService::StatfsResults>&& r) -> Result<ShardStats> { return fromWire(r.getStats()); });
+    });
+  }
+
+  Result<Attr> makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target) override {
+    return call<Attr>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().makeInodeRequest();
+      toWire(cred, req.initCred());
+      req.setParentHint(parentHint);
+      req.setMode(mode);
+      req.setTarget(text(target));
+      return req.send().then([](capnp::Response<MetaService::MakeInodeResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  Result<AddEntryResult> addEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                                  std::uint32_t mode, bool replace) override {
+    return call<AddEntryResult>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().addEntryRequest();
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      req.setName(text(name));
+      req.setIno(ino);
+      req.setMode(mode);
+      req.setReplace(replace);
+      return req.send().then([](capnp::Response<MetaService::AddEntryResults>&& r) { return fromWire(r); });
+    });
+  }
+
+  Result<void> removeEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId expectIno) override {
+    return call<void>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().removeEntryRequest();
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      req.setName(text(name));
+      req.setExpectIno(expectIno);
+      return req.send().then(
+          [](capnp::Response<MetaService::RemoveEntryResults>&& r) { return fromErr(r.getErr()); });
+    });
+  }
+
+  Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) override {
+    return call<LinkCountResult>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().linkCountRequest(capnp::MessageSize{6, 0});
+      req.setIno(ino);
+      req.setDelta(delta);
+      req.setNewParent(newParent);
+      return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) { return fromWire(r); });
+    });
+  }
+
+  Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo) override {
+    return call<void>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().prepareRmdirRequest();
+      toWire(cred, req.initCred());
+      req.setIno(ino);
+      req.setUndo(undo);
+      return req.send().then(
+          [](capnp::Response<MetaService::PrepareRmdirResults>&& r) { return fromErr(r.getErr()); });
+    });
+  }
+
+ private:
+  template <typename T, typename Send>
+  Result<T> call(bool idempotent, Send&& send) {
+    return withLoop(cluster_, [&](auto& loop, auto& meta, auto&) {
+      return callWithRetry<T>(loop, *meta[index_], retry_, idempotent, send);
+    });
+  }
+
+  RpcCluster& cluster_;
+  const std::uint32_t index_;
+  const RetryPolicy retry_;
+};
+
+}  // namespace
+
+std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry) {
+  return std::make_unique<RpcMetaShard>(cluster, index, retry);
+}
+
+}  // namespace myfs::rpc
