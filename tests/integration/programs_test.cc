@@ -166,6 +166,23 @@ TEST_F(ProgramsTest, GitRepositoryLifecycle) {
   )SH");
 }
 
+TEST_F(ProgramsTest, MakeAndGccBuildAProjectStoredInMyfs) {
+  // Sources, objects and the program live under $R; the program is copied out to run
+  // it (executing a file stored in /myfs is not possible yet).
+  TempDir out;
+  const std::string script = R"SH(
+    cd $R && mkdir proj && cd proj
+    printf '#include <stdio.h>\nint add(int, int);\nint main(void) { printf("%d\\n", add(2, 3)); return 0; }\n' > main.c
+    printf 'int add(int a, int b) { return a + b; }\n' > add.c
+    printf 'app: main.o add.o\n\tgcc -o app main.o add.o\n%%.o: %%.c\n\tgcc -c $< -o $@\n' > Makefile
+    make -s && ls && make -s && echo up-to-date
+    cp app OUT/app && OUT/app
+    touch add.c && make -s && echo rebuilt
+  )SH";
+  std::string withOut = std::regex_replace(script, std::regex("OUT"), out.path());
+  expectSameAsNative("make", withOut);
+}
+
 TEST_F(ProgramsTest, FilesWrittenByOneProgramAreReadByTheNext) {
   ASSERT_EQ(0, cluster_->run("mkdir -p $R && head -c 5000000 /dev/urandom | dd of=$R/blob bs=64k status=none", "handoff").status);
   RunResult sum1 = cluster_->run("md5sum < $R/blob", "handoff");
