@@ -2,7 +2,9 @@
 // too: the directory travels in MYFS_CWD, which execve and posix_spawn add to the
 // environment they pass on (callers such as bash and make build their own envp).
 // Likewise MYFS_SHADOWS tells a program that it may inherit shadow files (shadow.h).
+#include <fcntl.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +39,52 @@ std::vector<char*> withCwd(char* const envp[], std::string* storage) {
   return out;
 }
 
+// Executes a program stored in myfs: the kernel needs a real file, so its content is
+// copied into a memfd and run from there (fexecve). For a `#!` script the memfd is not
+// close-on-exec, so that its interpreter can open it (as /dev/fd/N, which is also what
+// the script sees as $0). Returns -1 with errno set (on success it does not return).
+int execFromMyfs(const Routed& r, char* const argv[], char* const envp[]) {
+  if (inVforkChild()) return failWith(ENOEXEC);  // would need the parent's client
+  Vfs* vfs = startVfs();
+  if (vfs == nullptr) return failWith(EIO);
+  int memfd = -1;
+  {
+    Guard g;
+    auto attr = vfs->stat(r.at, r.rel, true);
+    if (!attr) return failWith(isEscape(attr.err()) ? ENOENT : attr.err());
+    if (attr->isDir()) return failWith(EACCES);
+    if (auto x = vfs->access(r.at, r.rel, X_OK, true); !x) return failWith(x.err());
+    int ph = newPlaceholder(true, false);
+    if (ph < 0) return -1;
+    if (auto o = vfs->open(ph, r.at, r.rel, O_RDONLY, 0); !o) {
+      MYFS_REAL(close)(ph);
+      return failWith(o.err());
+    }
+    std::vector<char> buf(1 << 20);
+    auto head = vfs->pread(ph, buf.data(), 2, 0);
+    const bool script = head && *head == 2 && buf[0] == '#' && buf[1] == '!';
+    memfd = memfd_create("myfs-exec", script ? 0 : MFD_CLOEXEC);
+    off_t off = 0;
+    while (memfd >= 0) {
+      auto n = vfs->pread(ph, buf.data(), buf.size(), off);
+      if (!n || *n == 0) break;
+      if (MYFS_REAL(write)(memfd, buf.data(), *n) != static_cast<ssize_t>(*n)) break;
+      off += static_cast<off_t>(*n);
+    }
+    (void)vfs->close(ph);
+    MYFS_REAL(close)(ph);
+    if (memfd < 0 || static_cast<std::uint64_t>(off) != attr->size) {
+      if (memfd >= 0) MYFS_REAL(close)(memfd);
+      return failWith(EIO);
+    }
+  }
+  syncAllShadows();
+  fexecve(memfd, argv, envp);
+  int err = errno;
+  MYFS_REAL(close)(memfd);
+  return failWith(err);
+}
+
 }  // namespace
 }  // namespace myfs::preload
 
@@ -46,6 +94,7 @@ using namespace myfs::preload;  // NOLINT
 MYFS_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
+  if (Routed r = route(path); r.myfs) return execFromMyfs(r, argv, env.data());
   if (!inVforkChild()) syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(execve)(path, argv, env.data());
 }
@@ -57,6 +106,9 @@ MYFS_EXPORT int execv(const char* path, char* const argv[]) noexcept { return ex
 MYFS_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
   std::string storage;
   std::vector<char*> env = withCwd(envp, &storage);
+  if (file != nullptr && strchr(file, '/') != nullptr) {
+    if (Routed r = route(file); r.myfs) return execFromMyfs(r, argv, env.data());
+  }
   if (!inVforkChild()) syncAllShadows();
   return MYFS_REAL(execvpe)(file, argv, env.data());
 }

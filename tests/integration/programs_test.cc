@@ -167,8 +167,7 @@ TEST_F(ProgramsTest, GitRepositoryLifecycle) {
 }
 
 TEST_F(ProgramsTest, MakeAndGccBuildAProjectStoredInMyfs) {
-  // Sources, objects and the program live under $R; the program is copied out to run
-  // it (executing a file stored in /myfs is not possible yet).
+  // Sources, objects and the program live under $R; the program runs from there too.
   TempDir out;
   const std::string script = R"SH(
     cd $R && mkdir proj && cd proj
@@ -176,7 +175,9 @@ TEST_F(ProgramsTest, MakeAndGccBuildAProjectStoredInMyfs) {
     printf 'int add(int a, int b) { return a + b; }\n' > add.c
     printf 'app: main.o add.o\n\tgcc -o app main.o add.o\n%%.o: %%.c\n\tgcc -c $< -o $@\n' > Makefile
     make -s && ls && make -s && echo up-to-date
-    cp app OUT/app && OUT/app
+    ./app && cp app OUT/app && OUT/app
+    printf '#!/bin/sh\necho script says $1\n' > run.sh && chmod +x run.sh && ./run.sh hi
+    chmod -x app && ./app; echo "not executable: $?"
     touch add.c && make -s && echo rebuilt
   )SH";
   std::string withOut = std::regex_replace(script, std::regex("OUT"), out.path());
