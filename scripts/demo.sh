@@ -20,5 +20,7 @@ run 'mkdir /myfs/demo/x && tar -C /myfs/demo/x -xzf /myfs/demo/linux.tgz && diff
 run 'find /myfs/demo -name "*.h" | wc -l; du -sh /myfs/demo'
 run 'python3 -c "import os; print(sum(len(f) for _, _, f in os.walk(\"/myfs/demo\")), \"files seen by python\")"'
 run 'mv /myfs/demo/x /myfs/demo/y && rm -r /myfs/demo/y && ls /myfs/demo'
+run 'cd /myfs/demo && git init -q repo && cd repo && cp /myfs/demo/note . && git add note && git -c user.name=demo -c user.email=demo@example.invalid commit -qm "first commit on myfs" && git log --oneline'
+run 'cd /myfs/demo && printf "#include <stdio.h>\nint main(void) { puts(\"compiled and run on myfs\"); return 0; }\n" > hello.c && gcc -o hello hello.c && ./hello'
 echo "+ myfs status"
 "$bin/myfs" status --dir "$dir"
