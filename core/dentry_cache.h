@@ -31,8 +31,6 @@ class DentryCache {
   void insert(InodeId parent, std::string_view name, InodeId child, std::int64_t nowMs);
   void insertNegative(InodeId parent, std::string_view name, std::int64_t nowMs);
   void erase(InodeId parent, std::string_view name);
-  bool enabled() const { return ttlMs_ > 0; }
-  std::uint64_t ttlMs() const { return ttlMs_; }
 
  private:
   struct Entry {
