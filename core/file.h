@@ -26,6 +26,9 @@ struct File {
   std::mutex mu;
   int flags;               // O_ACCMODE | O_APPEND | O_NONBLOCK | ...
   std::uint64_t offset = 0;
+  // The offset lives in the kernel file behind the fd (shared with other processes after
+  // fork or exec; Vfs::shareOffset); `offset` is then unused for regular files.
+  std::atomic<bool> offsetInKernel{false};
 
   // Directory stream: entries buffered from the server, position counted in entries
   // (0 and 1 are "." and "..").

@@ -23,6 +23,14 @@ Result<std::shared_ptr<File>> FileTable::put(int fd, std::shared_ptr<File> file)
   return old;
 }
 
+std::vector<int> FileTable::openFds() const {
+  std::vector<int> fds;
+  for (int fd = 0; fd < kMaxFds; ++fd) {
+    if (isOpen(fd)) fds.push_back(fd);
+  }
+  return fds;
+}
+
 Result<std::shared_ptr<File>> FileTable::remove(int fd) {
   if (!isOpen(fd)) return Errno(EBADF);
   std::lock_guard lock(stripe(fd));

@@ -29,6 +29,8 @@ class FileTable {
   Result<std::shared_ptr<File>> get(int fd) const;
   // Installs file at fd, replacing what was there (returned, or null).
   Result<std::shared_ptr<File>> put(int fd, std::shared_ptr<File> file);
+  // Every fd present, ascending.
+  std::vector<int> openFds() const;
   // Removes fd and returns its description, or EBADF.
   Result<std::shared_ptr<File>> remove(int fd);
 

@@ -23,9 +23,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/types.h"
@@ -53,6 +55,16 @@ struct VfsOptions {
   std::string prefix = "/myfs";            // the mount point, for realpath and escapes
   std::uint64_t cacheTtlMs = 0;            // how long dentries and attributes are trusted
   std::uint64_t pageCacheBytes = 256u << 20;  // bound of cached file data per process
+};
+
+// An open file description as another process needs it (Vfs::describe).
+struct OpenFileInfo {
+  std::uintptr_t description = 0;  // equal for fds that share one description
+  InodeId ino = 0;
+  std::string path;                // mount-relative path it was opened by
+  int flags = 0;
+  bool isDir = false;
+  bool offsetInKernel = false;     // shareOffset() was done
 };
 
 class Vfs {
@@ -90,6 +102,22 @@ class Vfs {
   virtual Result<void> fchmod(int fd, mode_t mode) = 0;
   virtual Result<void> fchown(int fd, uid_t uid, gid_t gid) = 0;
   virtual Result<void> futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeNs) = 0;
+
+  // ---- Descriptions shared with other processes (fork, exec).
+  virtual std::vector<int> openFds() const = 0;
+  virtual Result<OpenFileInfo> describe(int fd) = 0;
+  // Moves the offset of fd's description into the kernel. `install(offset)` must make
+  // every fd of the description refer to one kernel file description whose file offset
+  // is `offset`; it runs with the description locked. From then on read, write and lseek
+  // use the kernel offset of the fd they are given, and the file's attributes are
+  // fetched again before every read, write and SEEK_END/DATA/HOLE (another process may
+  // have changed it; its writes are seen once it flushed them: close, exit, fsync, fork).
+  // Idempotent: does nothing for a description already moved.
+  virtual Result<void> shareOffset(int fd, const std::function<Result<void>(std::uint64_t offset)>& install) = 0;
+  // Installs at fd a description inherited from another process (across exec): inode
+  // `ino`, opened by `path` with `flags`, its offset in the kernel file at fd.
+  // ENOENT/ESTALE when the inode is gone.
+  virtual Result<void> adopt(int fd, InodeId ino, std::string path, int flags) = 0;
 
   // ---- Paths.
   virtual Result<Attr> stat(At at, std::string_view path, bool follow) = 0;

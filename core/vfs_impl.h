@@ -67,6 +67,10 @@ class VfsImpl final : public Vfs {
   Result<struct statvfs> statfs() override;
   Result<void> syncAll() override;
   std::string takeEscapedPath() override;
+  std::vector<int> openFds() const override;
+  Result<OpenFileInfo> describe(int fd) override;
+  Result<void> shareOffset(int fd, const std::function<Result<void>(std::uint64_t)>& install) override;
+  Result<void> adopt(int fd, InodeId ino, std::string path, int flags) override;
 
  private:
   // An inode reached by a walk, with the attributes the walk saw. An incomplete node
@@ -126,6 +130,14 @@ class VfsImpl final : public Vfs {
   Result<size_t> readAt(File& f, void* buf, size_t n, std::uint64_t off);
   Result<size_t> writeAt(File& f, const void* buf, size_t n, std::uint64_t* off, bool append);
   Result<void> truncateInode(Inode& inode, std::uint64_t size, const Cred& cred);
+  // The file position of f used through fd, and setting it (the kernel's when the
+  // offset is shared with other processes); require f.mu held.
+  Result<std::uint64_t> positionOf(const File& f, int fd) const;
+  void setPosition(File& f, int fd, std::uint64_t pos);
+  // For a description shared with other processes: fetches the file's attributes again
+  // (dropping cached pages another process made stale). Called before every read and
+  // write through it: processes that share a description see each other's flushed data.
+  Result<void> revalidateShared(const File& f);
 
   Cluster& cluster_;
   const VfsOptions options_;

@@ -1,6 +1,8 @@
 // Open files: open, close, read, write, seek, truncate, fsync, directory streams.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -229,26 +231,52 @@ Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_
   return n;
 }
 
+Result<std::uint64_t> VfsImpl::positionOf(const File& f, int fd) const {
+  if (!f.offsetInKernel) return f.offset;
+  // A raw system call: the front end may interpose lseek itself.
+  const long pos = ::syscall(SYS_lseek, fd, 0L, SEEK_CUR);
+  if (pos < 0) return Errno(errno);
+  return static_cast<std::uint64_t>(pos);
+}
+
+void VfsImpl::setPosition(File& f, int fd, std::uint64_t pos) {
+  f.offset = pos;
+  if (f.offsetInKernel) (void)::syscall(SYS_lseek, fd, static_cast<long>(pos), SEEK_SET);
+}
+
+Result<void> VfsImpl::revalidateShared(const File& f) {
+  if (!f.offsetInKernel) return okResult();
+  const InodeId ino = f.inode->ino;
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(ino).getattr(ino));
+  (void)learn(attr);
+  return okResult();
+}
+
 Result<size_t> VfsImpl::read(int fd, void* buf, size_t n) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   std::lock_guard lock(f->mu);
-  MYFS_ASSIGN_OR_RETURN(got, readAt(*f, buf, n, f->offset));
-  f->offset += got;
+  MYFS_ASSIGN_OR_RETURN(pos, positionOf(*f, fd));
+  MYFS_TRY(revalidateShared(*f));
+  MYFS_ASSIGN_OR_RETURN(got, readAt(*f, buf, n, pos));
+  setPosition(*f, fd, pos + got);
   return got;
 }
 
 Result<size_t> VfsImpl::write(int fd, const void* buf, size_t n) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   std::lock_guard lock(f->mu);
-  std::uint64_t off = f->offset;
-  MYFS_ASSIGN_OR_RETURN(done, writeAt(*f, buf, n, &off, (f->flags & O_APPEND) != 0));
-  f->offset = off + done;
+  MYFS_ASSIGN_OR_RETURN(off, positionOf(*f, fd));
+  const bool append = (f->flags & O_APPEND) != 0;
+  MYFS_TRY(revalidateShared(*f));
+  MYFS_ASSIGN_OR_RETURN(done, writeAt(*f, buf, n, &off, append));
+  setPosition(*f, fd, off + done);
   return done;
 }
 
 Result<size_t> VfsImpl::pread(int fd, void* buf, size_t n, off_t off) {
   if (off < 0) return Errno(EINVAL);
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  MYFS_TRY(revalidateShared(*f));
   return readAt(*f, buf, n, static_cast<std::uint64_t>(off));
 }
 
@@ -256,6 +284,7 @@ Result<size_t> VfsImpl::pwrite(int fd, const void* buf, size_t n, off_t off) {
   if (off < 0) return Errno(EINVAL);
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   std::uint64_t pos = static_cast<std::uint64_t>(off);
+  MYFS_TRY(revalidateShared(*f));
   // Linux: pwrite on an O_APPEND file appends.
   return writeAt(*f, buf, n, &pos, (f->flags & O_APPEND) != 0);
 }
@@ -281,6 +310,8 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
     }
     return off;
   }
+  if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) MYFS_TRY(revalidateShared(*f));
+  MYFS_ASSIGN_OR_RETURN(current, positionOf(*f, fd));
   std::int64_t base = 0;
   std::uint64_t size;
   {
@@ -289,21 +320,21 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
   }
   switch (whence) {
     case SEEK_SET: base = 0; break;
-    case SEEK_CUR: base = static_cast<std::int64_t>(f->offset); break;
+    case SEEK_CUR: base = static_cast<std::int64_t>(current); break;
     case SEEK_END: base = static_cast<std::int64_t>(size); break;
     case SEEK_DATA:
       if (off < 0 || static_cast<std::uint64_t>(off) >= size) return Errno(ENXIO);
-      f->offset = static_cast<std::uint64_t>(off);
+      setPosition(*f, fd, static_cast<std::uint64_t>(off));
       return off;
     case SEEK_HOLE:
       if (off < 0 || static_cast<std::uint64_t>(off) >= size) return Errno(ENXIO);
-      f->offset = size;
+      setPosition(*f, fd, size);
       return static_cast<off_t>(size);
     default: return Errno(EINVAL);
   }
   const std::int64_t pos = base + off;
   if ((off > 0 && pos < base) || pos < 0) return Errno(off > 0 ? EOVERFLOW : EINVAL);
-  f->offset = static_cast<std::uint64_t>(pos);
+  setPosition(*f, fd, static_cast<std::uint64_t>(pos));
   return static_cast<off_t>(pos);
 }
 
@@ -448,6 +479,45 @@ Result<void> VfsImpl::syncAll() {
     if (auto r = flushInode(*inode, false); !r && first.ok()) first = r;
   }
   return first;
+}
+
+std::vector<int> VfsImpl::openFds() const { return files_.openFds(); }
+
+Result<OpenFileInfo> VfsImpl::describe(int fd) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  std::lock_guard lock(f->mu);
+  OpenFileInfo info;
+  info.description = reinterpret_cast<std::uintptr_t>(f.get());
+  info.ino = f->inode->ino;
+  info.path = f->path;
+  info.flags = f->flags;
+  info.offsetInKernel = f->offsetInKernel;
+  std::lock_guard il(f->inode->mu);
+  info.isDir = f->inode->attr.isDir();
+  return info;
+}
+
+Result<void> VfsImpl::shareOffset(int fd, const std::function<Result<void>(std::uint64_t)>& install) {
+  MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
+  std::lock_guard lock(f->mu);
+  if (f->offsetInKernel) return okResult();
+  MYFS_TRY(install(f->offset));
+  f->offsetInKernel = true;
+  return okResult();
+}
+
+Result<void> VfsImpl::adopt(int fd, InodeId ino, std::string path, int flags) {
+  MYFS_ASSIGN_OR_RETURN(node, loadInode(ino));
+  {
+    std::lock_guard lock(node.inode->mu);
+    ++node.inode->openCount;
+  }
+  auto file = std::make_shared<File>(node.inode, std::move(path), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+  file->fdRefs = 1;
+  file->offsetInKernel = true;
+  MYFS_ASSIGN_OR_RETURN(old, files_.put(fd, file));
+  if (old) (void)release(std::move(old));
+  return okResult();
 }
 
 Result<std::string> VfsImpl::fdPath(int fd) {

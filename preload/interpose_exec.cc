@@ -6,12 +6,15 @@
 #include <spawn.h>
 #include <sys/mman.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
+#include "preload/inherit.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
 
@@ -21,15 +24,30 @@ namespace {
 constexpr char kCwdVar[] = "MYFS_CWD=";
 constexpr char kShadowsVar[] = "MYFS_SHADOWS=1";
 
+constexpr char kFdsVar[] = "MYFS_FDS=1";
+
+bool startsWith(const char* s, const char* prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+// Everything an exec needs first: dirty data written back, shadows written back, open
+// myfs files shared (inherit.h). Returns whether the new program inherits myfs fds.
+bool prepareForExec() {
+  if (inVforkChild()) return false;  // nothing of the parent's may change
+  syncAllShadows();  // the new program sees, and later writes back, all of it
+  return prepareExec();
+}
+
 // envp with MYFS_CWD set to the current myfs directory (or removed when the current
-// directory is the kernel's), and MYFS_SHADOWS when shadow files may be inherited.
-// `storage` keeps the new strings alive.
-std::vector<char*> withCwd(char* const envp[], std::string* storage) {
+// directory is the kernel's), MYFS_SHADOWS when shadow files may be inherited and
+// MYFS_FDS when myfs fds are. `storage` keeps the new strings alive.
+std::vector<char*> withCwd(char* const envp[], std::string* storage, bool inheritsFds) {
   std::vector<char*> out;
   for (char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
-    if (strncmp(*e, kCwdVar, sizeof kCwdVar - 1) != 0 && strncmp(*e, "MYFS_SHADOWS=", 13) != 0) out.push_back(*e);
+    if (!startsWith(*e, kCwdVar) && !startsWith(*e, "MYFS_SHADOWS=") && !startsWith(*e, "MYFS_FDS=")) {
+      out.push_back(*e);
+    }
   }
   if (anyShadows()) out.push_back(const_cast<char*>(kShadowsVar));
+  if (inheritsFds) out.push_back(const_cast<char*>(kFdsVar));
   std::string rel;
   if (virtualCwd(&rel)) {
     *storage = std::string(kCwdVar) + (rel.empty() ? "/" : rel);
@@ -78,7 +96,6 @@ int execFromMyfs(const Routed& r, char* const argv[], char* const envp[]) {
       return failWith(EIO);
     }
   }
-  syncAllShadows();
   fexecve(memfd, argv, envp);
   int err = errno;
   MYFS_REAL(close)(memfd);
@@ -93,9 +110,8 @@ using namespace myfs::preload;  // NOLINT
 
 MYFS_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
   std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage);
+  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
   if (Routed r = route(path); r.myfs) return execFromMyfs(r, argv, env.data());
-  if (!inVforkChild()) syncAllShadows();  // the new program sees, and later writes back, all of it
   return MYFS_REAL(execve)(path, argv, env.data());
 }
 
@@ -105,11 +121,10 @@ MYFS_EXPORT int execv(const char* path, char* const argv[]) noexcept { return ex
 
 MYFS_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
   std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage);
+  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
   if (file != nullptr && strchr(file, '/') != nullptr) {
     if (Routed r = route(file); r.myfs) return execFromMyfs(r, argv, env.data());
   }
-  if (!inVforkChild()) syncAllShadows();
   return MYFS_REAL(execvpe)(file, argv, env.data());
 }
 
@@ -157,15 +172,38 @@ MYFS_EXPORT int execle(const char* path, const char* arg0, ...) noexcept {
 MYFS_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage);
-  if (!inVforkChild()) syncAllShadows();  // the new program sees, and later writes back, all of it
+  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
   return MYFS_REAL(posix_spawn)(pid, path, actions, attr, argv, env.data());
 }
 
 MYFS_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                              const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage);
-  if (!inVforkChild()) syncAllShadows();  // the new program sees, and later writes back, all of it
+  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
   return MYFS_REAL(posix_spawnp)(pid, file, actions, attr, argv, env.data());
+}
+
+// glibc's system() and popen() spawn /bin/sh through its internal posix_spawn, with
+// `environ`: the preparations happen here and MYFS_FDS goes into the environment.
+MYFS_EXPORT int system(const char* command) {
+  if (prepareForExec()) setenv("MYFS_FDS", "1", 1);
+  return MYFS_REAL(system)(command);
+}
+
+MYFS_EXPORT FILE* popen(const char* command, const char* type) {
+  if (prepareForExec()) setenv("MYFS_FDS", "1", 1);
+  return MYFS_REAL(popen)(command, type);
+}
+
+// _exit skips destructors: what the process wrote is written back here.
+MYFS_EXPORT void _exit(int status) {
+  if (!inShim()) flushBeforeExit();
+  MYFS_REAL(_exit)(status);
+  __builtin_unreachable();
+}
+
+MYFS_EXPORT void _Exit(int status) {
+  if (!inShim()) flushBeforeExit();
+  MYFS_REAL(_Exit)(status);
+  __builtin_unreachable();
 }

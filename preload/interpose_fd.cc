@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "preload/inherit.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
 
@@ -129,6 +130,7 @@ MYFS_EXPORT mode_t umask(mode_t mask) noexcept {
 
 MYFS_EXPORT int close(int fd) {
   if (isInternalFd(fd)) return 0;  // never the application's: it did not open it
+  if (dropInheritedPending(fd)) return MYFS_REAL(close)(fd);
   if (isShadow(fd) && !inVforkChild()) {
     int synced = syncShadow(fd, true);
     int err = errno;

@@ -166,8 +166,13 @@ int installShadow(int myfsFd, int target) {
   if (*flags & O_APPEND) MYFS_REAL(fcntl)(memfd, F_SETFL, O_APPEND);
   MYFS_REAL(lseek)(memfd, *offset, SEEK_SET);
   markClean(s, memfd);
-  int rc = MYFS_REAL(dup3)(memfd, target, 0);
-  MYFS_REAL(close)(memfd);
+  int rc;
+  if (memfd == target) {  // target was free: the memfd took its number
+    rc = MYFS_REAL(fcntl)(memfd, F_SETFD, 0);
+  } else {
+    rc = MYFS_REAL(dup3)(memfd, target, 0);
+    MYFS_REAL(close)(memfd);
+  }
   if (rc < 0) return -1;
   {
     std::lock_guard lock(gMu);

@@ -37,10 +37,14 @@ class Guard {
   Guard& operator=(const Guard&) = delete;
 };
 
-// Whether fd is a myfs fd (cheap; false until the client has started).
+// Whether fd is a myfs fd (cheap). An fd inherited across exec is adopted here, on
+// first use (inherit.h).
+bool inheritedMyfsFd(int fd);
 inline bool isMyfsFd(int fd) {
+  if (inShim()) return false;
   Vfs* v = loadedVfs();
-  return v != nullptr && !inShim() && v->isOpen(fd);
+  if (v != nullptr && v->isOpen(fd)) return true;
+  return inheritedMyfsFd(fd);
 }
 
 // Where a path argument leads.
@@ -100,6 +104,10 @@ bool shadowFile(int fd, std::string* abs);
 // client starts, vfork() runs fork() instead.
 void prepareVfork();
 void vforkBecomesFork();
+
+// _exit(): writes back what this process wrote (a write(2) that returned is never lost),
+// without flushing stdio buffers.
+void flushBeforeExit();
 
 // Logs once per message (stderr), e.g. for refused operations.
 void logOnce(const char* what);

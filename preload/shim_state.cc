@@ -15,6 +15,7 @@
 #include <set>
 
 #include "preload/client_api.h"
+#include "preload/inherit.h"
 #include "preload/path_routing.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
@@ -92,9 +93,15 @@ void childAfterFork() {
   new (&cwdState().mu) std::mutex();
 }
 
-void flushAtExit() {
+void beforeFork() {
+  if (!inShim() && !inVforkChild()) prepareFork();
+}
+
+// Writes back what this process wrote (shadows, dirty pages); `stdio` also flushes
+// stdio streams first (exit(), not _exit()).
+void flushAtExit(bool stdio) {
   if (inVforkChild()) return;
-  fflush(nullptr);  // stdio streams over myfs files and shadows write first
+  if (stdio) fflush(nullptr);  // stdio streams over myfs files and shadows write first
   syncAllShadows();
   ClientApi* api = gApi.load();
   if (api == nullptr) return;
@@ -109,9 +116,10 @@ __attribute__((constructor)) void shimInit() {
   mode_t m = MYFS_REAL(umask)(022);
   MYFS_REAL(umask)(m);
   gUmask = m;
-  pthread_atfork(nullptr, nullptr, &childAfterFork);
+  pthread_atfork(&beforeFork, nullptr, &childAfterFork);
   prepareVfork();
   adoptInheritedShadows();
+  findInheritedFds();
   if (const char* cwd = getenv("MYFS_CWD"); cwd != nullptr && *cwd != '\0') {
     // Started by a process whose current directory was inside myfs.
     cwdState().isVirtual = true;
@@ -122,11 +130,13 @@ __attribute__((constructor)) void shimInit() {
 
 __attribute__((destructor)) void shimFini() {
   int saved = errno;
-  flushAtExit();
+  flushAtExit(true);
   errno = saved;
 }
 
 }  // namespace
+
+void flushBeforeExit() { flushAtExit(false); }
 
 void* resolveNext(const char* name) {
   void* p = dlsym(RTLD_NEXT, name);

@@ -2,6 +2,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -353,6 +355,47 @@ TEST_F(VfsTest, DupSharesOffsetsAndLastCloseFlushes) {
   EXPECT_EQ(1, cluster_->counts().dataWrites.load());
   EXPECT_EQ("abcdef", readFile("dup"));
   EXPECT_EQ(EBADF, vfs_->close(555).err());
+}
+
+// Two processes sharing one description (fork, exec): the offset lives in a kernel file
+// both hold; each sees the other's writes once they are flushed.
+TEST_F(VfsTest, SharedOffsetLivesInTheKernelFile) {
+  int kfd = memfd_create("vfs-test", MFD_CLOEXEC);
+  ASSERT_GE(kfd, 0);
+  ASSERT_TRUE(vfs_->open(kfd, At::root(), "log", O_CREAT | O_RDWR, 0644).ok());
+  ASSERT_EQ(3u, *vfs_->write(kfd, "abc", 3));
+  auto info = vfs_->describe(kfd);
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->offsetInKernel);
+  EXPECT_EQ("log", info->path);
+  ASSERT_TRUE(vfs_->shareOffset(kfd, [&](std::uint64_t off) -> Result<void> {
+                    EXPECT_EQ(3u, off);
+                    if (::lseek(kfd, static_cast<off_t>(off), SEEK_SET) < 0) return Errno(errno);
+                    return okResult();
+                  }).ok());
+  EXPECT_TRUE(vfs_->describe(kfd)->offsetInKernel);
+  ASSERT_TRUE(vfs_->syncAll().ok());  // what the shim does before fork
+
+  // The "child": another client adopting the same kernel file.
+  VfsOptions o;
+  auto child = makeVfs(*cluster_, o);
+  ASSERT_TRUE(child.ok());
+  ASSERT_TRUE((*child)->adopt(kfd, info->ino, info->path, info->flags).ok());
+  ASSERT_EQ(3u, *(*child)->write(kfd, "def", 3));
+  EXPECT_EQ(6, ::lseek(kfd, 0, SEEK_CUR));
+  ASSERT_TRUE((*child)->close(kfd).ok());  // the child exits: flushed
+
+  ASSERT_EQ(3u, *vfs_->write(kfd, "ghi", 3));  // continues where the child stopped
+  EXPECT_EQ(9, *vfs_->lseek(kfd, 0, SEEK_CUR));
+  ASSERT_EQ(0, *vfs_->lseek(kfd, 0, SEEK_SET));
+  char buf[16] = {};
+  ASSERT_EQ(9u, *vfs_->read(kfd, buf, sizeof buf));
+  EXPECT_EQ("abcdefghi", std::string(buf, 9));
+  EXPECT_EQ(9, ::lseek(kfd, 0, SEEK_CUR));
+  EXPECT_EQ(EBADF, vfs_->shareOffset(999, [](std::uint64_t) { return okResult(); }).err());
+  ASSERT_TRUE(vfs_->close(kfd).ok());
+  ::close(kfd);
+  EXPECT_EQ("abcdefghi", readFile("log"));
 }
 
 TEST_F(VfsTest, DataServerFailureSurfacesAtCloseAndFsync) {
