@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/fs_types.h"
 #include "core/result.h"
@@ -48,6 +49,12 @@ class MetaShard {
                                    InodeId expectIno) = 0;
   virtual Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) = 0;
   virtual Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo) = 0;
+  // Extended attributes of an inode of this shard (flags: kXattrCreate, kXattrReplace).
+  virtual Result<std::string> getxattr(const Cred& cred, InodeId ino, std::string_view name) = 0;
+  virtual Result<Attr> setxattr(const Cred& cred, InodeId ino, std::string_view name, std::string_view value,
+                                std::uint32_t flags) = 0;
+  virtual Result<std::vector<std::string>> listxattr(const Cred& cred, InodeId ino) = 0;
+  virtual Result<Attr> removexattr(const Cred& cred, InodeId ino, std::string_view name) = 0;
 };
 
 // One chunk-range write or read, addressed by file and chunk.

@@ -5,6 +5,7 @@
 // rpc/convert.h converts between the two forms.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -129,5 +130,12 @@ struct DataStats {
 
   bool operator==(const DataStats&) const = default;
 };
+
+// Extended attributes (getxattr(2) family): Linux's limits and setxattr flags.
+inline constexpr std::size_t kXattrNameMax = 255;    // XATTR_NAME_MAX: longest full name
+inline constexpr std::size_t kXattrSizeMax = 65536;  // XATTR_SIZE_MAX: largest value
+inline constexpr std::size_t kXattrListMax = 65536;  // XATTR_LIST_MAX: longest name list
+inline constexpr std::uint32_t kXattrCreate = 1;     // XATTR_CREATE
+inline constexpr std::uint32_t kXattrReplace = 2;    // XATTR_REPLACE
 
 }  // namespace myfs

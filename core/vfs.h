@@ -143,6 +143,25 @@ class Vfs {
   virtual Result<std::string> realpath(At at, std::string_view path) = 0;
   virtual Result<struct statvfs> statfs() = 0;
 
+  // ---- Extended attributes, as getxattr(2) and its family: the path forms (follow:
+  // getxattr, else lgetxattr) and the fd forms. `name` is the full name ("user.x").
+  // get copies the value into value[0, size) and returns its length (size 0: only the
+  // length; too small: ERANGE); list fills NUL-terminated names likewise. Errors besides
+  // the walk's: ENODATA, EEXIST (kXattrCreate), ERANGE (name "" or over 255 bytes), E2BIG
+  // (value over 64 KiB), EINVAL (flags, "user."), EOPNOTSUPP (unknown or system.
+  // namespace), EACCES, EPERM (user.* on a symlink or special file, trusted./security.
+  // writes by non-root), EBADF (an O_PATH fd).
+  virtual Result<size_t> getxattr(At at, std::string_view path, bool follow, std::string_view name, void* value,
+                                  size_t size) = 0;
+  virtual Result<size_t> fgetxattr(int fd, std::string_view name, void* value, size_t size) = 0;
+  virtual Result<void> setxattr(At at, std::string_view path, bool follow, std::string_view name,
+                                const void* value, size_t size, int flags) = 0;
+  virtual Result<void> fsetxattr(int fd, std::string_view name, const void* value, size_t size, int flags) = 0;
+  virtual Result<size_t> listxattr(At at, std::string_view path, bool follow, char* list, size_t size) = 0;
+  virtual Result<size_t> flistxattr(int fd, char* list, size_t size) = 0;
+  virtual Result<void> removexattr(At at, std::string_view path, bool follow, std::string_view name) = 0;
+  virtual Result<void> fremovexattr(int fd, std::string_view name) = 0;
+
   // Writes back every open file's dirty data and attributes (process exit, sync(2)).
   virtual Result<void> syncAll() = 0;
 

@@ -65,6 +65,16 @@ class VfsImpl final : public Vfs {
   Result<std::string> resolveDirectory(At at, std::string_view path) override;
   Result<std::string> realpath(At at, std::string_view path) override;
   Result<struct statvfs> statfs() override;
+  Result<size_t> getxattr(At at, std::string_view path, bool follow, std::string_view name, void* value,
+                          size_t size) override;
+  Result<size_t> fgetxattr(int fd, std::string_view name, void* value, size_t size) override;
+  Result<void> setxattr(At at, std::string_view path, bool follow, std::string_view name, const void* value,
+                        size_t size, int flags) override;
+  Result<void> fsetxattr(int fd, std::string_view name, const void* value, size_t size, int flags) override;
+  Result<size_t> listxattr(At at, std::string_view path, bool follow, char* list, size_t size) override;
+  Result<size_t> flistxattr(int fd, char* list, size_t size) override;
+  Result<void> removexattr(At at, std::string_view path, bool follow, std::string_view name) override;
+  Result<void> fremovexattr(int fd, std::string_view name) override;
   Result<void> syncAll() override;
   std::string takeEscapedPath() override;
   std::vector<int> openFds() const override;
@@ -118,6 +128,15 @@ class VfsImpl final : public Vfs {
   Result<void> renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
                                   const Node& dstDir, std::string_view dstName, unsigned flags);
   Result<void> setattrNode(const Node& node, const SetAttr& req, const Cred& cred);
+
+  // ---- vfs_xattr.cc helpers
+  // The inode an fd names, for the f*xattr calls (EBADF for an O_PATH fd).
+  Result<InodeId> xattrInodeOf(int fd);
+  Result<size_t> getxattrIno(InodeId ino, std::string_view name, void* value, size_t size, const Cred& cred);
+  Result<void> setxattrIno(InodeId ino, std::string_view name, const void* value, size_t size, int flags,
+                           const Cred& cred);
+  Result<size_t> listxattrIno(InodeId ino, char* list, size_t size, const Cred& cred);
+  Result<void> removexattrIno(InodeId ino, std::string_view name, const Cred& cred);
 
   // ---- vfs_io.cc helpers
   Result<std::shared_ptr<File>> fileOf(int fd) const { return files_.get(fd); }

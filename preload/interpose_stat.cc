@@ -1,10 +1,9 @@
-// stat in all its names, statx, access, statfs/statvfs, and the xattr calls.
+// stat in all its names, statx, access, statfs/statvfs (xattrs: interpose_xattr.cc).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -112,9 +111,6 @@ int accessAt(int dirfd, const char* path, int mode, int flags) {
   }
   return toInt(res);
 }
-
-// xattrs are not stored yet: say so precisely, as a file system without them does.
-int noXattr() { return failWith(EOPNOTSUPP); }
 
 }  // namespace
 }  // namespace myfs::preload
@@ -248,53 +244,4 @@ MYFS_EXPORT int fstatfs(int fd, struct statfs* out) noexcept {
 }
 MYFS_EXPORT int fstatfs64(int fd, struct statfs64* out) noexcept {
   return fstatfs(fd, reinterpret_cast<struct statfs*>(out));
-}
-
-MYFS_EXPORT ssize_t getxattr(const char* path, const char* name, void* value, size_t size) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(getxattr)(path, name, value, size);
-  return noXattr();
-}
-MYFS_EXPORT ssize_t lgetxattr(const char* path, const char* name, void* value, size_t size) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(lgetxattr)(path, name, value, size);
-  return noXattr();
-}
-MYFS_EXPORT ssize_t fgetxattr(int fd, const char* name, void* value, size_t size) noexcept {
-  if (!isMyfsFd(fd)) return MYFS_REAL(fgetxattr)(fd, name, value, size);
-  return noXattr();
-}
-MYFS_EXPORT ssize_t listxattr(const char* path, char* list, size_t size) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(listxattr)(path, list, size);
-  return 0;  // no attributes
-}
-MYFS_EXPORT ssize_t llistxattr(const char* path, char* list, size_t size) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(llistxattr)(path, list, size);
-  return 0;
-}
-MYFS_EXPORT ssize_t flistxattr(int fd, char* list, size_t size) noexcept {
-  if (!isMyfsFd(fd)) return MYFS_REAL(flistxattr)(fd, list, size);
-  return 0;
-}
-MYFS_EXPORT int setxattr(const char* path, const char* name, const void* value, size_t size, int flags) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(setxattr)(path, name, value, size, flags);
-  return noXattr();
-}
-MYFS_EXPORT int lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(lsetxattr)(path, name, value, size, flags);
-  return noXattr();
-}
-MYFS_EXPORT int fsetxattr(int fd, const char* name, const void* value, size_t size, int flags) noexcept {
-  if (!isMyfsFd(fd)) return MYFS_REAL(fsetxattr)(fd, name, value, size, flags);
-  return noXattr();
-}
-MYFS_EXPORT int removexattr(const char* path, const char* name) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(removexattr)(path, name);
-  return noXattr();
-}
-MYFS_EXPORT int lremovexattr(const char* path, const char* name) noexcept {
-  if (!route(path).myfs) return MYFS_REAL(lremovexattr)(path, name);
-  return noXattr();
-}
-MYFS_EXPORT int fremovexattr(int fd, const char* name) noexcept {
-  if (!isMyfsFd(fd)) return MYFS_REAL(fremovexattr)(fd, name);
-  return noXattr();
 }

@@ -200,6 +200,60 @@ class RpcMetaShard final : public MetaShard {
     });
   }
 
+  Result<std::string> getxattr(const Cred& cred, InodeId ino, std::string_view name) override {
+    return call<std::string>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().getxattrRequest();
+      toWire(cred, req.initCred());
+      req.setIno(ino);
+      req.setName(text(name));
+      return req.send().then([](capnp::Response<MetaService::GetxattrResults>&& r) -> Result<std::string> {
+        if (r.getErr() != 0) return Errno(r.getErr());
+        auto v = r.getValue();
+        return std::string(reinterpret_cast<const char*>(v.begin()), v.size());
+      });
+    });
+  }
+
+  Result<Attr> setxattr(const Cred& cred, InodeId ino, std::string_view name, std::string_view value,
+                        std::uint32_t flags) override {
+    // Without flags a repeat stores the same value again: safe to retry.
+    return call<Attr>(flags == 0, [&](Connection& c) {
+      auto req = c.cap<MetaService>().setxattrRequest(capnp::MessageSize{16 + value.size() / 8 + name.size() / 8, 0});
+      toWire(cred, req.initCred());
+      req.setIno(ino);
+      req.setName(text(name));
+      req.setValue(bytes(value.data(), value.size()));
+      req.setFlags(flags);
+      return req.send().then([](capnp::Response<MetaService::SetxattrResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  Result<std::vector<std::string>> listxattr(const Cred& cred, InodeId ino) override {
+    return call<std::vector<std::string>>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().listxattrRequest();
+      toWire(cred, req.initCred());
+      req.setIno(ino);
+      return req.send().then(
+          [](capnp::Response<MetaService::ListxattrResults>&& r) -> Result<std::vector<std::string>> {
+            if (r.getErr() != 0) return Errno(r.getErr());
+            std::vector<std::string> names;
+            for (auto n : r.getNames()) names.emplace_back(n.cStr(), n.size());
+            return names;
+          });
+    });
+  }
+
+  Result<Attr> removexattr(const Cred& cred, InodeId ino, std::string_view name) override {
+    return call<Attr>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().removexattrRequest();
+      toWire(cred, req.initCred());
+      req.setIno(ino);
+      req.setName(text(name));
+      return req.send().then(
+          [](capnp::Response<MetaService::RemovexattrResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
  private:
   template <typename T, typename Send>
   Result<T> call(bool idempotent, Send&& send) {

@@ -153,4 +153,35 @@ interface MetaService {
   prepareRmdir @17 (cred :Cred, ino :UInt64, undo :Bool) -> (err :Int32);
   # Step 1 of a cross-shard rmdir: fails with ENOTEMPTY if the directory has entries,
   # otherwise marks it so that no entry can be created in it until undo or removal.
+
+  # ---- Extended attributes of an inode of this shard (getxattr(2) family). `name` is the
+  # full name with its namespace ("user.mime_type"); the client has already refused an
+  # empty name or one over 255 bytes (ERANGE), a value over 64 KiB (E2BIG) and unknown
+  # flags (EINVAL). Namespaces: "user." (regular files and directories only), "trusted."
+  # (uid 0 only: others get EPERM on writes, ENODATA on reads, and never see the names),
+  # "security." (writes by uid 0 only, EPERM otherwise; reads need no permission);
+  # "system." and unknown prefixes EOPNOTSUPP, an empty suffix ("user.") EINVAL.
+  # Permission as Linux's xattr_permission: read (getxattr) or write (setxattr,
+  # removexattr) permission on the inode (EACCES; uid 0 bypasses); user.* on other file
+  # types EPERM (writes) / ENODATA (reads); user.* writes in a sticky directory need its
+  # owner or uid 0 (EPERM). Changes set ctime and bump the version; attributes are
+  # deleted with the inode. getxattr and listxattr are idempotent; setxattr with flags 0
+  # too (the same value again); removexattr and flagged setxattr are not.
+
+  getxattr @18 (cred :Cred, ino :UInt64, name :Text) -> (err :Int32, value :Data);
+  # The value (possibly empty). Errors: ENOENT (no inode), ENODATA (no such attribute),
+  # EACCES, EOPNOTSUPP, EINVAL.
+
+  setxattr @19 (cred :Cred, ino :UInt64, name :Text, value :Data, flags :UInt32)
+      -> (result :AttrResult);
+  # Creates or replaces; flags as setxattr(2): XATTR_CREATE=1 (EEXIST if present),
+  # XATTR_REPLACE=2 (ENODATA if absent). Returns the inode's new attributes.
+  # Errors: ENOENT, EEXIST, ENODATA, EACCES, EPERM, EOPNOTSUPP, EINVAL, ENOSPC (the
+  # names of the inode would exceed 64 KiB listed), E2BIG, ERANGE.
+
+  listxattr @20 (cred :Cred, ino :UInt64) -> (err :Int32, names :List(Text));
+  # The names the caller may see, in key order. No permission needed. Errors: ENOENT.
+
+  removexattr @21 (cred :Cred, ino :UInt64, name :Text) -> (result :AttrResult);
+  # Errors: ENOENT, ENODATA (absent), EACCES, EPERM, EOPNOTSUPP, EINVAL.
 }

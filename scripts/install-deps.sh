@@ -9,7 +9,7 @@ packages=(
   librocksdb-dev libboost-dev libtbb-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # programs the integration tests run on /myfs
-  tar gzip diffutils findutils coreutils sed python3 git make gcc
+  tar gzip diffutils findutils coreutils sed python3 git make gcc attr
 )
 
 have_all=1

@@ -136,6 +136,18 @@ std::string dentryKey(InodeId parent, std::string_view name) {
   return k;
 }
 
+std::string xattrPrefix(InodeId ino) {
+  std::string k(1, kXattrPrefix);
+  putBe(k, ino, 8);
+  return k;
+}
+
+std::string xattrKey(InodeId ino, std::string_view name) {
+  std::string k = xattrPrefix(ino);
+  k.append(name);
+  return k;
+}
+
 std::string encodeSuperBlock(const SuperBlockRecord& sb) {
   LeWriter w(std::string_view(kSuperMagic, 4), kSuperSize);
   superBlockFields(w, sb);

@@ -7,6 +7,7 @@
 //   "I" ino                              inode record (InodeRecord)
 //   "L" ino                              symlink target (raw bytes)
 //   "D" parent nameHash(name) name       dentry (DentryRecord)
+//   "X" ino name                         extended attribute value (raw bytes)
 // Values are fixed-width little-endian records, each starting with its own layout.
 #pragma once
 
@@ -26,10 +27,12 @@ inline constexpr char kStatsKey[] = "T";
 inline constexpr char kInodePrefix = 'I';
 inline constexpr char kLinkPrefix = 'L';
 inline constexpr char kDentryPrefix = 'D';
+inline constexpr char kXattrPrefix = 'X';
 
 // Inode flags kept beside the attributes.
 inline constexpr std::uint32_t kInodePending = 1;        // made by makeInode, not yet linked
 inline constexpr std::uint32_t kInodeRmdirPrepared = 2;  // prepareRmdir: no new entries
+inline constexpr std::uint32_t kInodeHasXattrs = 4;      // "X" keys may exist (deleted with it)
 
 // Cluster constants fixed at format time.
 struct SuperBlockRecord {
@@ -67,6 +70,9 @@ std::string dentryPrefix(InodeId parent);
 // The cookie-comparable suffix of a dentry key: nameHash (4 bytes BE) + name.
 std::string dentrySuffix(std::string_view name);
 std::string dentryKey(InodeId parent, std::string_view name);
+// The key prefix of every extended attribute of `ino`, and one attribute's key.
+std::string xattrPrefix(InodeId ino);
+std::string xattrKey(InodeId ino, std::string_view name);
 
 std::string encodeSuperBlock(const SuperBlockRecord& sb);
 // Empty when `bytes` is not a superblock of a known format.

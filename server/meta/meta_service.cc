@@ -153,4 +153,44 @@ kj::Promise<void> MetaServiceImpl::prepareRmdir(PrepareRmdirContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> MetaServiceImpl::getxattr(GetxattrContext context) {
+  auto p = context.getParams();
+  Result<std::string> r = store_.getxattr(fromWire(p.getCred()), p.getIno(), text(p.getName()));
+  auto out = context.getResults(capnp::MessageSize{4 + (r ? r->size() / 8 + 1 : 0), 0});
+  out.setErr(r.err());
+  if (r) out.setValue(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(r->data()), r->size()));
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::setxattr(SetxattrContext context) {
+  auto p = context.getParams();
+  Result<Attr> r = store_.setxattr(fromWire(p.getCred()), p.getIno(), text(p.getName()), bytes(p.getValue()),
+                                   p.getFlags());
+  toWire(r, context.getResults(kAttrResultSize).initResult());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::listxattr(ListxattrContext context) {
+  auto p = context.getParams();
+  Result<std::vector<std::string>> r = store_.listxattr(fromWire(p.getCred()), p.getIno());
+  capnp::MessageSize size = kSmallResultSize;
+  if (r) {
+    for (const std::string& n : *r) size.wordCount += 2 + n.size() / 8 + 1;
+  }
+  auto out = context.getResults(size);
+  out.setErr(r.err());
+  if (r) {
+    auto names = out.initNames(static_cast<unsigned>(r->size()));
+    for (unsigned i = 0; i < r->size(); ++i) names.set(i, capnp::Text::Reader((*r)[i].data(), (*r)[i].size()));
+  }
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::removexattr(RemovexattrContext context) {
+  auto p = context.getParams();
+  Result<Attr> r = store_.removexattr(fromWire(p.getCred()), p.getIno(), text(p.getName()));
+  toWire(r, context.getResults(kAttrResultSize).initResult());
+  return kj::READY_NOW;
+}
+
 }  // namespace myfs::server

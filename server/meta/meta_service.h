@@ -54,6 +54,14 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   kj::Promise<void> linkCount(LinkCountContext context) override;
   // MetaStore::prepareRmdir.
   kj::Promise<void> prepareRmdir(PrepareRmdirContext context) override;
+  // MetaStore::getxattr.
+  kj::Promise<void> getxattr(GetxattrContext context) override;
+  // MetaStore::setxattr.
+  kj::Promise<void> setxattr(SetxattrContext context) override;
+  // MetaStore::listxattr.
+  kj::Promise<void> listxattr(ListxattrContext context) override;
+  // MetaStore::removexattr.
+  kj::Promise<void> removexattr(RemovexattrContext context) override;
 
  private:
   MetaStore& store_;

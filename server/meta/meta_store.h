@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/fs_types.h"
 #include "core/result.h"
@@ -181,6 +182,21 @@ class MetaStore {
   // permission is checked by removeEntry on the parent's shard (cred is not used).
   // Errors: ENOENT, ENOTDIR, ENOTEMPTY, EBUSY (root).
   Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo);
+
+  // ---- Extended attributes (ops_xattr.cc): the rules of schema/meta.capnp (getxattr
+  // and the comment above it): namespaces user./trusted./security. stored, system. and
+  // unknown ones EOPNOTSUPP; permissions as Linux's xattr_permission.
+  // The value. Errors: ENOENT, ENODATA, EACCES, EOPNOTSUPP, EINVAL, ERANGE.
+  Result<std::string> getxattr(const Cred& cred, InodeId ino, std::string_view name);
+  // flags: kXattrCreate (EEXIST), kXattrReplace (ENODATA). Sets ctime; returns the attr.
+  // Errors: ENOENT, EEXIST, ENODATA, EACCES, EPERM, EOPNOTSUPP, EINVAL, ERANGE, E2BIG,
+  // ENOSPC (the inode's name list would exceed kXattrListMax).
+  Result<Attr> setxattr(const Cred& cred, InodeId ino, std::string_view name, std::string_view value,
+                        std::uint32_t flags);
+  // The names the caller may see (trusted.* only for uid 0), in key order. Errors: ENOENT.
+  Result<std::vector<std::string>> listxattr(const Cred& cred, InodeId ino);
+  // Sets ctime; returns the attr. Errors: ENOENT, ENODATA, EACCES, EPERM, EOPNOTSUPP, EINVAL.
+  Result<Attr> removexattr(const Cred& cred, InodeId ino, std::string_view name);
 
  private:
   MetaStore(std::unique_ptr<rocksdb::DB> db, SuperBlockRecord sb, ShardCounters counters, std::uint64_t nextSeq);

@@ -27,6 +27,10 @@ void MetaTxn::updateInode(const InodeRecord& before, const InodeRecord& after) {
 void MetaTxn::removeInode(const InodeRecord& rec) {
   batch_.Delete(inodeKey(rec.attr.ino));
   if (S_ISLNK(rec.attr.mode)) batch_.Delete(linkKey(rec.attr.ino));
+  if (rec.flags & kInodeHasXattrs) {
+    // Every "X" key of the inode: [prefix(ino), prefix(ino + 1)).
+    batch_.DeleteRange(xattrPrefix(rec.attr.ino), xattrPrefix(rec.attr.ino + 1));
+  }
   count(rec.attr, -1);
 }
 

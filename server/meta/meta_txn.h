@@ -22,7 +22,7 @@ class MetaTxn {
   void createInode(const InodeRecord& rec);
   // Stores a changed inode; `before` is its stored state (for the byte counter).
   void updateInode(const InodeRecord& before, const InodeRecord& after);
-  // Deletes an inode record (and its symlink target) and uncounts it.
+  // Deletes an inode record (and its symlink target and extended attributes) and uncounts it.
   void removeInode(const InodeRecord& rec);
   void putLinkTarget(InodeId ino, std::string_view target);
 

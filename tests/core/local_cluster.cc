@@ -62,6 +62,17 @@ class LocalShard final : public MetaShard {
     return s_.linkCount(ino, delta, newParent);
   }
   Result<void> prepareRmdir(const Cred& c, InodeId ino, bool undo) override { return s_.prepareRmdir(c, ino, undo); }
+  Result<std::string> getxattr(const Cred& c, InodeId ino, std::string_view name) override {
+    return s_.getxattr(c, ino, name);
+  }
+  Result<Attr> setxattr(const Cred& c, InodeId ino, std::string_view name, std::string_view value,
+                        std::uint32_t flags) override {
+    return s_.setxattr(c, ino, name, value, flags);
+  }
+  Result<std::vector<std::string>> listxattr(const Cred& c, InodeId ino) override { return s_.listxattr(c, ino); }
+  Result<Attr> removexattr(const Cred& c, InodeId ino, std::string_view name) override {
+    return s_.removexattr(c, ino, name);
+  }
 
  private:
   server::MetaStore& s_;

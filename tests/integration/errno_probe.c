@@ -4,6 +4,8 @@
  *
  *   errno_probe ROOT 'mkdir d 0755' 'open d/f O_CREAT|O_EXCL|O_WRONLY 0644' ...
  * Paths are relative to ROOT. "asuser UID" switches the effective uid and gid (as root).
+ * xattr ops: a name "EMPTY" is "", "user.#N" is "user." padded with 'n' to N bytes; a
+ * value "@N" is N bytes of 'v'; flags are 0, XATTR_CREATE or XATTR_REPLACE (or a number).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static char root[4096];
@@ -41,12 +44,78 @@ static int flagsOf(const char* s) {
     else if (!strcmp(t, "O_APPEND")) f |= O_APPEND;
     else if (!strcmp(t, "O_DIRECTORY")) f |= O_DIRECTORY;
     else if (!strcmp(t, "O_NOFOLLOW")) f |= O_NOFOLLOW;
+    else if (!strcmp(t, "O_PATH")) f |= O_PATH;
     else {
       fprintf(stderr, "unknown flag %s\n", t);
       exit(2);
     }
   }
   return f;
+}
+
+/* An xattr name argument (see the header comment). */
+static const char* xname(const char* arg) {
+  static char buf[2][1024];
+  static int which = 0;
+  which ^= 1;
+  if (!strcmp(arg, "EMPTY")) return "";
+  if (!strncmp(arg, "user.#", 6)) {
+    int n = atoi(arg + 6);
+    if (n < 5 || n >= (int)sizeof buf[which]) exit(2);
+    memcpy(buf[which], "user.", 5);
+    memset(buf[which] + 5, 'n', (size_t)(n - 5));
+    buf[which][n] = 0;
+    return buf[which];
+  }
+  return arg;
+}
+
+/* An xattr value argument; *len receives its length. */
+static const char* xvalue(const char* arg, size_t* len) {
+  static char big[70000];
+  if (arg[0] == '@') {
+    *len = (size_t)atol(arg + 1);
+    if (*len > sizeof big) exit(2);
+    memset(big, 'v', *len);
+    return big;
+  }
+  *len = strlen(arg);
+  return arg;
+}
+
+static int xflags(const char* arg) {
+  if (!strcmp(arg, "XATTR_CREATE")) return XATTR_CREATE;
+  if (!strcmp(arg, "XATTR_REPLACE")) return XATTR_REPLACE;
+  return atoi(arg);
+}
+
+/* The xattr calls: returns -2 when `op` is not one of them. */
+static long runXattr(char* argv[], int argc) {
+  static char buf[70000];
+  const char* op = argv[0];
+  size_t len = 0;
+  if (!strcmp(op, "setxattr") && argc == 5) {
+    const char* v = xvalue(argv[3], &len);
+    return setxattr(path(argv[1]), xname(argv[2]), v, len, xflags(argv[4]));
+  }
+  if (!strcmp(op, "lsetxattr") && argc == 5) {
+    const char* v = xvalue(argv[3], &len);
+    return lsetxattr(path(argv[1]), xname(argv[2]), v, len, xflags(argv[4]));
+  }
+  if (!strcmp(op, "fsetxattr") && argc == 4) {
+    const char* v = xvalue(argv[2], &len);
+    return fsetxattr(lastFd, xname(argv[1]), v, len, xflags(argv[3]));
+  }
+  if (!strcmp(op, "getxattr") && argc == 4) return getxattr(path(argv[1]), xname(argv[2]), buf, (size_t)atol(argv[3]));
+  if (!strcmp(op, "lgetxattr") && argc == 4) return lgetxattr(path(argv[1]), xname(argv[2]), buf, (size_t)atol(argv[3]));
+  if (!strcmp(op, "fgetxattr") && argc == 3) return fgetxattr(lastFd, xname(argv[1]), buf, (size_t)atol(argv[2]));
+  if (!strcmp(op, "listxattr") && argc == 3) return listxattr(path(argv[1]), buf, (size_t)atol(argv[2]));
+  if (!strcmp(op, "llistxattr") && argc == 3) return llistxattr(path(argv[1]), buf, (size_t)atol(argv[2]));
+  if (!strcmp(op, "flistxattr") && argc == 2) return flistxattr(lastFd, buf, (size_t)atol(argv[1]));
+  if (!strcmp(op, "removexattr") && argc == 3) return removexattr(path(argv[1]), xname(argv[2]));
+  if (!strcmp(op, "lremovexattr") && argc == 3) return lremovexattr(path(argv[1]), xname(argv[2]));
+  if (!strcmp(op, "fremovexattr") && argc == 2) return fremovexattr(lastFd, xname(argv[1]));
+  return -2;
 }
 
 static long run(char* argv[], int argc) {
@@ -97,6 +166,10 @@ static long run(char* argv[], int argc) {
     uid_t id = (uid_t)atoi(argv[1]);
     if (setegid(id) != 0) return -1;
     return seteuid(id);
+  }
+  if (strstr(op, "xattr") != NULL) {
+    long rc = runXattr(argv, argc);
+    if (rc != -2) return rc;
   }
   fprintf(stderr, "bad op: %s\n", op);
   exit(2);
