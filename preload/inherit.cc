@@ -136,6 +136,13 @@ bool isInheritedPending(int fd) {
   return pending().count(fd) != 0;
 }
 
+bool inheritedPendingIs(int fd, const std::string& path) {
+  if (!gPending.load(std::memory_order_acquire)) return false;
+  std::lock_guard lock(gMu);
+  auto it = pending().find(fd);
+  return it != pending().end() && it->second.path == path;
+}
+
 bool dropInheritedPending(int fd) {
   if (!gPending.load(std::memory_order_acquire) || loadedVfs() != nullptr) return false;
   std::lock_guard lock(gMu);

@@ -10,6 +10,8 @@
 // (MYFS_FDS is set for it) and adopts them lazily, on first use.
 #pragma once
 
+#include <string>
+
 namespace myfs {
 class Vfs;
 }
@@ -27,6 +29,8 @@ bool prepareExec();
 void findInheritedFds();
 // Whether fd is an inherited myfs fd not adopted yet.
 bool isInheritedPending(int fd);
+// Whether fd is an inherited myfs fd not adopted yet, opened by `path` (mount-relative).
+bool inheritedPendingIs(int fd, const std::string& path);
 // Starts the client and adopts every inherited fd; the Vfs, or null.
 Vfs* adoptInheritedFds();
 // close() of an inherited fd never used: forgets it without starting the client.

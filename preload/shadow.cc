@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "preload/inherit.h"
 #include "preload/shim.h"
 
 namespace myfs::preload {
@@ -152,7 +153,7 @@ int installShadow(int myfsFd, int target) {
   if (!attr->isReg()) return failWith(EINVAL);
   const int acc = *flags & O_ACCMODE;
   Shadow s{*rel, acc != O_RDONLY, myfsFd};
-  std::string name = std::string(kNamePrefix) + (s.writable ? "w:" : "r:") + s.rel;
+  std::string name = std::string(kNamePrefix) + (s.writable ? "w:" : "r:") + std::to_string(myfsFd) + ":" + s.rel;
   if (name.size() > 249) return failWith(ENAMETOOLONG);
   // Unflushed writes through the myfs fd must be in what we copy.
   if (auto r = vfs->fsync(myfsFd, true); !r) return failWith(r.err());
@@ -197,17 +198,28 @@ int syncShadow(int fd, bool forget) {
     s = it->second;
     if (forget) shadows().erase(it);
   }
-  if (!s.writable || !changedSince(s, fd)) return 0;
+  const bool dirty = s.writable && changedSince(s, fd);
+  if (!dirty && s.origin < 0) return 0;
+  if (!dirty && inheritedPendingIs(s.origin, s.rel)) {
+    // An inherited fd this program never used: its offset is only the kernel's.
+    off_t pos = MYFS_REAL(lseek)(fd, 0, SEEK_CUR);
+    if (pos >= 0) MYFS_REAL(lseek)(s.origin, pos, SEEK_SET);
+    return 0;
+  }
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Guard g;
-  if (writeBack(*vfs, s, fd) != 0) return -1;
-  if (!forget) {
-    std::lock_guard lock(gMu);
-    if (auto it = shadows().find(fd); it != shadows().end()) markClean(it->second, fd);
+  if (dirty) {
+    if (writeBack(*vfs, s, fd) != 0) return -1;
+    if (!forget) {
+      std::lock_guard lock(gMu);
+      if (auto it = shadows().find(fd); it != shadows().end()) markClean(it->second, fd);
+    }
   }
-  // The fd it came from continues where the shadow's writes ended.
-  if (s.origin >= 0 && vfs->isOpen(s.origin)) {
+  // The fd it came from continues where the shadow's reads or writes ended.
+  const bool originOpen = s.origin >= 0 && (vfs->isOpen(s.origin) || (inheritedPendingIs(s.origin, s.rel) &&
+                                                                       adoptInheritedFds() != nullptr));
+  if (originOpen) {
     auto path = vfs->fdPath(s.origin);
     off_t pos = MYFS_REAL(lseek)(fd, 0, SEEK_CUR);
     if (path && *path == s.rel && pos >= 0) (void)vfs->lseek(s.origin, pos, SEEK_SET);
@@ -229,7 +241,7 @@ void syncAllShadows() {
   {
     std::lock_guard lock(gMu);
     for (const auto& [fd, s] : shadows()) {
-      if (s.writable) fds.push_back(fd);
+      if (s.writable || s.origin >= 0) fds.push_back(fd);
     }
   }
   for (int fd : fds) (void)syncShadow(fd, false);
@@ -251,9 +263,13 @@ void adoptInheritedShadows() {
     if (target.size() > deleted.size() && target.compare(target.size() - deleted.size(), deleted.size(), deleted) == 0) {
       target.resize(target.size() - deleted.size());
     }
-    std::string rest = target.substr(prefix.size());  // "w:<path>" or "r:<path>"
-    if (rest.size() < 2) continue;
-    Shadow s{rest.substr(2), rest[0] == 'w', -1};
+    // "w:<origin fd>:<path>" or "r:<origin fd>:<path>"
+    std::string rest = target.substr(prefix.size());
+    const size_t colon = rest.find(':', 2);
+    if (rest.size() < 2 || colon == std::string::npos) continue;
+    // The origin fd came along only if it has no close-on-exec; syncShadow checks that
+    // it is the same file before moving its offset.
+    Shadow s{rest.substr(colon + 1), rest[0] == 'w', atoi(rest.c_str() + 2)};
     int fd = atoi(e->d_name);
     markClean(s, fd);  // the parent wrote back what it wrote before the exec
     std::lock_guard lock(gMu);

@@ -25,7 +25,8 @@ int syncShadow(int fd, bool forget);
 bool shadowPath(int fd, std::string* rel);
 // After the kernel duplicated shadow `from` into `to`.
 void copyShadow(int from, int to);
-// Process exit: writes every writable shadow back.
+// Process exit, exec: writes every writable shadow back and hands each shadow's offset
+// to the myfs fd it was made from.
 void syncAllShadows();
 // Start-up: registers inherited shadows when MYFS_SHADOWS is set.
 void adoptInheritedShadows();

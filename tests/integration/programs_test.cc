@@ -1,9 +1,5 @@
 // Real, unmodified programs on /myfs (under libmyfs.so, against real servers) must
 // print and produce what the same script does on a native temporary directory.
-//
-// TODO(posix): shell redirections into /myfs (`cmd > /myfs/f`) need myfs fds that
-// survive exec and stdio's internal writes (issue #3); until then these scripts write
-// files with programs that open them (tee, cp, dd, sort -o, python).
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -133,6 +129,37 @@ print(open('/myfs/thr/child').read(), sorted(os.listdir('/myfs/thr')))
 ")PY");
   EXPECT_EQ(0, r.status) << r.out;
   EXPECT_EQ("pc ['child', 'parent']\n", r.out);
+}
+
+// fork() shares each open file's offset with the child; fds without close-on-exec reach
+// exec'd programs (dash, bash, python's pass_fds) with their offsets; a child's writes
+// are kept even when it leaves through _exit().
+TEST_F(ProgramsTest, OpenFilesAreSharedWithChildProcesses) {
+  expectSameAsNative("inherit", R"SH(
+    cd $R
+    (echo a; echo b) > f1; cat f1
+    exec 3> f2; echo one >&3; (echo two >&3); bash -c 'echo three >&3'; sh -c 'echo four >&3'; echo five >&3
+    exec 3>&-; cat f2
+    exec 4>> f3; echo x >&4; sh -c 'echo y >&4; cat f3 >/dev/null'; exec 4>&-; cat f3
+    exec 5< f2; read -r first <&5; sh -c 'read -r second; echo "child read $second"' <&5; read -r third <&5
+    exec 5<&-; echo "parent read $first $third"
+    python3 -c "
+import os, subprocess
+nl = bytes([10])
+fd = os.open('f4', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b'parent1' + nl)
+subprocess.run(['sh', '-c', 'echo child >&%d' % fd], pass_fds=(fd,), check=True)
+os.write(fd, b'parent2' + nl)
+pid = os.fork()
+if pid == 0:
+    os.write(fd, b'forked' + nl)
+    os._exit(0)
+os.waitpid(pid, 0)
+os.write(fd, b'parent3' + nl)
+os.close(fd)
+print(open('f4').read(), end='')
+"
+  )SH");
 }
 
 TEST_F(ProgramsTest, SubprocessesStartInTheirDirectoryAndLeaveTheParentsAlone) {
