@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "preload/mmap_shared.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
 
@@ -33,6 +34,7 @@ ssize_t readvMyfs(int fd, const iovec* iov, int cnt, off_t off, bool positioned)
   std::vector<char> buf(total);
   auto r = positioned ? vfs->pread(fd, buf.data(), total, off) : vfs->read(fd, buf.data(), total);
   if (!r) return failWith(r.err());
+  sharedMapsAfterRead(fd, buf.data(), *r, positioned ? off : -1);
   size_t left = *r, pos = 0;
   for (int i = 0; i < cnt && left > 0; ++i) {
     size_t n = std::min(left, iov[i].iov_len);
@@ -52,7 +54,9 @@ ssize_t writevMyfs(int fd, const iovec* iov, int cnt, off_t off, bool positioned
     const char* b = static_cast<const char*>(iov[i].iov_base);
     buf.insert(buf.end(), b, b + iov[i].iov_len);
   }
-  return toSsize(positioned ? vfs->pwrite(fd, buf.data(), buf.size(), off) : vfs->write(fd, buf.data(), buf.size()));
+  auto r = positioned ? vfs->pwrite(fd, buf.data(), buf.size(), off) : vfs->write(fd, buf.data(), buf.size());
+  if (r) sharedMapsAfterWrite(fd, buf.data(), *r, positioned ? off : -1);
+  return toSsize(r);
 }
 
 // Copies between two fds of which at least one is myfs, through a buffer.
@@ -87,7 +91,9 @@ using namespace myfs::preload;  // NOLINT
 MYFS_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   if (!isMyfsFd(fd)) return MYFS_REAL(read)(fd, buf, n);
   Guard g;
-  return toSsize(loadedVfs()->read(fd, buf, n));
+  auto r = loadedVfs()->read(fd, buf, n);
+  if (r) sharedMapsAfterRead(fd, buf, *r, -1);
+  return toSsize(r);
 }
 MYFS_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
   if (n > buflen) abort();
@@ -96,12 +102,16 @@ MYFS_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 MYFS_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   if (!isMyfsFd(fd)) return MYFS_REAL(write)(fd, buf, n);
   Guard g;
-  return toSsize(loadedVfs()->write(fd, buf, n));
+  auto r = loadedVfs()->write(fd, buf, n);
+  if (r) sharedMapsAfterWrite(fd, buf, *r, -1);
+  return toSsize(r);
 }
 MYFS_EXPORT ssize_t pread(int fd, void* buf, size_t n, off_t off) {
   if (!isMyfsFd(fd)) return MYFS_REAL(pread)(fd, buf, n, off);
   Guard g;
-  return toSsize(loadedVfs()->pread(fd, buf, n, off));
+  auto r = loadedVfs()->pread(fd, buf, n, off);
+  if (r) sharedMapsAfterRead(fd, buf, *r, off);
+  return toSsize(r);
 }
 MYFS_EXPORT ssize_t pread64(int fd, void* buf, size_t n, off_t off) { return pread(fd, buf, n, off); }
 MYFS_EXPORT ssize_t __pread_chk(int fd, void* buf, size_t n, off_t off, size_t buflen) {
@@ -114,7 +124,9 @@ MYFS_EXPORT ssize_t __pread64_chk(int fd, void* buf, size_t n, off_t off, size_t
 MYFS_EXPORT ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
   if (!isMyfsFd(fd)) return MYFS_REAL(pwrite)(fd, buf, n, off);
   Guard g;
-  return toSsize(loadedVfs()->pwrite(fd, buf, n, off));
+  auto r = loadedVfs()->pwrite(fd, buf, n, off);
+  if (r) sharedMapsAfterWrite(fd, buf, *r, off);
+  return toSsize(r);
 }
 MYFS_EXPORT ssize_t pwrite64(int fd, const void* buf, size_t n, off_t off) { return pwrite(fd, buf, n, off); }
 
@@ -154,6 +166,7 @@ MYFS_EXPORT int fsync(int fd) {
   }
   if (!isMyfsFd(fd)) return MYFS_REAL(fsync)(fd);
   Guard g;
+  if (int err = sharedMapsSyncFd(fd); err != 0) return failWith(err);
   return toInt(loadedVfs()->fsync(fd, false));
 }
 MYFS_EXPORT int fdatasync(int fd) {
@@ -163,22 +176,26 @@ MYFS_EXPORT int fdatasync(int fd) {
   }
   if (!isMyfsFd(fd)) return MYFS_REAL(fdatasync)(fd);
   Guard g;
+  if (int err = sharedMapsSyncFd(fd); err != 0) return failWith(err);
   return toInt(loadedVfs()->fsync(fd, true));
 }
 MYFS_EXPORT int syncfs(int fd) noexcept {
   if (!isMyfsFd(fd)) return MYFS_REAL(syncfs)(fd);
   Guard g;
+  if (int err = writeBackSharedMaps(); err != 0) return failWith(err);
   return toInt(loadedVfs()->syncAll());
 }
 MYFS_EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags) {
   if (!isMyfsFd(fd)) return MYFS_REAL(sync_file_range)(fd, off, n, flags);
   if (off < 0 || n < 0) return failWith(EINVAL);
   Guard g;
+  if (int err = sharedMapsSyncFd(fd); err != 0) return failWith(err);
   return toInt(loadedVfs()->fsync(fd, true));  // the whole file: a superset of the range
 }
 MYFS_EXPORT void sync() noexcept {
   if (Vfs* vfs = loadedVfs(); vfs && !inShim()) {
     Guard g;
+    (void)writeBackSharedMaps();
     (void)vfs->syncAll();
   }
   MYFS_REAL(sync)();
@@ -187,7 +204,9 @@ MYFS_EXPORT void sync() noexcept {
 MYFS_EXPORT int ftruncate(int fd, off_t size) noexcept {
   if (!isMyfsFd(fd)) return MYFS_REAL(ftruncate)(fd, size);
   Guard g;
-  return toInt(loadedVfs()->ftruncate(fd, size));
+  auto r = loadedVfs()->ftruncate(fd, size);
+  if (r) sharedMapsAfterResize(fd, size);
+  return toInt(r);
 }
 MYFS_EXPORT int ftruncate64(int fd, off_t size) noexcept { return ftruncate(fd, size); }
 
@@ -208,8 +227,10 @@ MYFS_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
     return failWith(EOPNOTSUPP);
   }
   Guard g;
-  return toInt(loadedVfs()->allocate(fd, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len),
-                                     (mode & FALLOC_FL_KEEP_SIZE) != 0));
+  auto r = loadedVfs()->allocate(fd, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len),
+                                 (mode & FALLOC_FL_KEEP_SIZE) != 0);
+  if (r && !(mode & FALLOC_FL_KEEP_SIZE)) sharedMapsAfterResize(fd, -1);
+  return toInt(r);
 }
 MYFS_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) { return fallocate(fd, mode, off, len); }
 MYFS_EXPORT int posix_fallocate(int fd, off_t off, off_t len) {
@@ -217,6 +238,7 @@ MYFS_EXPORT int posix_fallocate(int fd, off_t off, off_t len) {
   if (off < 0 || len <= 0) return EINVAL;
   Guard g;
   auto r = loadedVfs()->allocate(fd, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len), false);
+  if (r) sharedMapsAfterResize(fd, -1);
   return r.err();  // posix_fallocate returns the error number
 }
 MYFS_EXPORT int posix_fallocate64(int fd, off_t off, off_t len) { return posix_fallocate(fd, off, len); }
@@ -245,53 +267,64 @@ MYFS_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   return failWith(ENOTTY);  // no device controls (FICLONE, FIONREAD, ...) on myfs files
 }
 
-// Private mappings (and read-only shared ones) of a myfs file are filled from the file
-// at mapping time: what git and compilers need. A writable shared mapping would have to
-// write back on msync/munmap: refused until then.
+// Shared mappings of a myfs file (writable or not) map the inode's page memfd and are
+// written back on msync, munmap, fsync and exit (mmap_shared.h says exactly what is
+// guaranteed). Private mappings are filled from the file at mapping time (from the page
+// memfd when the inode is mapped shared in this process): what git and compilers need.
 MYFS_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) noexcept {
-  if (fd < 0 || (flags & MAP_ANONYMOUS) || !isMyfsFd(fd)) return MYFS_REAL(mmap)(addr, len, prot, flags, fd, off);
-  const bool shared = (flags & MAP_SHARED) != 0;
-  if (shared && (prot & PROT_WRITE)) {
-    logOnce("writable shared mmap of myfs files is not supported yet: ENODEV");
-    errno = ENODEV;
-    return MAP_FAILED;
+  if (fd < 0 || (flags & MAP_ANONYMOUS) || !isMyfsFd(fd)) {
+    void* p = MYFS_REAL(mmap)(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && (flags & MAP_FIXED)) sharedMapsReplaced(p, len);
+    return p;
   }
-  if (len == 0 || off < 0 || (off % sysconf(_SC_PAGESIZE)) != 0) {
+  const int type = flags & MAP_TYPE;
+  if (len == 0 || off < 0 || (off % sysconf(_SC_PAGESIZE)) != 0 ||
+      (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)) {
     errno = EINVAL;
     return MAP_FAILED;
   }
-  Guard g;
-  Vfs* vfs = loadedVfs();
-  auto flagsOf = vfs->getFlags(fd);
-  if (!flagsOf) {
-    errno = flagsOf.err();
-    return MAP_FAILED;
-  }
-  if ((*flagsOf & O_ACCMODE) == O_WRONLY) {
-    errno = EACCES;  // a mapping needs a readable fd
-    return MAP_FAILED;
-  }
-  if (shared) logOnce("read-only shared mmap of a myfs file is a snapshot taken at mmap time");
-  const int anonFlags = (flags & ~(MAP_SHARED | MAP_SHARED_VALIDATE)) | MAP_PRIVATE | MAP_ANONYMOUS;
-  void* p = MYFS_REAL(mmap)(addr, len, PROT_READ | PROT_WRITE, anonFlags, -1, 0);
-  if (p == MAP_FAILED) return p;
-  size_t done = 0;
-  while (done < len) {
-    auto n = vfs->pread(fd, static_cast<char*>(p) + done, len - done, off + static_cast<off_t>(done));
-    if (!n) {
-      munmap(p, len);
-      errno = n.err();
+  const bool shared = type != MAP_PRIVATE;
+  {
+    Guard g;
+    auto flagsOf = loadedVfs()->getFlags(fd);
+    if (!flagsOf) {
+      errno = flagsOf.err();
       return MAP_FAILED;
     }
-    if (*n == 0) break;  // past the end of the file: zeros
-    done += *n;
+    if (*flagsOf & O_PATH) {
+      errno = EBADF;
+      return MAP_FAILED;
+    }
+    const int acc = *flagsOf & O_ACCMODE;
+    if (acc == O_WRONLY || (shared && (prot & PROT_WRITE) && acc != O_RDWR)) {
+      errno = EACCES;  // a mapping needs a readable fd, a writable shared one a read-write fd
+      return MAP_FAILED;
+    }
   }
-  if (prot != (PROT_READ | PROT_WRITE) && mprotect(p, len, prot) != 0) {
-    int err = errno;
-    munmap(p, len);
+  bool handled = false;
+  void* mapped = mapThroughMemfd(addr, len, prot, flags, fd, off, &handled);
+  if (handled) return mapped;
+  void* p = MYFS_REAL(mmap)(addr, len, PROT_READ | PROT_WRITE, (flags & ~MAP_TYPE) | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return p;
+  int err = 0;
+  {
+    Guard g;
+    Vfs* vfs = loadedVfs();
+    size_t done = 0;
+    while (done < len && err == 0) {
+      auto n = vfs->pread(fd, static_cast<char*>(p) + done, len - done, off + static_cast<off_t>(done));
+      if (!n) err = n.err();
+      else if (*n == 0) break;  // past the end of the file: zeros
+      else done += *n;
+    }
+    if (err == 0 && prot != (PROT_READ | PROT_WRITE) && mprotect(p, len, prot) != 0) err = errno;
+  }
+  if (err != 0) {
+    MYFS_REAL(munmap)(p, len);
     errno = err;
     return MAP_FAILED;
   }
+  if (flags & MAP_FIXED) sharedMapsReplaced(p, len);
   return p;
 }
 MYFS_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t off) noexcept {

@@ -16,6 +16,7 @@
 
 #include "preload/client_api.h"
 #include "preload/inherit.h"
+#include "preload/mmap_shared.h"
 #include "preload/path_routing.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
@@ -102,6 +103,7 @@ void beforeFork() {
 void flushAtExit(bool stdio) {
   if (inVforkChild()) return;
   if (stdio) fflush(nullptr);  // stdio streams over myfs files and shadows write first
+  (void)writeBackSharedMaps();  // stores in MAP_SHARED mappings of myfs files
   syncAllShadows();
   ClientApi* api = gApi.load();
   if (api == nullptr) return;
