@@ -333,9 +333,18 @@ Result<void> writeRun(Vfs& vfs, Entry& e, InodeId ino, std::uint64_t off, const 
   return okResult();
 }
 
+int writeBackPages(Vfs& vfs, InodeId ino, Entry& e, bool flush);
+
 // Writes back the pages that differ from the clean copy; `flush`: then to the servers.
-// Returns 0 or an errno.
+// Returns 0 or an errno. A file removed since (sqlite unlinks its -shm before munmap)
+// cannot be flushed and no longer needs it: what the Vfs holds is what its fds read.
 int writeBack(Vfs& vfs, InodeId ino, Entry& e, bool flush) {
+  int err = writeBackPages(vfs, ino, e, flush);
+  if (err == ENOENT || err == ESTALE) return 0;  // the inode is gone on the servers
+  return err;
+}
+
+int writeBackPages(Vfs& vfs, InodeId ino, Entry& e, bool flush) {
   if (!e.writable || !intact(e)) return 0;  // never mapped writable: no stores
   const off_t size = memfdSize(e);
   if (size <= 0) return 0;

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     pwrite(fd, "WXYZ", 4, 102);
     show("mapping 100", p + 100, 6);
     lseek(fd, 0, SEEK_END);
-    write(fd, "tail", 4);  // the file grows: the mapping's last page is still 8192..
+    write(fd, "tail", 4);  // appended past the mapping: the mapping is unchanged
     show("mapping 8188", p + 8188, 4);
     if (msync(p, 8192, MS_SYNC) != 0) die("msync");
     munmap(p, 8192);
@@ -196,6 +196,24 @@ int main(int argc, char** argv) {
     memcpy(p + 4, c, strlen(c));
     if (c[0] == '_') _exit(0);
     exit(0);
+  } else if (!strcmp(c, "unlinked")) {  // sqlite removes its -shm before munmap
+    int fd = make(f, 8192, 'u');
+    char* p = map(fd, 8192, PROT_READ | PROT_WRITE, 0);
+    int fd2 = open(f, O_RDONLY);
+    unlink(f);
+    memcpy(p, "gone", 4);
+    int rc = msync(p, 8192, MS_SYNC);
+    printf("msync after unlink: %s\n", rc ? strerror(errno) : "ok");
+    char buf[5] = {0};
+    pread(fd2, buf, 4, 0);
+    printf("other fd reads: %s\n", buf);
+    memcpy(p + 4096, "more", 4);
+    rc = munmap(p, 8192);
+    printf("munmap: %d\n", rc);
+    pread(fd2, buf, 4, 4096);
+    printf("other fd reads: %s\n", buf);
+    close(fd);
+    close(fd2);
   } else if (!strcmp(c, "errors")) {
     int fd = make(f, 4096, 'r');
     close(fd);
@@ -279,6 +297,8 @@ TEST_F(MmapTest, MappingOutlivesItsFd) { expectSameAsNative("close", "$P after-c
 TEST_F(MmapTest, ExitAndUnderscoreExitWriteBack) {
   expectSameAsNative("exit", "$P exit $R/a; head -c 10 $R/a; echo; $P _exit $R/b; head -c 10 $R/b; echo");
 }
+
+TEST_F(MmapTest, UnlinkedFileStaysMapped) { expectSameAsNative("unlinked", "$P unlinked $R/f; ls $R"); }
 
 TEST_F(MmapTest, ErrorsMatchNative) { expectSameAsNative("errors", "$P errors $R/f"); }
 
