@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +56,11 @@ class MetaShard {
                                 std::uint32_t flags) = 0;
   virtual Result<std::vector<std::string>> listxattr(const Cred& cred, InodeId ino) = 0;
   virtual Result<Attr> removexattr(const Cred& cred, InodeId ino, std::string_view name) = 0;
+  // File locks. test = false: sets req (nullopt) or EAGAIN; test = true: the first
+  // conflicting lock, if any.
+  virtual Result<std::optional<FileLock>> lock(InodeId ino, const FileLock& req, bool test) = 0;
+  // Keeps the client's locks alive; returns the lease time in milliseconds.
+  virtual Result<std::uint32_t> renewLocks(std::uint64_t client) = 0;
 };
 
 // One chunk-range write or read, addressed by file and chunk.

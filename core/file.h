@@ -29,6 +29,11 @@ struct File {
   // The offset lives in the kernel file behind the fd (shared with other processes after
   // fork or exec; Vfs::shareOffset); `offset` is then unused for regular files.
   std::atomic<bool> offsetInKernel{false};
+  // Lock owner of this description (kOfd, kFlock): random, kept by fork's copy.
+  std::uint64_t lockOwner = 0;
+  // The process that took a kOfd or kFlock lock through it (0: none): it releases them at
+  // its last close of the description or its exit (it is the one renewing them).
+  int descriptionLockPid = 0;
 
   // Directory stream: entries buffered from the server, position counted in entries
   // (0 and 1 are "." and "..").

@@ -138,4 +138,21 @@ inline constexpr std::size_t kXattrListMax = 65536;  // XATTR_LIST_MAX: longest 
 inline constexpr std::uint32_t kXattrCreate = 1;     // XATTR_CREATE
 inline constexpr std::uint32_t kXattrReplace = 2;    // XATTR_REPLACE
 
+// A file lock as the metadata server arbitrates it (schema/meta.capnp: lock). kPosix
+// are fcntl(2) F_SETLK locks owned by a process, kOfd the F_OFD_SETLK ones owned by an
+// open file description; both conflict with each other. kFlock are flock(2) locks (whole
+// file, owned by a description), a separate set as on Linux.
+enum class LockKind : std::uint8_t { kPosix = 0, kOfd = 1, kFlock = 2 };
+inline constexpr std::uint64_t kLockToEof = ~std::uint64_t{0};
+
+struct FileLock {
+  LockKind kind = LockKind::kPosix;
+  std::int32_t type = 0;        // F_RDLCK, F_WRLCK or F_UNLCK
+  std::uint64_t start = 0;      // first byte
+  std::uint64_t end = kLockToEof;  // last byte, inclusive (kLockToEof: to the end, always)
+  std::uint64_t owner = 0;      // process or description: locks of one owner never conflict
+  std::uint64_t client = 0;     // the process that renews it (MetaShard::renewLocks)
+  std::int32_t pid = 0;         // reported by F_GETLK (kPosix)
+};
+
 }  // namespace myfs

@@ -26,6 +26,7 @@ struct Inode {
   bool mtimeDirty = false;  // data changed locally: mtime to be set on the server
   int openCount = 0;        // open file descriptions in this process
   bool unlinked = false;    // last link removed while open: drop data at last close
+  bool posixLocked = false;  // this process took a kPosix lock on it (released on close)
 };
 
 }  // namespace myfs

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/fs_types.h"
 #include "core/result.h"
 #include "core/types.h"
 
@@ -102,6 +103,28 @@ class Vfs {
   virtual Result<void> fchmod(int fd, mode_t mode) = 0;
   virtual Result<void> fchown(int fd, uid_t uid, gid_t gid) = 0;
   virtual Result<void> futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeNs) = 0;
+
+  // ---- File locks, arbitrated by the metadata server of the file's inode: fcntl
+  // F_SETLK/F_SETLKW (kPosix, owned by this process), F_OFD_SETLK (kOfd) and flock
+  // (kFlock, whole file), both owned by fd's description. [start, end] is absolute, end
+  // inclusive (kLockToEof: to the end of the file, always). `wait` retries until the lock
+  // is granted, EINTR if a signal handler ran meanwhile. Taking a lock fetches the file's
+  // attributes again (dropping cached pages another client changed); releasing one
+  // writes this process's changes back first. Locks go when released, when their owner
+  // closes the file (kPosix: any fd of the file; the others: the taking process's last
+  // fd of the description), at process exit (releaseLocksAtExit), or when the process
+  // stops renewing them (dies).
+  // Errors: EBADF (a kPosix/kOfd read lock without read access, write lock without write
+  // access, O_PATH), EAGAIN (held by another owner, !wait), EINVAL, EINTR, EIO.
+  virtual Result<void> setLock(int fd, LockKind kind, int type, std::uint64_t start, std::uint64_t end,
+                               bool wait) = 0;
+  // F_GETLK: the first lock of another owner that conflicts with the one described, or a
+  // lock of type F_UNLCK when none does.
+  virtual Result<FileLock> getLock(int fd, LockKind kind, int type, std::uint64_t start, std::uint64_t end) = 0;
+  // Process exit: releases this process's kPosix locks and the kOfd/kFlock locks it
+  // took (a description shared with another process keeps no lock its taker dropped:
+  // the taker is the one renewing it).
+  virtual void releaseLocksAtExit() = 0;
 
   // ---- Descriptions shared with other processes (fork, exec).
   virtual std::vector<int> openFds() const = 0;

@@ -77,6 +77,9 @@ class VfsImpl final : public Vfs {
   Result<void> fremovexattr(int fd, std::string_view name) override;
   Result<void> syncAll() override;
   std::string takeEscapedPath() override;
+  Result<void> setLock(int fd, LockKind kind, int type, std::uint64_t start, std::uint64_t end, bool wait) override;
+  Result<FileLock> getLock(int fd, LockKind kind, int type, std::uint64_t start, std::uint64_t end) override;
+  void releaseLocksAtExit() override;
   std::vector<int> openFds() const override;
   Result<OpenFileInfo> describe(int fd) override;
   Result<void> shareOffset(int fd, const std::function<Result<void>(std::uint64_t)>& install) override;
@@ -138,6 +141,23 @@ class VfsImpl final : public Vfs {
   Result<size_t> listxattrIno(InodeId ino, char* list, size_t size, const Cred& cred);
   Result<void> removexattrIno(InodeId ino, std::string_view name, const Cred& cred);
 
+  // ---- vfs_lock.cc helpers
+  struct LockRenewer;
+  // This process's lock owner and client id (changes in a forked child).
+  std::uint64_t processLockOwner() const;
+  // A lock request of fd's description or this process.
+  FileLock lockRequest(const File& f, LockKind kind, int type, std::uint64_t start, std::uint64_t end) const;
+  // Releases the owner's locks of `kind` on the inode, after writing back its changes.
+  Result<void> unlockAll(File& f, LockKind kind);
+  // Called when a lock was granted on `shard`: renews it in the background from now on.
+  void keepLocksAlive(std::uint32_t shard);
+  void stopLockRenewer();
+  // A fresh owner for a new open file description.
+  std::uint64_t newDescriptionOwner();
+  // On close: the process's kPosix locks on the file (any fd) and, at the description's
+  // last fd, its kOfd and kFlock locks.
+  Result<void> releaseLocksOnClose(File& f, bool lastReference);
+
   // ---- vfs_io.cc helpers
   Result<std::shared_ptr<File>> fileOf(int fd) const { return files_.get(fd); }
   Result<void> openNode(int fd, Node node, std::string path, int flags, bool created, const Cred& cred);
@@ -164,6 +184,10 @@ class VfsImpl final : public Vfs {
   DentryCache dentries_;
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};
+  const std::uint64_t lockSeed_;  // random: owners and client ids of this Vfs
+  std::atomic<std::uint64_t> descriptions_{0};
+  std::mutex renewerMu_;
+  LockRenewer* renewer_ = nullptr;  // GUARDED_BY(renewerMu_); a forked child's copy is leaked
 
   static constexpr std::size_t kInodeCacheObjects = 65536;  // kept before unused ones are swept
   std::mutex inodesMu_;

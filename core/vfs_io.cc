@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <random>
 #include <cstddef>
 #include <cstring>
 
@@ -26,9 +28,14 @@ struct LinuxDirent64 {
 }  // namespace
 
 VfsImpl::VfsImpl(Cluster& cluster, VfsOptions options, MountInfo mount)
-    : cluster_(cluster), options_(std::move(options)), mount_(mount), dentries_(options_.cacheTtlMs) {}
+    : cluster_(cluster),
+      options_(std::move(options)),
+      mount_(mount),
+      dentries_(options_.cacheTtlMs),
+      lockSeed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}() ^
+                static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {}
 
-VfsImpl::~VfsImpl() = default;
+VfsImpl::~VfsImpl() { stopLockRenewer(); }
 
 Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options) {
   if (cluster.shardCount() == 0) return Errno(EINVAL);
@@ -161,13 +168,14 @@ Result<void> VfsImpl::openNode(int fd, Node node, std::string path, int flags, b
   }
   auto file = std::make_shared<File>(node.inode, std::move(path), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
   file->fdRefs = 1;
+  file->lockOwner = newDescriptionOwner();
   MYFS_ASSIGN_OR_RETURN(old, files_.put(fd, file));
   if (old) (void)release(std::move(old));
   return okResult();
 }
 
 Result<void> VfsImpl::release(std::shared_ptr<File> file) {
-  if (--file->fdRefs > 0) return okResult();
+  if (--file->fdRefs > 0) return releaseLocksOnClose(*file, false);
   Inode& inode = *file->inode;
   bool dropData = false;
   Result<void> flushed;
@@ -180,8 +188,9 @@ Result<void> VfsImpl::release(std::shared_ptr<File> file) {
       inode.sizeDirty = inode.mtimeDirty = false;
     }
   }
+  Result<void> unlocked = releaseLocksOnClose(*file, true);  // after the write-back
   if (dropData) MYFS_TRY(cluster_.data().remove(inode.ino));
-  return flushed;
+  return flushed ? unlocked : flushed;
 }
 
 Result<void> VfsImpl::close(int fd) {
@@ -515,6 +524,7 @@ Result<void> VfsImpl::adopt(int fd, InodeId ino, std::string path, int flags) {
   auto file = std::make_shared<File>(node.inode, std::move(path), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
   file->fdRefs = 1;
   file->offsetInKernel = true;
+  file->lockOwner = newDescriptionOwner();
   MYFS_ASSIGN_OR_RETURN(old, files_.put(fd, file));
   if (old) (void)release(std::move(old));
   return okResult();

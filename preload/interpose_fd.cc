@@ -1,6 +1,7 @@
 // The open family, close, dup, fcntl and umask.
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,6 +203,67 @@ MYFS_EXPORT int dup3(int oldFd, int newFd, int flags) noexcept {
 
 namespace {
 
+// The absolute byte range [*start, *end] a struct flock names (end inclusive,
+// kLockToEof: to the end of the file), as fcntl(2) computes it; an errno on failure.
+int lockRange(Vfs& vfs, int fd, const struct flock& fl, std::uint64_t* start, std::uint64_t* end) {
+  std::int64_t base = 0;
+  if (fl.l_whence == SEEK_CUR) {
+    auto pos = vfs.lseek(fd, 0, SEEK_CUR);
+    if (!pos) return pos.err();
+    base = *pos;
+  } else if (fl.l_whence == SEEK_END) {
+    auto attr = vfs.fstat(fd);
+    if (!attr) return attr.err();
+    base = static_cast<std::int64_t>(attr->size);
+  } else if (fl.l_whence != SEEK_SET) {
+    return EINVAL;
+  }
+  std::int64_t first = 0;
+  if (__builtin_add_overflow(base, static_cast<std::int64_t>(fl.l_start), &first)) return EOVERFLOW;
+  if (fl.l_len == 0) {
+    if (first < 0) return EINVAL;
+    *start = static_cast<std::uint64_t>(first);
+    *end = kLockToEof;
+    return 0;
+  }
+  std::int64_t last = 0;
+  if (fl.l_len > 0) {
+    if (__builtin_add_overflow(first, static_cast<std::int64_t>(fl.l_len) - 1, &last)) return EOVERFLOW;
+  } else {
+    last = first - 1;
+    first += fl.l_len;
+  }
+  if (first < 0) return EINVAL;
+  *start = static_cast<std::uint64_t>(first);
+  *end = static_cast<std::uint64_t>(last);
+  return 0;
+}
+
+// fcntl's lock commands on a myfs fd.
+int fcntlLock(Vfs& vfs, int fd, int cmd, struct flock* fl) {
+  if (fl == nullptr) return failWith(EFAULT);
+  const bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+  if (ofd && fl->l_pid != 0) return failWith(EINVAL);
+  const LockKind kind = ofd ? LockKind::kOfd : LockKind::kPosix;
+  std::uint64_t start = 0, end = 0;
+  if (int err = lockRange(vfs, fd, *fl, &start, &end); err != 0) return failWith(err);
+  if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+    if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK) return failWith(EINVAL);
+    auto got = vfs.getLock(fd, kind, fl->l_type, start, end);
+    if (!got) return failWith(got.err());
+    fl->l_type = static_cast<short>(got->type);
+    if (got->type != F_UNLCK) {
+      fl->l_whence = SEEK_SET;
+      fl->l_start = static_cast<off_t>(got->start);
+      fl->l_len = got->end == kLockToEof ? 0 : static_cast<off_t>(got->end - got->start + 1);
+      fl->l_pid = got->kind == LockKind::kPosix ? got->pid : -1;
+    }
+    return 0;
+  }
+  const bool wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
+  return toInt(vfs.setLock(fd, kind, fl->l_type, start, end, wait));
+}
+
 int fcntlMyfs(int fd, int cmd, long arg) {
   Vfs* vfs = loadedVfs();
   Guard g;
@@ -226,8 +288,7 @@ int fcntlMyfs(int fd, int cmd, long arg) {
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      logOnce("byte-range locks on myfs files are not supported yet: ENOLCK");
-      return failWith(ENOLCK);
+      return fcntlLock(*vfs, fd, cmd, reinterpret_cast<struct flock*>(arg));
     default:
       return failWith(EINVAL);
   }
@@ -265,9 +326,42 @@ MYFS_EXPORT int fcntl64(int fd, int cmd, ...) {
 }
 
 MYFS_EXPORT int flock(int fd, int op) noexcept {
-  if (isMyfsFd(fd)) {
-    logOnce("flock on myfs files is not supported yet: ENOLCK");
-    return failWith(ENOLCK);
+  if (!isMyfsFd(fd) || inVforkChild()) return MYFS_REAL(flock)(fd, op);
+  int type;
+  switch (op & ~LOCK_NB) {
+    case LOCK_SH: type = F_RDLCK; break;
+    case LOCK_EX: type = F_WRLCK; break;
+    case LOCK_UN: type = F_UNLCK; break;
+    default: return failWith(EINVAL);
   }
-  return MYFS_REAL(flock)(fd, op);
+  Guard g;
+  return toInt(loadedVfs()->setLock(fd, LockKind::kFlock, type, 0, kLockToEof, (op & LOCK_NB) == 0));
 }
+
+// glibc's lockf calls its internal fcntl: served here for myfs fds, as glibc defines it
+// (a write lock over [offset, offset + len) from the current offset).
+MYFS_EXPORT int lockf(int fd, int cmd, off_t len) {
+  if (!isMyfsFd(fd) || inVforkChild()) return MYFS_REAL(lockf)(fd, cmd, len);
+  struct flock fl {};
+  fl.l_whence = SEEK_CUR;
+  fl.l_len = len;
+  switch (cmd) {
+    case F_TEST:
+      fl.l_type = F_RDLCK;
+      if (fcntl(fd, F_GETLK, &fl) < 0) return -1;
+      if (fl.l_type == F_UNLCK || fl.l_pid == getpid()) return 0;
+      return failWith(EACCES);
+    case F_ULOCK:
+      fl.l_type = F_UNLCK;
+      return fcntl(fd, F_SETLK, &fl);
+    case F_TLOCK:
+      fl.l_type = F_WRLCK;
+      return fcntl(fd, F_SETLK, &fl);
+    case F_LOCK:
+      fl.l_type = F_WRLCK;
+      return fcntl(fd, F_SETLKW, &fl);
+    default:
+      return failWith(EINVAL);
+  }
+}
+MYFS_EXPORT int lockf64(int fd, int cmd, off_t len) { return lockf(fd, cmd, len); }

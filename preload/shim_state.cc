@@ -109,6 +109,7 @@ void flushAtExit(bool stdio) {
   if (api == nullptr) return;
   Guard g;
   (void)api->vfs->syncAll();
+  api->vfs->releaseLocksAtExit();  // the kernel drops a dying process's locks
 }
 
 __attribute__((constructor)) void shimInit() {

@@ -79,6 +79,28 @@ void toWire(const Result<Attr>& r, schema::AttrResult::Builder out) {
   if (r) toWire(*r, out.initAttr());
 }
 
+FileLock fromWire(schema::FileLock::Reader in) {
+  FileLock out;
+  out.kind = static_cast<LockKind>(in.getKind());
+  out.type = in.getType();
+  out.start = in.getStart();
+  out.end = in.getEnd();
+  out.owner = in.getOwner();
+  out.client = in.getClient();
+  out.pid = in.getPid();
+  return out;
+}
+
+void toWire(const FileLock& in, schema::FileLock::Builder out) {
+  out.setKind(static_cast<std::uint8_t>(in.kind));
+  out.setType(in.type);
+  out.setStart(in.start);
+  out.setEnd(in.end);
+  out.setOwner(in.owner);
+  out.setClient(in.client);
+  out.setPid(in.pid);
+}
+
 ShardStats fromWire(schema::ShardStats::Reader in) {
   ShardStats out;
   MYFS_SHARD_STATS_FIELDS(MYFS_FROM_WIRE)

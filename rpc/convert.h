@@ -28,6 +28,9 @@ void toWire(const Cred& c, schema::Cred::Builder b);
 SetAttr fromWire(schema::SetAttrRequest::Reader r);
 void toWire(const SetAttr& s, schema::SetAttrRequest::Builder b);
 
+FileLock fromWire(schema::FileLock::Reader l);
+void toWire(const FileLock& l, schema::FileLock::Builder b);
+
 Result<Attr> fromWire(schema::AttrResult::Reader r);
 void toWire(const Result<Attr>& r, schema::AttrResult::Builder b);
 

@@ -228,6 +228,29 @@ class RpcMetaShard final : public MetaShard {
     });
   }
 
+  Result<std::optional<FileLock>> lock(InodeId ino, const FileLock& req, bool test) override {
+    return call<std::optional<FileLock>>(true, [&](Connection& c) {
+      auto r = c.cap<MetaService>().lockRequest();
+      r.setIno(ino);
+      toWire(req, r.initLock());
+      r.setTest(test);
+      return r.send().then([](capnp::Response<MetaService::LockResults>&& out) -> Result<std::optional<FileLock>> {
+        if (out.getErr() != 0) return Errno(out.getErr());
+        if (!out.getHasConflict()) return std::optional<FileLock>();
+        return std::optional<FileLock>(fromWire(out.getConflict()));
+      });
+    });
+  }
+
+  Result<std::uint32_t> renewLocks(std::uint64_t client) override {
+    return call<std::uint32_t>(true, [&](Connection& c) {
+      auto r = c.cap<MetaService>().renewLocksRequest();
+      r.setClient(client);
+      return r.send().then(
+          [](capnp::Response<MetaService::RenewLocksResults>&& out) -> Result<std::uint32_t> { return out.getLeaseMs(); });
+    });
+  }
+
   Result<std::vector<std::string>> listxattr(const Cred& cred, InodeId ino) override {
     return call<std::vector<std::string>>(true, [&](Connection& c) {
       auto req = c.cap<MetaService>().listxattrRequest();

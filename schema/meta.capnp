@@ -59,6 +59,17 @@ struct ShardStats {
   bytes @5 :UInt64;      # sum of file sizes of this shard's inodes
 }
 
+struct FileLock {
+  # A file lock (core/fs_types.h FileLock): fcntl(2) and flock(2) locks.
+  kind @0 :UInt8;        # 0: fcntl lock of a process, 1: OFD lock, 2: flock
+  type @1 :Int32;        # Linux's F_RDLCK (0), F_WRLCK (1), F_UNLCK (2)
+  start @2 :UInt64;      # first byte
+  end @3 :UInt64;        # last byte, inclusive; 2^64-1: to the end of the file, always
+  owner @4 :UInt64;      # locks of one owner never conflict with each other
+  client @5 :UInt64;     # the process that renews the lock (renewLocks)
+  pid @6 :Int32;         # reported to F_GETLK
+}
+
 interface MetaService {
   openSession @0 (callback :ClientCallback, clientName :Text) -> (sessionId :UInt64);
   # Registers a client. The callback is kept for lease recalls.
@@ -184,4 +195,18 @@ interface MetaService {
 
   removexattr @21 (cred :Cred, ino :UInt64, name :Text) -> (result :AttrResult);
   # Errors: ENOENT, ENODATA (absent), EACCES, EPERM, EOPNOTSUPP, EINVAL.
+
+  # ---- File locks of an inode of this shard, held in the server's memory (not across
+  # a restart). A lock lives while its client renews (renewLocks, or any lock call) within
+  # the lease; a conflicting lock whose client has been silent longer is dropped.
+
+  lock @22 (ino :UInt64, lock :FileLock, test :Bool) -> (err :Int32, conflict :FileLock, hasConflict :Bool);
+  # test = false: F_SETLK. Sets, changes (splitting or merging the owner's ranges) or
+  # releases (type F_UNLCK) the owner's lock; EAGAIN when another owner's lock conflicts
+  # (blocking waits are the client's retries). test = true: F_GETLK, the first
+  # conflicting lock in `conflict` (hasConflict). Errors: EINVAL (type, range).
+  # Idempotent: the same request again leaves the same locks.
+
+  renewLocks @23 (client :UInt64) -> (leaseMs :UInt32);
+  # Keeps the client's locks alive for another lease; returns the lease. Idempotent.
 }

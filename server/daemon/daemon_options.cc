@@ -18,7 +18,7 @@ bool parseU32(std::string_view s, std::uint32_t* out) {
 
 const char* daemonUsage() {
   return "usage: myfsd --role meta|data --dir PATH [--listen HOST:PORT] [--unix PATH]\n"
-         "             [--shard I --shards N] [--chunk-size BYTES]\n"
+         "             [--shard I --shards N] [--chunk-size BYTES] [--lock-lease-ms MS]\n"
          "  --role meta|data     serve a metadata shard or a data chunk store\n"
          "  --dir PATH           store directory (created if missing)\n"
          "  --listen HOST:PORT   TCP address (port 0: any free port)\n"
@@ -26,6 +26,8 @@ const char* daemonUsage() {
          "  --shard I --shards N this metadata shard's index and the shard count (default 0 of 1)\n"
          "  --chunk-size BYTES   chunk size fixed when the metadata store is formatted\n"
          "                       (power of two, 65536..67108864; default 1048576)\n"
+         "  --lock-lease-ms MS   how long a silent client's file locks are kept (meta;\n"
+         "                       100..3600000, default 10000)\n"
          "At least one of --listen and --unix is required. Prints one READY line on stdout\n"
          "once listening; SIGTERM or SIGINT shut it down cleanly.\n";
 }
@@ -35,6 +37,7 @@ std::optional<DaemonOptions> parseDaemonOptions(int argc, const char* const* arg
   bool haveRole = false;
   bool haveShard = false;
   bool haveShards = false;
+  bool haveLease = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -54,7 +57,7 @@ std::optional<DaemonOptions> parseDaemonOptions(int argc, const char* const* arg
       haveValue = true;
     }
     static constexpr std::string_view kFlags[] = {"--role", "--dir", "--listen", "--unix",
-                                                  "--shard", "--shards", "--chunk-size"};
+                                                  "--shard", "--shards", "--chunk-size", "--lock-lease-ms"};
     bool known = false;
     for (std::string_view f : kFlags) known = known || f == flag;
     if (!known) {
@@ -96,6 +99,12 @@ std::optional<DaemonOptions> parseDaemonOptions(int argc, const char* const* arg
         return std::nullopt;
       }
       haveShards = true;
+    } else if (flag == "--lock-lease-ms") {
+      if (!parseU32(value, &o.lockLeaseMs) || o.lockLeaseMs < 100 || o.lockLeaseMs > 3600000) {
+        *error = "--lock-lease-ms must be a number between 100 and 3600000, not '" + std::string(value) + "'";
+        return std::nullopt;
+      }
+      haveLease = true;
     } else if (flag == "--chunk-size") {
       if (!parseU32(value, &o.chunkSize) || o.chunkSize < (64u << 10) || o.chunkSize > (64u << 20) ||
           (o.chunkSize & (o.chunkSize - 1)) != 0) {
@@ -116,8 +125,8 @@ std::optional<DaemonOptions> parseDaemonOptions(int argc, const char* const* arg
     *error = "missing --listen or --unix";
     return std::nullopt;
   }
-  if (o.role == DaemonRole::kData && (haveShard || haveShards || o.chunkSize != 0)) {
-    *error = "--shard, --shards and --chunk-size apply to --role meta only";
+  if (o.role == DaemonRole::kData && (haveShard || haveShards || o.chunkSize != 0 || haveLease)) {
+    *error = "--shard, --shards, --chunk-size and --lock-lease-ms apply to --role meta only";
     return std::nullopt;
   }
   if (o.shards == 0 || o.shards > 65536) {

@@ -153,6 +153,27 @@ kj::Promise<void> MetaServiceImpl::prepareRmdir(PrepareRmdirContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> MetaServiceImpl::lock(LockContext context) {
+  auto p = context.getParams();
+  const FileLock req = fromWire(p.getLock());
+  auto out = context.getResults(kSmallResultSize);
+  const auto now = LockTable::Clock::now();
+  if (p.getTest()) {
+    std::optional<FileLock> c = locks_.test(p.getIno(), req, now);
+    out.setHasConflict(c.has_value());
+    if (c) toWire(*c, out.initConflict());
+  } else {
+    out.setErr(locks_.set(p.getIno(), req, now).err());
+  }
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::renewLocks(RenewLocksContext context) {
+  locks_.renew(context.getParams().getClient(), LockTable::Clock::now());
+  context.getResults(kSmallResultSize).setLeaseMs(static_cast<std::uint32_t>(locks_.lease().count()));
+  return kj::READY_NOW;
+}
+
 kj::Promise<void> MetaServiceImpl::getxattr(GetxattrContext context) {
   auto p = context.getParams();
   Result<std::string> r = store_.getxattr(fromWire(p.getCred()), p.getIno(), text(p.getName()));

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "schema/meta.capnp.h"
+#include "server/meta/lock_table.h"
 #include "server/meta/meta_store.h"
 #include "server/meta/session_table.h"
 
@@ -16,7 +17,9 @@ namespace myfs::server {
 class MetaServiceImpl final : public schema::MetaService::Server {
  public:
   // `store` and `sessions` must outlive every capability to this object.
-  MetaServiceImpl(MetaStore& store, SessionTable& sessions) : store_(store), sessions_(sessions) {}
+  MetaServiceImpl(MetaStore& store, SessionTable& sessions, std::chrono::milliseconds lockLease = kDefaultLockLease)
+      : store_(store), sessions_(sessions), locks_(lockLease) {}
+  static constexpr std::chrono::milliseconds kDefaultLockLease{10000};
 
   // Registers the caller's callback in the session table; returns the session id.
   kj::Promise<void> openSession(OpenSessionContext context) override;
@@ -54,6 +57,10 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   kj::Promise<void> linkCount(LinkCountContext context) override;
   // MetaStore::prepareRmdir.
   kj::Promise<void> prepareRmdir(PrepareRmdirContext context) override;
+  // LockTable::set / test (in memory).
+  kj::Promise<void> lock(LockContext context) override;
+  // LockTable::renew.
+  kj::Promise<void> renewLocks(RenewLocksContext context) override;
   // MetaStore::getxattr.
   kj::Promise<void> getxattr(GetxattrContext context) override;
   // MetaStore::setxattr.
@@ -66,6 +73,7 @@ class MetaServiceImpl final : public schema::MetaService::Server {
  private:
   MetaStore& store_;
   SessionTable& sessions_;
+  LockTable locks_;
 };
 
 }  // namespace myfs::server

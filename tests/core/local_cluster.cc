@@ -1,5 +1,7 @@
 #include "tests/core/local_cluster.h"
 
+#include "server/meta/lock_table.h"
+
 #include <stdlib.h>
 
 #include <cstring>
@@ -61,6 +63,18 @@ class LocalShard final : public MetaShard {
   Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) override {
     return s_.linkCount(ino, delta, newParent);
   }
+  Result<std::optional<FileLock>> lock(InodeId ino, const FileLock& req, bool test) override {
+    std::lock_guard lock(locksMu_);
+    const auto now = server::LockTable::Clock::now();
+    if (test) return locks_.test(ino, req, now);
+    MYFS_TRY(locks_.set(ino, req, now));
+    return std::optional<FileLock>();
+  }
+  Result<std::uint32_t> renewLocks(std::uint64_t client) override {
+    std::lock_guard lock(locksMu_);
+    locks_.renew(client, server::LockTable::Clock::now());
+    return static_cast<std::uint32_t>(locks_.lease().count());
+  }
   Result<void> prepareRmdir(const Cred& c, InodeId ino, bool undo) override { return s_.prepareRmdir(c, ino, undo); }
   Result<std::string> getxattr(const Cred& c, InodeId ino, std::string_view name) override {
     return s_.getxattr(c, ino, name);
@@ -77,6 +91,8 @@ class LocalShard final : public MetaShard {
  private:
   server::MetaStore& s_;
   CallCounts& counts_;
+  std::mutex locksMu_;
+  server::LockTable locks_{std::chrono::seconds(10)};
 };
 
 class LocalData final : public DataPlane {

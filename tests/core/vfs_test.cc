@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "core/vfs.h"
 #include "tests/core/local_cluster.h"
@@ -396,6 +397,50 @@ TEST_F(VfsTest, SharedOffsetLivesInTheKernelFile) {
   ASSERT_TRUE(vfs_->close(kfd).ok());
   ::close(kfd);
   EXPECT_EQ("abcdefghi", readFile("log"));
+}
+
+// Two clients (processes) contending for fcntl and flock locks on one file.
+TEST_F(VfsTest, LocksExcludeOtherClientsAndGoWithClose) {
+  writeFile("locked", "0123456789");
+  auto other = makeVfs(*cluster_, VfsOptions{});
+  ASSERT_TRUE(other.ok());
+  Vfs& b = **other;
+  int fa = open("locked", O_RDWR);
+  ASSERT_TRUE(b.open(900, At::root(), "locked", O_RDWR, 0).ok());
+
+  ASSERT_TRUE(vfs_->setLock(fa, LockKind::kPosix, F_WRLCK, 0, 4, false).ok());
+  EXPECT_EQ(EAGAIN, b.setLock(900, LockKind::kPosix, F_RDLCK, 4, 8, false).err());
+  EXPECT_TRUE(b.setLock(900, LockKind::kPosix, F_WRLCK, 5, kLockToEof, false).ok());  // disjoint
+  EXPECT_EQ(EAGAIN, b.setLock(900, LockKind::kOfd, F_RDLCK, 0, 0, false).err());      // OFD meets POSIX
+  EXPECT_TRUE(b.setLock(900, LockKind::kFlock, F_WRLCK, 0, kLockToEof, false).ok());  // a separate set
+  auto seen = b.getLock(900, LockKind::kPosix, F_WRLCK, 0, 100);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(F_WRLCK, seen->type);
+  EXPECT_EQ(0u, seen->start);
+  EXPECT_EQ(4u, seen->end);
+  EXPECT_EQ(getpid(), seen->pid);
+
+  // Changes written under the lock are what the next holder reads.
+  ASSERT_EQ(5u, *vfs_->pwrite(fa, "ABCDE", 5, 0));
+  char buf[10] = {};
+  ASSERT_EQ(10u, *b.pread(900, buf, 10, 0));  // b caches the old content
+  ASSERT_TRUE(vfs_->setLock(fa, LockKind::kPosix, F_UNLCK, 0, kLockToEof, false).ok());
+  ASSERT_TRUE(b.setLock(900, LockKind::kPosix, F_WRLCK, 0, 4, false).ok());
+  ASSERT_EQ(10u, *b.pread(900, buf, 10, 0));
+  EXPECT_EQ("ABCDE56789", std::string(buf, 10));
+
+  // A waiter is woken when the holder closes the file.
+  int fa2 = open("locked", O_RDONLY);
+  EXPECT_EQ(EAGAIN, vfs_->setLock(fa2, LockKind::kFlock, F_RDLCK, 0, kLockToEof, false).err());  // b holds flock
+  std::thread closer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_TRUE(b.close(900).ok());
+  });
+  ASSERT_TRUE(vfs_->setLock(fa2, LockKind::kFlock, F_RDLCK, 0, kLockToEof, true).ok());
+  closer.join();
+  EXPECT_EQ(EBADF, vfs_->setLock(fa2, LockKind::kPosix, F_WRLCK, 0, 1, false).err());  // read-only fd
+  ASSERT_TRUE(vfs_->close(fa2).ok());
+  ASSERT_TRUE(vfs_->close(fa).ok());
 }
 
 TEST_F(VfsTest, DataServerFailureSurfacesAtCloseAndFsync) {

@@ -68,13 +68,16 @@ RunResult runBash(const std::string& script, const std::string& root, const std:
   return runCommand(cmd);
 }
 
-Cluster::Cluster(int metaShards, int dataServers) : meta_(metaShards), data_(dataServers) { up(); }
+Cluster::Cluster(int metaShards, int dataServers, std::string upOptions)
+    : meta_(metaShards), data_(dataServers), upOptions_(std::move(upOptions)) {
+  up();
+}
 
 Cluster::~Cluster() { down(); }
 
 void Cluster::up() {
   RunResult r = runCommand(binDir() + "/myfs up --dir " + shellQuote(dir()) + " --meta " + std::to_string(meta_) +
-                           " --data " + std::to_string(data_));
+                           " --data " + std::to_string(data_) + " " + upOptions_);
   if (r.status != 0) throw std::runtime_error("myfs up failed: " + r.out);
   running_ = true;
 }

@@ -36,7 +36,8 @@ class TempDir {
 
 class Cluster {
  public:
-  Cluster(int metaShards, int dataServers);
+  // `upOptions` are added to `myfs up` (e.g. "--lock-lease-ms 2000").
+  Cluster(int metaShards, int dataServers, std::string upOptions = "");
   ~Cluster();
   // Runs `script` under libmyfs.so against this cluster, with R=/myfs/<subdir>.
   RunResult run(const std::string& script, const std::string& subdir = "", const std::string& env = "",
@@ -52,6 +53,7 @@ class Cluster {
  private:
   TempDir dir_;
   int meta_, data_;
+  std::string upOptions_;
   bool running_ = false;
 };
 
