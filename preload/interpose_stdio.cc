@@ -1,5 +1,6 @@
 // stdio streams over myfs files: fopen/fdopen return a genuine FILE* (fopencookie)
-// whose reads and writes go through the Vfs; fileno() on it gives the myfs fd.
+// whose reads and writes go through the Vfs; fileno() on it gives the myfs fd. freopen
+// onto a myfs file keeps the caller's FILE* (stdout, ...) and makes its fd a shadow.
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +135,65 @@ MYFS_EXPORT FILE* fdopen(int fd, const char* mode) noexcept {
   if (!isMyfsFd(fd)) return MYFS_REAL(fdopen)(fd, mode);
   return streamOver(fd, mode);
 }
+namespace myfs::preload {
+namespace {
+
+// freopen onto a myfs file: glibc's freopen opens through its internal open, so the
+// stream is reopened on /dev/null (its FILE state and mode reset by glibc) and its fd
+// then made a shadow of the myfs file (shadow.h): stdio's own reads and writes reach
+// the file through the kernel, and fclose or exit writes it back.
+FILE* freopenMyfs(const char* path, const char* mode, FILE* stream) {
+  const int flags = mode ? flagsForMode(mode) : -1;
+  if (flags < 0) return errno = EINVAL, nullptr;
+  const int myfsFd = ::open(path, flags, 0666);
+  if (myfsFd < 0) return nullptr;
+  if (!isMyfsFd(myfsFd)) {  // escaped to a kernel file: let glibc open it
+    ::close(myfsFd);
+    return MYFS_REAL(freopen)(path, mode, stream);
+  }
+  const int old = MYFS_REAL(fileno)(stream);
+  if (old >= 0 && isShadow(old)) {
+    MYFS_REAL(fflush)(stream);
+    (void)syncShadow(old, true);
+  }
+  FILE* f = MYFS_REAL(freopen)("/dev/null", mode, stream);
+  if (f == nullptr) {
+    int err = errno;
+    ::close(myfsFd);
+    return errno = err, nullptr;
+  }
+  const int target = MYFS_REAL(fileno)(f);
+  const int rc = installShadow(myfsFd, target);
+  const int err = errno;
+  ::close(myfsFd);
+  if (rc < 0) {
+    MYFS_REAL(fclose)(f);
+    return errno = err, nullptr;
+  }
+  return f;
+}
+
+}  // namespace
+}  // namespace myfs::preload
+
+MYFS_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
+  if (stream != nullptr && streamFd(stream) >= 0) {
+    // A stream over a myfs file (fopencookie): glibc cannot reopen those.
+    logOnce("freopen of a stream opened on a myfs file is not supported: EOPNOTSUPP");
+    return errno = EOPNOTSUPP, nullptr;
+  }
+  if (path != nullptr && route(path).myfs) return freopenMyfs(path, mode, stream);
+  if (stream != nullptr && anyShadows()) {
+    const int old = MYFS_REAL(fileno)(stream);
+    if (old >= 0 && isShadow(old)) {  // closed inside libc: write it back first
+      MYFS_REAL(fflush)(stream);
+      if (path != nullptr) (void)syncShadow(old, true);
+    }
+  }
+  return MYFS_REAL(freopen)(path, mode, stream);
+}
+MYFS_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) { return freopen(path, mode, stream); }
+
 MYFS_EXPORT int fclose(FILE* f) {
   if (streamFd(f) >= 0) {
     std::lock_guard lock(gStreamsMu);

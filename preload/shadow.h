@@ -13,7 +13,8 @@
 
 namespace myfs::preload {
 
-// Makes `target` (0..2) a shadow of myfs fd `myfsFd` (content and offset copied).
+// Makes `target` (0..2, or the fd of a stream freopen()ed onto a myfs file) a shadow of
+// myfs fd `myfsFd` (content and offset copied).
 // Returns target, or -1 with errno set.
 int installShadow(int myfsFd, int target);
 bool isShadow(int fd);

@@ -162,6 +162,12 @@ print(open('f4').read(), end='')
   )SH");
 }
 
+// glob, nftw, ftw and freopen work inside glibc with its private calls; splice,
+// preadv2 and pwritev2 are rarer data calls: all must see /myfs like a local directory.
+TEST_F(ProgramsTest, LibcWalksAndRareDataCalls) {
+  expectSameAsNative("libc", binDir() + "/libc_calls $R && cat $R/reopened $R/stdout.txt");
+}
+
 TEST_F(ProgramsTest, SubprocessesStartInTheirDirectoryAndLeaveTheParentsAlone) {
   // Python's subprocess uses vfork: the child's chdir must not move the parent.
   RunResult r = cluster_->run(R"PY(python3 -c "
