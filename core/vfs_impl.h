@@ -130,6 +130,10 @@ class VfsImpl final : public Vfs {
   Result<void> mkdirIn(const Node& parent, std::string_view name, mode_t mode, const Cred& cred);
   Result<void> renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
                                   const Node& dstDir, std::string_view dstName, unsigned flags);
+  Result<void> exchangeAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
+                                    const Node& dstDir, std::string_view dstName);
+  // EINVAL if directory `dir` is newParent or one of its ancestors (a move under itself).
+  Result<void> refuseMoveUnder(InodeId dir, InodeId newParent);
   Result<void> setattrNode(const Node& node, const SetAttr& req, const Cred& cred);
 
   // ---- vfs_xattr.cc helpers

@@ -192,20 +192,11 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
 
 Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
                                          const Node& dstDir, std::string_view dstName, unsigned flags) {
-  if (flags & RENAME_EXCHANGE) return Errno(EXDEV);  // TODO(posix): exchange across shards
+  if (flags & RENAME_EXCHANGE) return exchangeAcrossShards(cred, srcDir, srcName, dstDir, dstName);
   MYFS_ASSIGN_OR_RETURN(moved, lookupChild(srcDir, srcName, cred));
   const InodeId ino = moved.inode->ino;
   // Write permission on both parents: checked by addEntry and removeEntry on their shards.
-  if (moved.attr.isDir()) {
-    // Refuse to move a directory under itself: walk up from the destination.
-    InodeId up = dstDir.inode->ino;
-    for (int depth = 0; depth < 4096; ++depth) {
-      if (up == ino) return Errno(EINVAL);
-      if (up == mount_.rootIno) break;
-      MYFS_ASSIGN_OR_RETURN(n, loadInode(up));
-      up = n.attr.parent;
-    }
-  }
+  if (moved.attr.isDir()) MYFS_TRY(refuseMoveUnder(ino, dstDir.inode->ino));  // not under itself
   auto existing = lookupChild(dstDir, dstName, cred);
   if (existing.ok()) {
     if (existing->inode->ino == ino) return okResult();
@@ -238,6 +229,56 @@ Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, s
       return dropLink(gone);
     }
   }
+  return okResult();
+}
+
+Result<void> VfsImpl::refuseMoveUnder(InodeId dir, InodeId newParent) {
+  InodeId up = newParent;
+  for (int depth = 0; depth < 4096; ++depth) {
+    if (up == dir) return Errno(EINVAL);
+    if (up == mount_.rootIno) break;
+    MYFS_ASSIGN_OR_RETURN(n, loadInode(up));
+    up = n.attr.parent;
+  }
+  return okResult();
+}
+
+// RENAME_EXCHANGE between directories on two shards: each name is pointed at the other's
+// inode (addEntry with replace, which keeps the parents' link counts right), then moved
+// directories get their new "..". A crash between the two steps leaves one inode with
+// two names and the other with none (collectable), never a name without an inode.
+Result<void> VfsImpl::exchangeAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
+                                           const Node& dstDir, std::string_view dstName) {
+  MYFS_ASSIGN_OR_RETURN(a, lookupChild(srcDir, srcName, cred));
+  MYFS_ASSIGN_OR_RETURN(b, lookupChild(dstDir, dstName, cred));
+  const InodeId ia = a.inode->ino;
+  const InodeId ib = b.inode->ino;
+  if (ia == ib) return okResult();
+  if (a.attr.isDir()) MYFS_TRY(refuseMoveUnder(ia, dstDir.inode->ino));
+  if (b.attr.isDir()) MYFS_TRY(refuseMoveUnder(ib, srcDir.inode->ino));
+  const InodeId sp = srcDir.inode->ino;
+  const InodeId dp = dstDir.inode->ino;
+  MYFS_ASSIGN_OR_RETURN(first, cluster_.shardOf(dp).addEntry(cred, dp, dstName, ia, a.attr.mode, true));
+  if (first.replacedIno != ib) {
+    // Changed under us: put back what we replaced.
+    if (first.replacedIno != 0) {
+      (void)cluster_.shardOf(dp).addEntry(cred, dp, dstName, first.replacedIno, first.replacedMode, true);
+    }
+    return Errno(ENOENT);
+  }
+  auto second = cluster_.shardOf(sp).addEntry(cred, sp, srcName, ib, b.attr.mode, true);
+  if (!second) {
+    (void)cluster_.shardOf(dp).addEntry(cred, dp, dstName, ib, b.attr.mode, true);  // undo step 1
+    return second.error();
+  }
+  forget(sp, srcName);
+  forget(dp, dstName);
+  if (a.attr.isDir()) MYFS_TRY(cluster_.shardOf(ia).linkCount(ia, 0, dp));
+  if (b.attr.isDir()) MYFS_TRY(cluster_.shardOf(ib).linkCount(ib, 0, sp));
+  stale(ia);
+  stale(ib);
+  stale(sp);
+  stale(dp);
   return okResult();
 }
 

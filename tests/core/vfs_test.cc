@@ -301,6 +301,28 @@ TEST_F(VfsTest, RenameAcrossShardsMovesTreesAndReplaces) {
   EXPECT_EQ(EEXIST, vfs_->rename(At::root(), b + "/victim", At::root(), b + "/moved/x", RENAME_NOREPLACE).err());
 }
 
+TEST_F(VfsTest, ExchangeAcrossShardsSwapsFilesAndDirectories) {
+  std::map<std::uint32_t, std::string> byShard;
+  for (int i = 0; byShard.size() < 2 && i < 64; ++i) {
+    std::string d = "x" + std::to_string(i);
+    ASSERT_TRUE(vfs_->mkdir(At::root(), d, 0755).ok());
+    byShard.emplace(shardOfInode(vfs_->stat(At::root(), d, true)->ino), d);
+  }
+  ASSERT_EQ(2u, byShard.size());
+  const std::string a = byShard[0], b = byShard[1];
+  writeFile(a + "/f", "file in a");
+  ASSERT_TRUE(vfs_->mkdir(At::root(), b + "/d", 0755).ok());
+  writeFile(b + "/d/inner", "inner");
+  ASSERT_TRUE(vfs_->rename(At::root(), a + "/f", At::root(), b + "/d", RENAME_EXCHANGE).ok());
+  EXPECT_EQ("file in a", readFile(b + "/d"));
+  EXPECT_EQ("inner", readFile(a + "/f/inner"));
+  EXPECT_EQ(vfs_->stat(At::root(), a, true)->ino, vfs_->stat(At::root(), a + "/f/..", true)->ino);
+  EXPECT_EQ(3u, vfs_->stat(At::root(), a, true)->nlink);  // gained a subdirectory
+  EXPECT_EQ(2u, vfs_->stat(At::root(), b, true)->nlink);  // lost one
+  EXPECT_EQ(ENOENT, vfs_->rename(At::root(), a + "/f", At::root(), b + "/missing", RENAME_EXCHANGE).err());
+  EXPECT_EQ(EINVAL, vfs_->rename(At::root(), a + "/f", At::root(), a + "/f/inner", RENAME_EXCHANGE).err());
+}
+
 TEST_F(VfsTest, HardLinksShareDataAndCountLinks) {
   writeFile("orig", "shared");
   ASSERT_TRUE(vfs_->mkdir(At::root(), "d", 0755).ok());
