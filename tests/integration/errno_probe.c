@@ -18,6 +18,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "tests/posix/probe_ops.h" /* the ops of tests/posix */
+
 static char root[4096];
 static int lastFd = -1;
 
@@ -25,6 +27,8 @@ static const char* path(const char* rel) {
   static char buf[2][8192];
   static int which = 0;
   which ^= 1;
+  const char* special = posixPath(rel, buf[which], sizeof buf[which], root);
+  if (special != NULL) return special;
   if (rel[0] == '/') return rel;
   snprintf(buf[which], sizeof buf[which], "%s/%s", root, rel);
   return buf[which];
@@ -32,6 +36,7 @@ static const char* path(const char* rel) {
 
 static int flagsOf(const char* s) {
   int f = 0;
+  long named = 0;
   char copy[256];
   snprintf(copy, sizeof copy, "%s", s);
   for (char* t = strtok(copy, "|"); t; t = strtok(NULL, "|")) {
@@ -45,6 +50,7 @@ static int flagsOf(const char* s) {
     else if (!strcmp(t, "O_DIRECTORY")) f |= O_DIRECTORY;
     else if (!strcmp(t, "O_NOFOLLOW")) f |= O_NOFOLLOW;
     else if (!strcmp(t, "O_PATH")) f |= O_PATH;
+    else if (posixConst(t, &named)) f |= (int)named;
     else {
       fprintf(stderr, "unknown flag %s\n", t);
       exit(2);
@@ -169,6 +175,10 @@ static long run(char* argv[], int argc) {
   }
   if (strstr(op, "xattr") != NULL) {
     long rc = runXattr(argv, argc);
+    if (rc != -2) return rc;
+  }
+  {
+    long rc = runPosix(argv, argc, path, &lastFd, root, sizeof root);
     if (rc != -2) return rc;
   }
   fprintf(stderr, "bad op: %s\n", op);
