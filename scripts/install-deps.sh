@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # programs the integration tests run on /myfs
   tar gzip diffutils findutils coreutils sed python3 git make gcc attr
+  # and the applications of tests/integration/apps_test.cc (mpi_shared_file needs mpicc)
+  rsync sqlite3 openmpi-bin libopenmpi-dev
 )
 
 have_all=1
