@@ -39,7 +39,13 @@ int openMyfs(const Routed& r, int flags, mode_t mode) {
   int fd = newPlaceholder((flags & O_CLOEXEC) != 0, (flags & O_DIRECTORY) != 0);
   if (fd < 0) return -1;
   Result<void> res = vfs->open(fd, r.at, r.rel, flags, mode & ~currentUmask());
-  if (res) return fd <= 2 ? becomeStandardStream(fd) : fd;
+  if (res) {
+    // Only a regular file on 0..2 needs a shadow (stdio reaches it through the kernel);
+    // a directory or O_PATH fd there stays a plain myfs fd.
+    if (fd > 2 || (flags & O_PATH)) return fd;
+    auto info = vfs->describe(fd);
+    return info && !info->isDir ? becomeStandardStream(fd) : fd;
+  }
   MYFS_REAL(close)(fd);
   if (isEscape(res.err())) {
     std::string real = loadedVfs()->takeEscapedPath();

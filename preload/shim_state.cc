@@ -201,6 +201,27 @@ Vfs* startVfs() {
   return api->vfs;
 }
 
+namespace {
+
+// Whether a relative path taken from some kernel directory could end in the mount: it
+// climbs with "..", or its first component is one of the mount point's (for "/myfs":
+// "myfs", from "/").
+bool mayLeadIntoMount(const char* path) {
+  if (strstr(path, "..") != nullptr) return true;
+  const char* slash = strchr(path, '/');
+  const std::string_view first(path, slash != nullptr ? static_cast<size_t>(slash - path) : strlen(path));
+  if (first.empty()) return false;
+  const std::string& p = prefixStorage();
+  for (size_t at = p.find(first); at != std::string::npos; at = p.find(first, at + 1)) {
+    const bool starts = at > 0 && p[at - 1] == '/';
+    const bool ends = at + first.size() == p.size() || p[at + first.size()] == '/';
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Routed route(int dirfd, const char* path) {
   Routed r;
   if (path == nullptr || inShim()) return r;
@@ -220,6 +241,17 @@ Routed route(int dirfd, const char* path) {
       r.myfs = true;
       r.at = At::dir(dirfd);
       r.rel = path;
+    } else if (mayLeadIntoMount(path)) {
+      // A kernel directory fd: the mount is reached from an ancestor of the mount point
+      // (rsync opens "/" and then walks "myfs/...") or through "..".
+      char proc[64], dir[PATH_MAX];
+      snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd);
+      ssize_t n = MYFS_REAL(readlink)(proc, dir, sizeof dir - 1);
+      if (n > 0 && dir[0] == '/') {
+        dir[n] = '\0';
+        std::string joined = lexicalNormalize(std::string(dir) + "/" + path);
+        if (underPrefix(joined, prefixStorage(), &r.rel)) r.myfs = true;
+      }
     }
     return r;
   }

@@ -2,6 +2,8 @@
 // data_client.cc): the per-loop connection sets and the choice of loop for a call.
 #pragma once
 
+#include <cerrno>
+
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -40,8 +42,14 @@ struct RpcCluster::DirectState {
 
 // Runs fn(loop, metaConnections, dataConnections) on this thread's own loop when it can
 // have one, else through the shared loop thread.
+// errno is left as the caller had it: the event loop's non-blocking reads set EAGAIN, and
+// a program may check errno after a call that succeeded (readdir at the end, find).
 template <typename Fn>
 auto withLoop(RpcCluster& cluster, Fn&& fn) {
+  struct KeepErrno {
+    int saved = errno;
+    ~KeepErrno() { errno = saved; }
+  } keep;
   if (RpcCluster::DirectState* d = cluster.direct()) return fn(*d->loop, d->meta, d->data);
   RpcCluster::State& st = cluster.state();
   return fn(st.loop, st.meta, st.data);

@@ -7,9 +7,6 @@
 // programs_test.cc covers the basics (coreutils on single files, tar -czf of a copied
 // tree, git, make and gcc, stdio); these go further: shell fd plumbing, cp -a and rsync
 // with metadata, large files, find/xargs, Python, sqlite, MPI.
-//
-// DISABLED_ tests fail today because of a bug in the library (the comment above each
-// says which call fails and how); enable them with the fix.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -232,12 +229,9 @@ TEST_F(AppsTest, FindExecAndXargs) {
   )SH");
 }
 
-// Bug (not a missing feature): calls that do RPCs leave errno = EAGAIN (the event
-// loop's read of its non-blocking socket) even when they succeed; find -empty sets
-// errno = 0 before openat/fdopendir/readdir and reports "Resource temporarily
-// unavailable" for every directory because a readdir that succeeded left errno at
-// EAGAIN. Enable when interposers preserve errno on success.
-TEST_F(AppsTest, DISABLED_FindEmptyDirectories) {
+// find -empty sets errno = 0 and reads each directory: a readdir that succeeded must
+// leave errno alone (the client's event loop must not leak its EAGAIN).
+TEST_F(AppsTest, FindEmptyDirectories) {
   expectSameAsNative("findempty", std::string(kFindTree) + R"SH(
     find proj -type d -empty
     find proj -empty -type d -delete && find proj -type d | sort
@@ -269,13 +263,10 @@ TEST_F(AppsTest, RsyncOutOfMyfs) {
   )SH");
 }
 
-// Bug (not a missing feature): Debian 12's rsync (3.5.0+ds1-0+deb12u1) walks the
-// destination path from "/" with openat(open("/", O_PATH), "myfs", ...) and fstatat
-// (dirfd, name, AT_SYMLINK_NOFOLLOW). The shim routes only absolute paths, myfs
-// dirfds and AT_FDCWD: an *at() call relative to a kernel dirfd that is an ancestor of
-// the prefix goes to the kernel and fails with ENOENT, so rsync into /myfs stops with
-// "change_dir#1 /myfs/... failed: No such file or directory (2)". Enable with the fix.
-TEST_F(AppsTest, DISABLED_RsyncIntoMyfsAndOutAgain) {
+// Debian 12's rsync walks the destination from "/" with openat(open("/", O_PATH),
+// "myfs", ...) and fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW): *at() calls relative to a
+// kernel directory above the mount point must reach myfs.
+TEST_F(AppsTest, RsyncIntoMyfsAndOutAgain) {
   expectSameAsNative("rsyncin", std::string(kRsyncSource) + R"SH(
     rsync -a $S/t/ $R/t/ && rsync -aH $S/t/ $R/th/ && rsync -a $R/t/ $S/back/ && rsync -aH $R/th/ $S/backh/
     diff -r $S/t $S/back && diff -r $S/t $S/backh && echo identical
