@@ -349,8 +349,13 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
 
 Result<Attr> VfsImpl::fstat(int fd) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
-  MYFS_ASSIGN_OR_RETURN(n, loadInode(f->inode->ino));
-  return n.attr;
+  auto n = loadInode(f->inode->ino);
+  if (n) return n->attr;
+  std::lock_guard lock(f->inode->mu);
+  if (!f->inode->unlinked) return n.error();
+  Attr attr = f->inode->attr;  // removed while open here: what is left of it
+  attr.nlink = 0;
+  return attr;
 }
 
 Result<void> VfsImpl::ftruncate(int fd, off_t size) {
@@ -369,6 +374,7 @@ Result<void> VfsImpl::fsync(int fd, bool /*dataOnly*/) {
   if (!f->inode->attr.isReg()) return okResult();
   if (f->inode->pages) MYFS_TRY(f->inode->pages->flush(true));
   else MYFS_TRY(cluster_.data().fsync(f->inode->ino));
+  if (f->inode->unlinked) return okResult();  // no attributes left on the server
   return flushInode(*f->inode, false);
 }
 

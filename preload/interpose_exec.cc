@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "preload/inherit.h"
+#include "preload/mmap_shared.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
 
@@ -33,6 +34,7 @@ bool startsWith(const char* s, const char* prefix) { return strncmp(s, prefix, s
 bool prepareForExec() {
   if (inVforkChild()) return false;  // nothing of the parent's may change
   syncAllShadows();  // the new program sees, and later writes back, all of it
+  (void)writeBackSharedMaps();  // the new image has no mappings left to write back
   return prepareExec();
 }
 
