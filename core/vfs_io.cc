@@ -158,6 +158,7 @@ Result<void> VfsImpl::openNode(int fd, Node node, std::string path, int flags, b
     }
     if (!attr.isDir() && !attr.isReg()) return Errno(ENXIO);  // fifos, sockets, devices
   }
+  if ((flags & O_NOATIME) && cred.uid != 0 && cred.uid != attr.uid) return Errno(EPERM);
   Inode& inode = *node.inode;
   {
     std::lock_guard lock(inode.mu);

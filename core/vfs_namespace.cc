@@ -286,6 +286,17 @@ Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::strin
   Cred cred = credentials();
   MYFS_ASSIGN_OR_RETURN(src, walkFull(from, fromPath, follow, cred));
   if (src.node.attr.isDir()) return Errno(EPERM);
+  // fs.protected_hardlinks (on in every distribution): only the owner, or whoever may
+  // read and write a regular file, links to it.
+  Attr a = src.node.attr;
+  if (!src.node.complete) {
+    MYFS_ASSIGN_OR_RETURN(full, loadInode(src.node.inode->ino));
+    a = full.attr;
+  }
+  if (cred.uid != 0 && cred.uid != a.uid && !(a.isReg() && mayAccess(a, cred, kMayRead | kMayWrite) &&
+                                              !(a.mode & S_ISUID) && (a.mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))) {
+    return Errno(EPERM);
+  }
   MYFS_ASSIGN_OR_RETURN(dst, walkParent(to, toPath, cred));
   if (dst.last.empty() || dst.last == "." || dst.last == "..") return Errno(EEXIST);
   if (dst.trailingSlash) return Errno(ENOENT);

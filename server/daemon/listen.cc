@@ -119,6 +119,9 @@ ListenSocket listenUnix(const std::string& path, std::string* error) {
     *error = prefix + std::strerror(errno);
     return {};
   }
+  // Any local user may connect, as to the TCP port: each call carries its credentials and
+  // the servers check them (a program that drops privileges keeps working).
+  (void)::chmod(path.c_str(), 0666);
   ListenSocket out;
   out.fd = fd.release();
   out.address = path;

@@ -84,7 +84,6 @@ const KnownDifferences kKnownDifferences = {
     {"enoent_tmpfile_dir", "O_TMPFILE is refused with EOPNOTSUPP before the directory is looked up (ENOENT)"},
     {"enxio_fifo", "a FIFO stored in myfs cannot be opened (ENXIO also for readers)"},
     {"eopnotsupp_tmpfile", "O_TMPFILE is not supported (documented EOPNOTSUPP; ext4 supports it)"},
-    {"eperm_noatime", "O_NOATIME by a non-owner succeeds instead of EPERM"},
     {"o_direct", "F_GETFL lacks O_LARGEFILE"},
 };
 
