@@ -336,8 +336,14 @@ Result<std::string> VfsImpl::readlink(At at, std::string_view path) {
 }
 
 Result<void> VfsImpl::setattrNode(const Node& node, const SetAttr& req, const Cred& cred) {
-  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(node.inode->ino).setattr(cred, node.inode->ino, req));
-  learn(attr);
+  Inode& inode = *node.inode;
+  std::lock_guard lock(inode.mu);
+  // Times set explicitly win over this process's earlier writes: write those back first.
+  if ((req.setMtime || req.setAtime) && (inode.sizeDirty || inode.mtimeDirty || (inode.pages && inode.pages->hasDirty()))) {
+    MYFS_TRY(flushInode(inode, false));
+  }
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(inode.ino).setattr(cred, inode.ino, req));
+  (void)learnLocked(inode, attr);
   return okResult();
 }
 

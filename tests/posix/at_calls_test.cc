@@ -54,7 +54,6 @@ const KnownDifferences kKnownDifferences = {
     {"deleted_dirfd", "fstatat(dirfd of a removed directory, \".\") fails with ENOENT instead of 0"},
     {"ebadf_dirfd", "renameat/linkat with an invalid dirfd answer EXDEV instead of EBADF (the bad fd is taken as another file system)"},
     {"empty_path_fd", "readlinkat(O_PATH|O_NOFOLLOW fd of a symlink, \"\") fails with ENOENT instead of reading the link"},
-    {"relative_to_dirfd", "utimensat(dirfd, \"h\") on a second hard link h: the mtime of the other name f is not the one set (shared inode attributes not updated/revalidated)"},
 };
 
 POSIX_FAMILY(AtCalls, kAtCases, kKnownDifferences);
