@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "preload/fifo.h"
 #include "preload/inherit.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
@@ -50,6 +51,9 @@ int openMyfs(const Routed& r, int flags, mode_t mode) {
   if (isEscape(res.err())) {
     std::string real = loadedVfs()->takeEscapedPath();
     return MYFS_REAL(openat)(AT_FDCWD, real.c_str(), flags, mode);
+  }
+  if (res.err() == ENXIO) {
+    if (int fifo = openMyfsFifo(*vfs, r.at, r.rel, flags); fifo != -2) return fifo;
   }
   return failWith(res.err());
 }

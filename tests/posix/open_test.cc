@@ -82,7 +82,6 @@ const KnownDifferences kKnownDifferences = {
     {"enametoolong", "a 256-byte final component under a missing directory answers ENAMETOOLONG; Linux walks first (ENOENT)"},
     {"enoent_missing", "an empty pathname is resolved as the current directory instead of failing with ENOENT (open(\"\") succeeds)"},
     {"enoent_tmpfile_dir", "O_TMPFILE is refused with EOPNOTSUPP before the directory is looked up (ENOENT)"},
-    {"enxio_fifo", "a FIFO stored in myfs cannot be opened (ENXIO also for readers)"},
     {"eopnotsupp_tmpfile", "O_TMPFILE is not supported (documented EOPNOTSUPP; ext4 supports it)"},
     {"o_direct", "F_GETFL lacks O_LARGEFILE"},
 };

@@ -37,7 +37,6 @@ const PosixCase kSeekCases[] = {
 const KnownDifferences kKnownDifferences = {
     {"beyond_end_write", "no maximum file size: lseek to LLONG_MAX succeeds (ext4: EINVAL)"},
     {"enxio_trailing_hole", "SEEK_DATA in the hole at the end of a file truncated larger returns the offset instead of ENXIO"},
-    {"espipe", "a FIFO stored in myfs cannot be opened (ENXIO), so lseek gets EBADF"},
 };
 
 POSIX_FAMILY(Seek, kSeekCases, kKnownDifferences);
