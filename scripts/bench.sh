@@ -2,7 +2,9 @@
 # The benchmark: metadata (create/stat/readdir/unlink of FILES files in one directory,
 # 1 and 2 threads), data (MIB MiB sequential write+fsync and read, 4 KiB random reads),
 # each on a native tmpfs directory and on /myfs under libmyfs.so in the same run, plus
-# the floors: a plain loopback socket round trip and a null Cap'n Proto call.
+# the floors: a plain loopback socket round trip and a null Cap'n Proto call; then the
+# library's cost for programs that do not use /myfs: per exec (SPAWNS runs of /bin/true)
+# and per kernel call it passes through (shim_bench, Google Benchmark).
 #   FILES=10000 MIB=1024 bash scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,3 +47,21 @@ awk '
       printf "%-22s %10.1f %-5s %10.1f %-5s %8.3f %s\n", w, nat, u[k], my, u[k], ratio, usop
     }
   }' "$results"
+
+# Start-up: a program that never touches /myfs, with and without the library.
+spawns="${SPAWNS:-1000}"
+plain=$("$bin/myfs_bench" spawn "$spawns" | awk '{print $2}')
+shimmed=$(LD_PRELOAD="$bin/libmyfs.so" "$bin/myfs_bench" spawn "$spawns" | awk '{print $2}')
+awk -v n="$spawns" -v p="$plain" -v s="$shimmed" \
+  'BEGIN { printf "exec of /bin/true (%d runs): %.0f us plain, %.0f us with libmyfs.so: %+.0f us per exec\n", n, p, s, s - p }' 
+
+# The shim's cost on calls it passes to the kernel (Google Benchmark), per call.
+if [ -x "$bin/shim_bench" ]; then
+  run_shim() { "$@" "$bin/shim_bench" --benchmark_format=csv --benchmark_min_time=0.3 2>/dev/null | awk -F, 'NR > 1 { gsub(/"/, "", $1); print $1, $3 }'; }
+  run_shim env > "$cluster/shim_plain"
+  run_shim env LD_PRELOAD="$bin/libmyfs.so" > "$cluster/shim_idle"
+  run_shim env LD_PRELOAD="$bin/libmyfs.so" SHIM_BENCH_TOUCH=/myfs > "$cluster/shim_loaded"
+  echo "shim overhead on kernel calls (ns per call: plain, +shim idle, +shim with the client started)"
+  join "$cluster/shim_plain" "$cluster/shim_idle" | join - "$cluster/shim_loaded" |
+    awk '{ printf "  %-18s %7.0f %+7.0f %+7.0f\n", $1, $2, $3 - $2, $4 - $2 }'
+fi

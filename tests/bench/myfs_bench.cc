@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -213,6 +214,22 @@ int rpc() {
   return 0;
 }
 
+// Start-up cost: N runs of /bin/true (posix_spawn + wait), with this process's
+// environment (so with LD_PRELOAD when it is set). Reports the mean per run.
+int spawn(int n) {
+  char arg0[] = "true";
+  char* args[] = {arg0, nullptr};
+  auto t = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    pid_t pid;
+    if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, args, environ) != 0) return 1;
+    int status;
+    if (waitpid(pid, &status, 0) != pid || status != 0) return 1;
+  }
+  report("spawn_true", secondsSince(t) * 1e6 / n, "us");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -226,6 +243,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "rpc") return rpc();
-  std::fprintf(stderr, "usage: myfs_bench meta DIR FILES THREADS | data DIR MIB | floor | rpc\n");
+  if (mode == "spawn" && argc == 3) return spawn(std::atoi(argv[2]));
+  std::fprintf(stderr, "usage: myfs_bench meta DIR FILES THREADS | data DIR MIB | floor | rpc | spawn N\n");
   return 2;
 }
