@@ -31,6 +31,10 @@ class DentryCache {
   void insert(InodeId parent, std::string_view name, InodeId child, std::int64_t nowMs);
   void insertNegative(InodeId parent, std::string_view name, std::int64_t nowMs);
   void erase(InodeId parent, std::string_view name);
+  // In a forked child: the locks other threads of the parent held are free again.
+  void afterForkInChild() {
+    for (auto& s : stripes_) new (&s.mu) std::mutex();
+  }
 
  private:
   struct Entry {

@@ -23,6 +23,13 @@ Result<std::shared_ptr<File>> FileTable::put(int fd, std::shared_ptr<File> file)
   return old;
 }
 
+void FileTable::afterForkInChild() {
+  for (auto& m : stripes_) new (&m) std::mutex();
+  for (auto& f : files_) {
+    if (f) new (&f->mu) std::mutex();
+  }
+}
+
 std::vector<int> FileTable::openFds() const {
   std::vector<int> fds;
   for (int fd = 0; fd < kMaxFds; ++fd) {

@@ -29,6 +29,8 @@ class FileTable {
   Result<std::shared_ptr<File>> get(int fd) const;
   // Installs file at fd, replacing what was there (returned, or null).
   Result<std::shared_ptr<File>> put(int fd, std::shared_ptr<File> file);
+  // In a forked child: the locks other threads of the parent held are free again.
+  void afterForkInChild();
   // Every fd present, ascending.
   std::vector<int> openFds() const;
   // Removes fd and returns its description, or EBADF.

@@ -126,6 +126,10 @@ class Vfs {
   // the taker is the one renewing it).
   virtual void releaseLocksAtExit() = 0;
 
+  // In a forked child, before any other call: the locks that other threads of the parent
+  // held at fork() (they do not exist in the child) are made free again.
+  virtual void afterForkInChild() = 0;
+
   // ---- Descriptions shared with other processes (fork, exec).
   virtual std::vector<int> openFds() const = 0;
   virtual Result<OpenFileInfo> describe(int fd) = 0;

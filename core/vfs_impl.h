@@ -81,6 +81,7 @@ class VfsImpl final : public Vfs {
   Result<FileLock> getLock(int fd, LockKind kind, int type, std::uint64_t start, std::uint64_t end) override;
   void releaseLocksAtExit() override;
   std::vector<int> openFds() const override;
+  void afterForkInChild() override;
   Result<OpenFileInfo> describe(int fd) override;
   Result<void> shareOffset(int fd, const std::function<Result<void>(std::uint64_t)>& install) override;
   Result<void> adopt(int fd, InodeId ino, std::string path, int flags) override;

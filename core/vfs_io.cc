@@ -499,6 +499,14 @@ Result<void> VfsImpl::syncAll() {
 
 std::vector<int> VfsImpl::openFds() const { return files_.openFds(); }
 
+void VfsImpl::afterForkInChild() {
+  new (&inodesMu_) std::mutex();
+  new (&renewerMu_) std::mutex();
+  for (auto& [ino, inode] : inodes_) new (&inode->mu) std::mutex();
+  files_.afterForkInChild();
+  dentries_.afterForkInChild();
+}
+
 Result<OpenFileInfo> VfsImpl::describe(int fd) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   std::lock_guard lock(f->mu);

@@ -11,8 +11,10 @@
 namespace {
 
 myfs::rpc::RpcCluster* gCluster = nullptr;  // never destroyed: in use until exit
+myfs::Vfs* gVfs = nullptr;
 
 void afterFork() {
+  if (gVfs != nullptr) gVfs->afterForkInChild();
   if (gCluster != nullptr) gCluster->abandonAfterFork();
 }
 
@@ -62,6 +64,7 @@ extern "C" __attribute__((visibility("default"))) myfs::preload::ClientApi* myfs
   gCluster = cluster;
   auto* api = new myfs::preload::ClientApi;
   api->vfs = vfs->release();
+  gVfs = api->vfs;
   api->afterFork = &afterFork;
   return api;
 }

@@ -168,6 +168,41 @@ TEST_F(ProgramsTest, LibcWalksAndRareDataCalls) {
   expectSameAsNative("libc", binDir() + "/libc_calls $R && cat $R/reopened $R/stdout.txt");
 }
 
+// fork() while other threads are in the middle of myfs calls: the child must not wait
+// for a lock one of those threads held (they do not exist in the child).
+TEST_F(ProgramsTest, ForkWhileOtherThreadsUseMyfs) {
+  expectSameAsNative("forkthreads", R"SH(
+    cd $R
+    timeout 120 python3 - data <<'PY'
+import os, sys, threading
+path = sys.argv[1]
+with open(path, 'wb') as f:
+    f.write(b'x' * 100000)
+stop = False
+def reader():
+    while not stop:
+        with open(path, 'rb') as f:
+            f.read()
+threads = [threading.Thread(target=reader) for _ in range(3)]
+for t in threads:
+    t.start()
+ok = 0
+for i in range(40):
+    pid = os.fork()
+    if pid == 0:
+        with open(path, 'rb') as f:
+            n = len(f.read())
+        os._exit(0 if n == 100000 else 1)
+    _, status = os.waitpid(pid, 0)
+    ok += status == 0
+stop = True
+for t in threads:
+    t.join()
+print(ok, 'children read the file')
+PY
+  )SH");
+}
+
 TEST_F(ProgramsTest, SubprocessesStartInTheirDirectoryAndLeaveTheParentsAlone) {
   // Python's subprocess uses vfork: the child's chdir must not move the parent.
   RunResult r = cluster_->run(R"PY(python3 -c "
