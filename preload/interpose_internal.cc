@@ -20,7 +20,7 @@
 namespace myfs::preload {
 namespace {
 
-thread_local bool tlsInternal = false;
+__attribute__((tls_model("initial-exec"))) thread_local bool tlsInternal = false;  // see tlsDepth
 constexpr int kMaxTracked = 1 << 16;
 std::atomic<bool> gInternal[kMaxTracked];
 

@@ -29,7 +29,9 @@ namespace {
 constinit std::atomic<ClientApi*> gApi{nullptr};
 constinit std::atomic<bool> gStartFailed{false};
 constinit std::mutex gStartMu;
-thread_local int tlsDepth = 0;
+// initial-exec: the shim is loaded at start-up (LD_PRELOAD), so its TLS is static and
+// reading it costs no __tls_get_addr call on every interposed call.
+__attribute__((tls_model("initial-exec"))) thread_local int tlsDepth = 0;
 constinit std::atomic<mode_t> gUmask{0};
 constinit pid_t gPid = 0;
 
