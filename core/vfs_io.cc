@@ -257,8 +257,12 @@ void VfsImpl::setPosition(File& f, int fd, std::uint64_t pos) {
 Result<void> VfsImpl::revalidateShared(const File& f) {
   if (!f.offsetInKernel) return okResult();
   const InodeId ino = f.inode->ino;
-  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(ino).getattr(ino));
-  (void)learn(attr);
+  auto attr = cluster_.shardOf(ino).getattr(ino);
+  // Removed by a process that still holds it open (it keeps the data until its last
+  // close): go on with what is known.
+  if (!attr && attr.err() == ENOENT) return okResult();
+  if (!attr) return attr.error();
+  (void)learn(*attr);
   return okResult();
 }
 

@@ -158,6 +158,17 @@ os.waitpid(pid, 0)
 os.write(fd, b'parent3' + nl)
 os.close(fd)
 print(open('f4').read(), end='')
+fd = os.open('gone', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b'removed but open' + nl)
+os.unlink('gone')
+pid = os.fork()
+if pid == 0:
+    os.lseek(fd, 0, 0)
+    os.write(1, b'child: ' + os.read(fd, 100))
+    os._exit(0)
+os.waitpid(pid, 0)
+os.lseek(fd, 0, 0)
+print('parent:', os.read(fd, 100), os.fstat(fd).st_nlink)
 "
   )SH");
 }
