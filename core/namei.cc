@@ -44,8 +44,7 @@ Result<std::vector<std::string>> splitPath(std::string_view path) {
     size_t j = i;
     while (j < path.size() && path[j] != '/') ++j;
     if (j > i) {
-      std::string_view c = path.substr(i, j - i);
-      if (c.size() > NAME_MAX) return Errno(ENAMETOOLONG);
+      std::string_view c = path.substr(i, j - i);  // over NAME_MAX: the walk's ENAMETOOLONG
       const bool isLast = path.find_first_not_of('/', j) == std::string_view::npos;
       if (c != "." || isLast) out.emplace_back(c);
     }
@@ -182,18 +181,34 @@ Result<VfsImpl::Walk> VfsImpl::walkParent(At at, std::string_view path, const Cr
 
 Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnly, bool followLast,
                                     const Cred& cred) {
-  if (path.empty()) return Errno(ENOENT);
+  // "" names nothing, except relative to an open file, where it is that file itself
+  // (AT_EMPTY_PATH: front ends pass "" with a dirfd only for that flag).
+  if (path.empty() && (at.dirFd < 0 || parentOnly)) return Errno(ENOENT);
   MYFS_ASSIGN_OR_RETURN(split, splitPath(path));
   std::deque<std::string> comps(split.begin(), split.end());
   Walk w;
-  w.trailingSlash = path.back() == '/';
+  w.trailingSlash = !path.empty() && path.back() == '/';
 
   Node cur;
   if (at.dirFd >= 0) {
     MYFS_ASSIGN_OR_RETURN(file, files_.get(at.dirFd));
-    MYFS_ASSIGN_OR_RETURN(start, loadInode(file->inode->ino));
-    if (!start.attr.isDir()) return Errno(ENOTDIR);
-    cur = start;
+    auto start = loadInode(file->inode->ino);
+    if (!start && (start.err() == ENOENT || start.err() == ESTALE) && file->inode->attr.isDir()) {
+      // A directory removed while open: "." still names it (nlink 0), nothing in it exists.
+      std::lock_guard lock(file->inode->mu);
+      Attr gone = file->inode->attr;
+      gone.nlink = 0;
+      start = Node{file->inode, gone};
+    }
+    if (!start) return start.error();
+    if (path.empty()) {
+      w.node = *start;
+      MYFS_ASSIGN_OR_RETURN(base, splitPath(file->path));
+      w.canon = std::move(base);
+      return w;
+    }
+    if (!start->attr.isDir()) return Errno(ENOTDIR);
+    cur = *start;
     MYFS_ASSIGN_OR_RETURN(base, splitPath(file->path));
     w.canon = std::move(base);
   } else {
@@ -207,6 +222,8 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     const bool isLast = comps.empty();
     if (!cur.attr.isDir()) return Errno(ENOTDIR);
     if (parentOnly && isLast) {
+      // A name over NAME_MAX fails when it would be looked up: after its directory.
+      if (c.size() > NAME_MAX) return Errno(ENAMETOOLONG);
       w.node = cur;
       w.last = std::move(c);
       return w;
@@ -233,6 +250,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
       if (!w.canon.empty()) w.canon.pop_back();
       continue;
     }
+    if (c.size() > NAME_MAX) return Errno(ENAMETOOLONG);
     MYFS_ASSIGN_OR_RETURN(child, lookupChild(cur, c, cred));
     if (child.attr.isLink() && (!isLast || followLast || w.trailingSlash)) {
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "preload/shim.h"
+#include "preload/user_memory.h"
 
 namespace myfs::preload {
 namespace {
@@ -51,12 +52,14 @@ DIR* wrapFd(int fd) {
 // The next entry, or null at the end (errno untouched) or on error (errno set).
 struct dirent64* nextEntry(MyfsDir* d) {
   if (d->pos >= d->len) {
+    const int saved = errno;  // the client's calls may leave theirs (EAGAIN)
     Guard g;
     auto r = loadedVfs()->getdents(d->fd, d->buf, sizeof d->buf);
     if (!r) {
       errno = r.err();
       return nullptr;
     }
+    errno = saved;
     d->pos = 0;
     d->len = *r;
     if (d->len == 0) return nullptr;
@@ -67,19 +70,34 @@ struct dirent64* nextEntry(MyfsDir* d) {
   return e;
 }
 
+// ENOENT when the current directory (inside myfs) was removed, as the kernel answers
+// for an unlinked cwd; asked only of a started client (never in a vfork child).
+int cwdRemoved(const std::string& rel) {
+  Vfs* vfs = loadedVfs();
+  if (vfs == nullptr || rel.empty() || inVforkChild()) return 0;
+  const int saved = errno;
+  Guard g;
+  auto a = vfs->stat(At::root(), rel, true);
+  errno = saved;
+  return !a && a.err() == ENOENT ? ENOENT : 0;
+}
+
 int getcwdVirtual(const std::string& rel, char* buf, size_t size, char** out) {
+  if (int err = cwdRemoved(rel); err != 0) return err;
   std::string full = prefix() + (rel.empty() ? "" : "/" + rel);
   if (buf == nullptr) {
     size_t n = size == 0 ? full.size() + 1 : size;
     if (n < full.size() + 1) return ERANGE;
     buf = static_cast<char*>(malloc(n));
     if (buf == nullptr) return ENOMEM;
+    memcpy(buf, full.c_str(), full.size() + 1);
   } else if (size == 0) {
     return EINVAL;
   } else if (size < full.size() + 1) {
     return ERANGE;
+  } else if (int err = copyToUser(buf, full.c_str(), full.size() + 1); err != 0) {
+    return err;
   }
-  memcpy(buf, full.c_str(), full.size() + 1);
   *out = buf;
   return 0;
 }
@@ -277,6 +295,8 @@ MYFS_EXPORT int fchdir(int fd) noexcept {
   auto attr = loadedVfs()->fstat(fd);
   if (!attr) return failWith(attr.err());
   if (!attr->isDir()) return failWith(ENOTDIR);
+  // Search permission on the directory itself ("" is the fd's file: AT_EMPTY_PATH).
+  if (auto ok = loadedVfs()->access(At::dir(fd), "", X_OK, true); !ok) return failWith(ok.err());
   setVirtualCwd(*path);
   return 0;
 }
@@ -298,5 +318,9 @@ MYFS_EXPORT char* __getcwd_chk(char* buf, size_t size, size_t buflen) noexcept {
 MYFS_EXPORT char* get_current_dir_name() noexcept {
   std::string rel;
   if (!virtualCwd(&rel)) return MYFS_REAL(get_current_dir_name)();
+  if (int err = cwdRemoved(rel); err != 0) {
+    errno = err;
+    return nullptr;
+  }
   return strdup((prefix() + (rel.empty() ? "" : "/" + rel)).c_str());
 }

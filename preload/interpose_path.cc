@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "preload/empty_path.h"
 #include "preload/shim.h"
+#include "preload/user_memory.h"
 
 namespace myfs::preload {
 namespace {
@@ -50,11 +52,30 @@ int unlinkAt(int dirfd, const char* path, int flags) {
       [&](const char* p) { return MYFS_REAL(unlinkat)(AT_FDCWD, p, flags); });
 }
 
+// A two-name call (rename, link) with one name inside myfs and the other outside: the
+// kernel's answer, in its order: each name read (EFAULT, "" ENOENT), each dirfd checked
+// (EBADF), and only then EXDEV, as between any two file systems.
+int acrossMount(int oldDir, const char* oldPath, int newDir, const char* newPath) {
+  const char* paths[2] = {oldPath, newPath};
+  const int dirs[2] = {oldDir, newDir};
+  for (const char* p : paths) {
+    if (badUserAddress(p)) return failWith(EFAULT);
+    if (p[0] == '\0') return failWith(ENOENT);
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (paths[i][0] != '/' && dirs[i] != AT_FDCWD && !isMyfsFd(dirs[i]) &&
+        MYFS_REAL(fcntl)(dirs[i], F_GETFD) < 0) {
+      return failWith(EBADF);
+    }
+  }
+  return failWith(EXDEV);
+}
+
 int renameAt(int oldDir, const char* oldPath, int newDir, const char* newPath, unsigned flags) {
   Routed from = route(oldDir, oldPath);
   Routed to = route(newDir, newPath);
   if (!from.myfs && !to.myfs) return MYFS_REAL(renameat2)(oldDir, oldPath, newDir, newPath, flags);
-  if (from.myfs != to.myfs) return failWith(EXDEV);  // across the mount boundary, as across file systems
+  if (from.myfs != to.myfs) return acrossMount(oldDir, oldPath, newDir, newPath);
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Guard g;
@@ -64,11 +85,20 @@ int renameAt(int oldDir, const char* oldPath, int newDir, const char* newPath, u
 }
 
 int linkAt(int oldDir, const char* oldPath, int newDir, const char* newPath, int flags) {
-  Routed from = route(oldDir, oldPath);
+  // linkat(fd, "", AT_EMPTY_PATH) links the open file itself.
+  // Without CAP_DAC_READ_SEARCH (taken as: not root) Linux ignores AT_EMPTY_PATH here.
+  const bool self = (flags & AT_EMPTY_PATH) && isEmptyString(oldPath) && geteuid() == 0;
+  Routed from = self ? routeEmptyPath(oldDir) : route(oldDir, oldPath);
   Routed to = route(newDir, newPath);
   if (!from.myfs && !to.myfs) return MYFS_REAL(linkat)(oldDir, oldPath, newDir, newPath, flags);
-  if (from.myfs != to.myfs) return failWith(EXDEV);
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);
+  if (from.myfs != to.myfs) {
+    if (self) {
+      if (badUserAddress(newPath)) return failWith(EFAULT);
+      return failWith(newPath[0] == '\0' ? ENOENT : EXDEV);
+    }
+    return acrossMount(oldDir, oldPath, newDir, newPath);
+  }
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Guard g;
@@ -80,16 +110,20 @@ int linkAt(int oldDir, const char* oldPath, int newDir, const char* newPath, int
 int symlinkAt(const char* target, int dirfd, const char* path) {
   Routed r = route(dirfd, path);
   if (!r.myfs) return MYFS_REAL(symlinkat)(target, dirfd, path);
-  if (target == nullptr) return failWith(EFAULT);
+  if (badUserAddress(target)) return failWith(EFAULT);
   return onPath(
       [&](Vfs& v) { return v.symlink(target, r.at, r.rel); },
       [&](const char* p) { return MYFS_REAL(symlinkat)(target, AT_FDCWD, p); });
 }
 
 ssize_t readlinkAt(int dirfd, const char* path, char* buf, size_t size) {
-  Routed r = route(dirfd, path);
+  // readlinkat(fd, "") reads the symlink fd refers to (opened O_PATH|O_NOFOLLOW).
+  const bool empty = isEmptyString(path) && dirfd != AT_FDCWD;
+  Routed r = empty ? routeEmptyPath(dirfd) : route(dirfd, path);
   if (!r.myfs) return MYFS_REAL(readlinkat)(dirfd, path, buf, size);
-  if (size == 0) return failWith(EINVAL);
+  // The kernel takes bufsiz as an int: 0, negative or (size_t)-1 is EINVAL.
+  if (static_cast<int>(size) <= 0) return failWith(EINVAL);
+  size = static_cast<size_t>(static_cast<int>(size));
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Guard g;
@@ -99,16 +133,17 @@ ssize_t readlinkAt(int dirfd, const char* path, char* buf, size_t size) {
       std::string real = loadedVfs()->takeEscapedPath();
       return MYFS_REAL(readlinkat)(AT_FDCWD, real.c_str(), buf, size);
     }
-    return failWith(res.err());
+    return failWith(empty && res.err() == EINVAL ? ENOENT : res.err());  // "" and not a symlink
   }
   size_t n = std::min(size, res->size());
-  memcpy(buf, res->data(), n);
+  if (int err = copyToUser(buf, res->data(), n); err != 0) return failWith(err);
   return static_cast<ssize_t>(n);
 }
 
 int chmodAt(int dirfd, const char* path, mode_t mode, int flags) {
   Routed r = route(dirfd, path);
   if (!r.myfs) return MYFS_REAL(fchmodat)(dirfd, path, mode, flags);
+  if (flags & ~AT_SYMLINK_NOFOLLOW) return failWith(EINVAL);  // as glibc's fchmodat
   return onPath(
       [&](Vfs& v) { return v.chmod(r.at, r.rel, mode, !(flags & AT_SYMLINK_NOFOLLOW)); },
       [&](const char* p) { return MYFS_REAL(fchmodat)(AT_FDCWD, p, mode, flags); });
@@ -117,13 +152,14 @@ int chmodAt(int dirfd, const char* path, mode_t mode, int flags) {
 int chownAt(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) {
   Routed r = route(dirfd, path);
   if (!r.myfs) return MYFS_REAL(fchownat)(dirfd, path, uid, gid, flags);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);
   return onPath(
       [&](Vfs& v) { return v.chown(r.at, r.rel, uid, gid, !(flags & AT_SYMLINK_NOFOLLOW)); },
       [&](const char* p) { return MYFS_REAL(fchownat)(AT_FDCWD, p, uid, gid, flags); });
 }
 
 __attribute__((noinline)) bool isNull(const char* p) { return p == nullptr; }
-__attribute__((noinline)) bool emptyPath(const char* p) { return p == nullptr || p[0] == '\0'; }
+__attribute__((noinline)) bool emptyPath(const char* p) { return p == nullptr || isEmptyString(p); }
 
 std::int64_t toNs(const timespec& t) {
   if (t.tv_nsec == UTIME_NOW) return kTimeNow;
@@ -151,14 +187,23 @@ int futimensMyfs(int fd, const timespec* times) {
 }
 
 int utimensAt(int dirfd, const char* path, const timespec* times, int flags) {
-  if (isNull(path)) {  // futimens(fd) as the kernel takes it (glibc declares path nonnull)
-    if (isMyfsFd(dirfd)) return futimensMyfs(dirfd, times);
-    if (std::string abs; shadowFile(dirfd, &abs)) return utimensAt(AT_FDCWD, abs.c_str(), times, 0);
-    return MYFS_REAL(utimensat)(dirfd, path, times, flags);
+  if (isNull(path)) return failWith(EINVAL);  // glibc's utimensat (futimens calls the kernel itself)
+  if ((flags & AT_EMPTY_PATH) && isEmptyString(path)) {  // the file dirfd refers to
+    if (std::string abs; shadowFile(dirfd, &abs)) return utimensAt(AT_FDCWD, abs.c_str(), times, flags);
+    Routed self = routeEmptyPath(dirfd);
+    if (!self.myfs) return MYFS_REAL(utimensat)(dirfd, path, times, flags);
+    if (!validTimes(times)) return failWith(EINVAL);
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);
+    if (dirfd != AT_FDCWD) return futimensMyfs(dirfd, times);
+    std::int64_t a = times ? toNs(times[0]) : kTimeNow;
+    std::int64_t m = times ? toNs(times[1]) : kTimeNow;
+    return onPath([&](Vfs& v) { return v.utimens(self.at, self.rel, a, m, false); },
+                  [&](const char* p) { return MYFS_REAL(utimensat)(AT_FDCWD, p, times, flags); });
   }
   Routed r = route(dirfd, path);
   if (!r.myfs) return MYFS_REAL(utimensat)(dirfd, path, times, flags);
   if (!validTimes(times)) return failWith(EINVAL);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);
   std::int64_t a = times ? toNs(times[0]) : kTimeNow;
   std::int64_t m = times ? toNs(times[1]) : kTimeNow;
   return onPath(
@@ -278,8 +323,16 @@ MYFS_EXPORT int lchown(const char* path, uid_t uid, gid_t gid) noexcept {
 }
 MYFS_EXPORT int fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) noexcept {
   if ((flags & AT_EMPTY_PATH) && isMyfsFd(dirfd) && emptyPath(path)) {
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);
     Guard g;
     return toInt(loadedVfs()->fchown(dirfd, uid, gid));
+  }
+  if ((flags & AT_EMPTY_PATH) && dirfd == AT_FDCWD && isEmptyString(path)) {
+    if (Routed cwd = routeEmptyPath(dirfd); cwd.myfs) {
+      if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);
+      return onPath([&](Vfs& v) { return v.chown(cwd.at, cwd.rel, uid, gid, false); },
+                    [&](const char* p) { return MYFS_REAL(fchownat)(AT_FDCWD, p, uid, gid, flags); });
+    }
   }
   return chownAt(dirfd, path, uid, gid, flags);
 }

@@ -8,7 +8,9 @@
 
 #include <cstring>
 
+#include "preload/empty_path.h"
 #include "preload/shim.h"
+#include "preload/user_memory.h"
 
 namespace myfs::preload {
 namespace {
@@ -26,7 +28,9 @@ int statMyfs(const Routed& r, struct stat* st, bool follow) {
     }
     return failWith(a.err());
   }
-  toStat(*a, st);
+  struct stat out;
+  toStat(*a, &out);
+  if (int err = copyToUser(st, &out, sizeof out); err != 0) return failWith(err);
   return 0;
 }
 
@@ -34,21 +38,36 @@ int fstatMyfs(int fd, struct stat* st) {
   Guard g;
   auto a = loadedVfs()->fstat(fd);
   if (!a) return failWith(a.err());
-  toStat(*a, st);
+  struct stat out;
+  toStat(*a, &out);
+  if (int err = copyToUser(st, &out, sizeof out); err != 0) return failWith(err);
   return 0;
 }
 
+// The flags fstatat(2) takes (the kernel's vfs_fstatat also lets the statx sync bits by).
+constexpr int kFstatatFlags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE;
+constexpr int kStatxFlags = kFstatatFlags;
+
 // "" (or null, which newer kernels accept with AT_EMPTY_PATH).
-__attribute__((noinline)) bool isEmptyPath(const char* path) { return path == nullptr || path[0] == '\0'; }
+__attribute__((noinline)) bool isEmptyPath(const char* path) {
+  return path == nullptr || (!badUserAddress(path) && path[0] == '\0');
+}
 
 int fstatatAny(int dirfd, const char* path, struct stat* st, int flags) {
   if (isEmptyPath(path) && (flags & AT_EMPTY_PATH)) {
-    if (isMyfsFd(dirfd)) return fstatMyfs(dirfd, st);
-    return MYFS_REAL(fstatat)(dirfd, path, st, flags);
+    if (isMyfsFd(dirfd)) {
+      if (flags & ~kFstatatFlags) return failWith(EINVAL);
+      return fstatMyfs(dirfd, st);
+    }
+    Routed cwd = routeEmptyPath(dirfd);
+    if (!cwd.myfs) return MYFS_REAL(fstatat)(dirfd, path, st, flags);
+    if (flags & ~kFstatatFlags) return failWith(EINVAL);
+    return statMyfs(cwd, st, false);
   }
   Routed r = route(dirfd, path);
-  if (r.myfs) return statMyfs(r, st, !(flags & AT_SYMLINK_NOFOLLOW));
-  return MYFS_REAL(fstatat)(dirfd, path, st, flags);
+  if (!r.myfs) return MYFS_REAL(fstatat)(dirfd, path, st, flags);
+  if (flags & ~kFstatatFlags) return failWith(EINVAL);
+  return statMyfs(r, st, !(flags & AT_SYMLINK_NOFOLLOW));
 }
 
 void fillStatx(const Attr& a, struct statx* sx) {
@@ -93,17 +112,24 @@ int statvfsMyfs(struct statvfs* out) {
   Guard g;
   auto r = vfs->statfs();
   if (!r) return failWith(r.err());
-  *out = *r;
+  if (int err = copyToUser(out, &*r, sizeof *out); err != 0) return failWith(err);
   return 0;
 }
 
 int accessAt(int dirfd, const char* path, int mode, int flags) {
-  Routed r = route(dirfd, path);
+  Routed r = isEmptyString(path) && (flags & AT_EMPTY_PATH) ? routeEmptyPath(dirfd) : route(dirfd, path);
   if (!r.myfs) return MYFS_REAL(faccessat)(dirfd, path, mode, flags);
   if (mode & ~(R_OK | W_OK | X_OK)) return failWith(EINVAL);
+  if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Guard g;
+  if (flags & AT_SYMLINK_NOFOLLOW) {
+    // A symlink named last (not followed) grants every access, as its mode 0777 does.
+    auto a = vfs->stat(r.at, r.rel, false);
+    if (a && a->isLink()) return 0;
+    if (!a && !isEscape(a.err())) return failWith(a.err());
+  }
   auto res = vfs->access(r.at, r.rel, mode, (flags & AT_EACCESS) != 0);
   if (!res && isEscape(res.err())) {
     std::string real = loadedVfs()->takeEscapedPath();
@@ -175,11 +201,19 @@ MYFS_EXPORT int statx(int dirfd, const char* path, int flags, unsigned int mask,
   int fd = -1;
   Routed r;
   if (isEmptyPath(path) && (flags & AT_EMPTY_PATH)) {
-    if (!isMyfsFd(dirfd)) return MYFS_REAL(statx)(dirfd, path, flags, mask, sx);
-    fd = dirfd;
+    if (isMyfsFd(dirfd)) {
+      fd = dirfd;
+    } else {
+      r = routeEmptyPath(dirfd);  // the current directory inside myfs
+      if (!r.myfs) return MYFS_REAL(statx)(dirfd, path, flags, mask, sx);
+      flags |= AT_SYMLINK_NOFOLLOW;
+    }
   } else {
     r = route(dirfd, path);
     if (!r.myfs) return MYFS_REAL(statx)(dirfd, path, flags, mask, sx);
+  }
+  if ((mask & STATX__RESERVED) || (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE || (flags & ~kStatxFlags)) {
+    return failWith(EINVAL);
   }
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
@@ -192,7 +226,9 @@ MYFS_EXPORT int statx(int dirfd, const char* path, int flags, unsigned int mask,
     }
     return failWith(a.err());
   }
-  fillStatx(*a, sx);
+  struct statx out;
+  fillStatx(*a, &out);
+  if (int err = copyToUser(sx, &out, sizeof out); err != 0) return failWith(err);
   return 0;
 }
 
@@ -200,10 +236,13 @@ MYFS_EXPORT int access(const char* path, int mode) noexcept { return accessAt(AT
 MYFS_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) noexcept {
   return accessAt(dirfd, path, mode, flags);
 }
+// glibc's euidaccess stats the file and checks only the R, W and X bits of mode (it never
+// answers EINVAL); so does the shim for myfs paths.
 MYFS_EXPORT int euidaccess(const char* path, int mode) noexcept {
-  return accessAt(AT_FDCWD, path, mode, AT_EACCESS);
+  if (!route(path).myfs) return MYFS_REAL(euidaccess)(path, mode);
+  return accessAt(AT_FDCWD, path, mode & (R_OK | W_OK | X_OK), AT_EACCESS);
 }
-MYFS_EXPORT int eaccess(const char* path, int mode) noexcept { return accessAt(AT_FDCWD, path, mode, AT_EACCESS); }
+MYFS_EXPORT int eaccess(const char* path, int mode) noexcept { return euidaccess(path, mode); }
 
 MYFS_EXPORT int statvfs(const char* path, struct statvfs* out) noexcept {
   Routed r = route(path);
@@ -229,7 +268,9 @@ MYFS_EXPORT int statfs(const char* path, struct statfs* out) noexcept {
   if (statMyfs(r, &st, true) != 0) return -1;
   struct statvfs v;
   if (statvfsMyfs(&v) != 0) return -1;
-  fillStatfs(v, out);
+  struct statfs s;
+  fillStatfs(v, &s);
+  if (int err = copyToUser(out, &s, sizeof s); err != 0) return failWith(err);
   return 0;
 }
 MYFS_EXPORT int statfs64(const char* path, struct statfs64* out) noexcept {
@@ -239,7 +280,9 @@ MYFS_EXPORT int fstatfs(int fd, struct statfs* out) noexcept {
   if (!isMyfsFd(fd)) return MYFS_REAL(fstatfs)(fd, out);
   struct statvfs v;
   if (statvfsMyfs(&v) != 0) return -1;
-  fillStatfs(v, out);
+  struct statfs s;
+  fillStatfs(v, &s);
+  if (int err = copyToUser(out, &s, sizeof s); err != 0) return failWith(err);
   return 0;
 }
 MYFS_EXPORT int fstatfs64(int fd, struct statfs64* out) noexcept {

@@ -20,6 +20,7 @@
 #include "preload/path_routing.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
+#include "preload/user_memory.h"
 
 namespace myfs::preload {
 
@@ -226,7 +227,10 @@ bool mayLeadIntoMount(const char* path) {
 
 Routed route(int dirfd, const char* path) {
   Routed r;
-  if (path == nullptr || inShim()) return r;
+  // A bad pointer goes to the kernel, which answers EFAULT; so does "" (ENOENT), which
+  // names nothing, not the current directory: a call that takes AT_EMPTY_PATH handles
+  // that case before asking here.
+  if (inShim() || badUserAddress(path) || path[0] == '\0') return r;
   if (path[0] == '/') {
     if (underPrefix(path, prefixStorage(), &r.rel)) {
       r.myfs = true;

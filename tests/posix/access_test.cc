@@ -36,11 +36,6 @@ const PosixCase kAccessCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"einval_flags", "faccessat: flags are not validated: unknown flag bits are accepted (0 instead of EINVAL)"},
-    {"einval_mode", "euidaccess(f, 8) answers EINVAL; glibc's (as root, real == effective ids) answers 0"},
-    {"eloop", "faccessat(AT_SYMLINK_NOFOLLOW) follows the final symlink (ELOOP instead of 0)"},
-    {"enoent", "faccessat(AT_SYMLINK_NOFOLLOW) follows a dangling link (ENOENT instead of 0); access(\"\") succeeds: an empty pathname is resolved as the current directory instead of failing with ENOENT"},
 };
 
 POSIX_FAMILY(Access, kAccessCases, kKnownDifferences);

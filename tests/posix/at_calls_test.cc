@@ -51,9 +51,6 @@ const PosixCase kAtCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"deleted_dirfd", "fstatat(dirfd of a removed directory, \".\") fails with ENOENT instead of 0"},
-    {"ebadf_dirfd", "renameat/linkat with an invalid dirfd answer EXDEV instead of EBADF (the bad fd is taken as another file system)"},
-    {"empty_path_fd", "readlinkat(O_PATH|O_NOFOLLOW fd of a symlink, \"\") fails with ENOENT instead of reading the link"},
 };
 
 POSIX_FAMILY(AtCalls, kAtCases, kKnownDifferences);

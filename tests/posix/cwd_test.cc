@@ -43,10 +43,7 @@ const PosixCase kCwdCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"chdir_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"chdir_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (chdir(\"\") succeeds)"},
-    {"fchdir_eacces", "fchdir to a directory without search permission succeeds instead of EACCES"},
-    {"getcwd_enoent", "getcwd after the cwd was removed returns the old path instead of ENOENT; stat(\".\") then fails with ENOENT"},
+    {"getcwd_enoent", "the current directory inside myfs is held as a path, not an inode: after it was removed stat(\".\") fails with ENOENT (getcwd answers ENOENT as Linux)"},
 };
 
 POSIX_FAMILY(Cwd, kCwdCases, kKnownDifferences);

@@ -86,15 +86,6 @@ const PosixCase kDirCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"mkdir_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"mkdir_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (mkdir(\"\") answers EEXIST)"},
-    {"opendir_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (opendir(\"\") succeeds)"},
-    {"readdir_entries", "readdir leaves errno = EAGAIN at the end of the stream, so scandir() fails with EAGAIN"},
-    {"readdir_fdopendir", "readdir leaves errno = EAGAIN at the end of the stream"},
-    {"rmdir_ebusy_cwd", "getcwd after rmdir of the cwd returns the old path instead of ENOENT"},
-    {"rmdir_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"rmdir_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (rmdir(\"\") answers ENOTEMPTY)"},
-    {"scandir_errors", "scandir fails with EAGAIN (readdir's errno at the end of the stream)"},
 };
 
 POSIX_FAMILY(Dir, kDirCases, kKnownDifferences);

@@ -88,15 +88,6 @@ const PosixCase kLinkCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"link_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"link_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (link(\"\", g) answers EPERM)"},
-    {"link_follow", "linkat(fd, \"\", AT_EMPTY_PATH) fails with ENOENT instead of linking the open file"},
-    {"linkat_ebadf", "linkat with an invalid dirfd answers EXDEV instead of EBADF"},
-    {"linkat_eperm_empty_dir", "linkat(AT_EMPTY_PATH) is not supported: ENOENT (also for a directory fd, EPERM on Linux)"},
-    {"readlink_einval_bufsiz", "readlink with bufsiz (size_t)-1 reads instead of EINVAL"},
-    {"readlink_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (readlink(\"\") answers EINVAL)"},
-    {"symlink_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"symlink_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (symlink(x, \"\") answers EEXIST)"},
 };
 
 POSIX_FAMILY(Link, kLinkCases, kKnownDifferences);

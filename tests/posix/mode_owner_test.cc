@@ -61,14 +61,8 @@ const PosixCase kModeOwnerCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"chmod_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"chmod_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT"},
-    {"chown_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"chown_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT"},
     {"fchmod_ebadf", "fchmod on an O_PATH fd succeeds instead of EBADF"},
-    {"fchmodat_einval", "fchmodat: flags are not validated: unknown flag bits are accepted"},
     {"fchown_ebadf", "fchown on an O_PATH fd succeeds instead of EBADF"},
-    {"fchownat_einval", "fchownat: flags are not validated: unknown flag bits are accepted"},
 };
 
 POSIX_FAMILY(ModeOwner, kModeOwnerCases, kKnownDifferences);

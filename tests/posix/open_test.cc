@@ -76,10 +76,7 @@ const PosixCase kOpenCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
     {"eloop_nofollow", "O_NOFOLLOW|O_DIRECTORY on a symlink answers ELOOP; Linux checks O_DIRECTORY first (ENOTDIR)"},
-    {"enametoolong", "a 256-byte final component under a missing directory answers ENAMETOOLONG; Linux walks first (ENOENT)"},
-    {"enoent_missing", "an empty pathname is resolved as the current directory instead of failing with ENOENT (open(\"\") succeeds)"},
     {"eopnotsupp_tmpfile", "O_TMPFILE is not supported (documented EOPNOTSUPP; ext4 supports it)"},
     {"o_direct", "F_GETFL lacks O_LARGEFILE"},
 };

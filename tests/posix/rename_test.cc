@@ -72,10 +72,7 @@ const PosixCase kRenameCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (rename with \"\" answers EINVAL/ENOTDIR)"},
     {"renameat2_eperm_whiteout", "RENAME_WHITEOUT is not supported (EINVAL; Linux answers ENOENT here)"},
-    {"renameat_ebadf", "renameat/renameat2 with an invalid dirfd answer EXDEV instead of EBADF"},
 };
 
 POSIX_FAMILY(Rename, kRenameCases, kKnownDifferences);

@@ -65,13 +65,6 @@ const PosixCase kStatCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"einval_flags", "fstatat: flags are not validated: unknown flag bits are accepted"},
-    {"enoent_empty", "an empty pathname is resolved as the current directory instead of failing with ENOENT"},
-    {"statx_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"statx_einval_flags", "statx: flags are not validated: unknown flag bits are accepted"},
-    {"statx_einval_mask", "statx: STATX__RESERVED in the mask is accepted instead of EINVAL"},
-    {"statx_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT"},
 };
 
 POSIX_FAMILY(Stat, kStatCases, kKnownDifferences);

@@ -25,8 +25,6 @@ const PosixCase kStatfsCases[] = {
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
     {"eacces", "statfs(d) as another user on a 0700 directory d fails with EIO (Linux: 0)"},
-    {"efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT"},
 };
 
 POSIX_FAMILY(Statfs, kStatfsCases, kKnownDifferences);

@@ -54,11 +54,6 @@ const PosixCase kTimesCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"einval_flags", "utimensat: flags are not validated: unknown flag bits are accepted"},
-    {"einval_null_path_nofollow", "utimensat(fd, NULL, ...) succeeds; glibc answers EINVAL"},
-    {"empty_path_fd", "utimensat(fd, NULL) succeeds (glibc: EINVAL) and utimensat(fd, \"\", AT_EMPTY_PATH) fails with ENOENT"},
-    {"enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT"},
 };
 
 POSIX_FAMILY(Times, kTimesCases, kKnownDifferences);

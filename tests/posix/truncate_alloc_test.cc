@@ -82,9 +82,7 @@ const KnownDifferences kKnownDifferences = {
     {"fallocate_einval_unaligned", "COLLAPSE/INSERT_RANGE refused (documented EOPNOTSUPP) before alignment is checked"},
     {"fallocate_punch_zero", "PUNCH_HOLE and ZERO_RANGE are not supported (documented EOPNOTSUPP)"},
     {"posix_fallocate_errors", "posix_fallocate to 2^63 succeeds (no maximum file size)"},
-    {"truncate_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
     {"truncate_efbig", "no maximum file size and RLIMIT_FSIZE is ignored: truncate to LLONG_MAX or past the limit succeeds"},
-    {"truncate_enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (truncate(\"\") answers EISDIR)"},
 };
 
 POSIX_FAMILY(TruncateAlloc, kTruncateAllocCases, kKnownDifferences);

@@ -46,8 +46,6 @@ const PosixCase kUnlinkCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"enoent", "an empty pathname is resolved as the current directory instead of failing with ENOENT (unlink(\"\") answers EISDIR)"},
 };
 
 POSIX_FAMILY(Unlink, kUnlinkCases, kKnownDifferences);
