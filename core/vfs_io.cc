@@ -92,7 +92,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
   const bool follow = !(flags & O_NOFOLLOW);
   if (!(flags & O_CREAT)) {
     MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
-    if (w.node.attr.isLink() && !(flags & O_PATH)) return Errno(ELOOP);
+    if (w.node.attr.isLink() && !(flags & O_PATH)) return Errno((flags & O_DIRECTORY) ? ENOTDIR : ELOOP);
     return openNode(fd, w.node, joinComponents(w.canon), flags, false, cred);
   }
   if (flags & O_DIRECTORY) return Errno(EINVAL);  // O_CREAT|O_DIRECTORY: EINVAL since Linux 6.4

@@ -76,7 +76,6 @@ const PosixCase kOpenCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"eloop_nofollow", "O_NOFOLLOW|O_DIRECTORY on a symlink answers ELOOP; Linux checks O_DIRECTORY first (ENOTDIR)"},
     {"eopnotsupp_tmpfile", "O_TMPFILE is not supported (documented EOPNOTSUPP; ext4 supports it)"},
     {"o_direct", "F_GETFL lacks O_LARGEFILE"},
 };
