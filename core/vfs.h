@@ -91,6 +91,15 @@ class Vfs {
   // (the new range reads as zeros). Space is not reserved ahead on the data servers.
   // EBADF (not open for writing), EINVAL, ENODEV (not a regular file), EFBIG.
   virtual Result<void> allocate(int fd, std::uint64_t off, std::uint64_t len, bool keepSize) = 0;
+  // fallocate(2) with its mode bits, checked as Linux (vfs_fallocate) and ext4 check them:
+  // 0 and FALLOC_FL_KEEP_SIZE as allocate(); FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE and
+  // FALLOC_FL_ZERO_RANGE (optionally KEEP_SIZE) make [off, off + len) read as zeros
+  // (zeros written through the page cache: no space is freed), ZERO_RANGE without
+  // KEEP_SIZE growing the file; COLLAPSE_RANGE and INSERT_RANGE are checked (EINVAL for
+  // unaligned or past-the-end ranges) then refused with EOPNOTSUPP. Errors: EBADF, EINVAL,
+  // EISDIR, ENODEV, EFBIG (past kMaxFileSize or RLIMIT_FSIZE: SIGXFSZ is raised),
+  // EOPNOTSUPP.
+  virtual Result<void> fallocate(int fd, int mode, std::uint64_t off, std::uint64_t len) = 0;
   virtual Result<int> getFlags(int fd) = 0;               // F_GETFL
   virtual Result<void> setFlags(int fd, int flags) = 0;   // F_SETFL (O_APPEND, O_NONBLOCK)
   // Fills buf with struct linux_dirent64 records, as getdents64(2).
@@ -199,6 +208,12 @@ class Vfs {
 // Builds a Vfs over `cluster`, which must outlive it. Fails with EIO when the cluster
 // cannot be reached.
 Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options);
+
+// The largest file myfs stores: that of ext4 with 4 KiB blocks (2^32 - 1 blocks, i.e.
+// 16 TiB - 4 KiB), so that programs see the limits of the most common Linux file system:
+// lseek past it is EINVAL, a write starting at it EFBIG (one crossing it is short),
+// truncate/fallocate beyond it EFBIG. (tmpfs, xfs and btrfs allow up to 2^63 - 1.)
+inline constexpr std::uint64_t kMaxFileSize = (std::uint64_t{1} << 44) - 4096;
 
 // The st_dev every myfs inode reports.
 inline constexpr dev_t kMyfsDev = 0x6d79;

@@ -35,6 +35,7 @@ class VfsImpl final : public Vfs {
   Result<void> ftruncate(int fd, off_t size) override;
   Result<void> fsync(int fd, bool dataOnly) override;
   Result<void> allocate(int fd, std::uint64_t off, std::uint64_t len, bool keepSize) override;
+  Result<void> fallocate(int fd, int mode, std::uint64_t off, std::uint64_t len) override;
   Result<int> getFlags(int fd) override;
   Result<void> setFlags(int fd, int flags) override;
   Result<size_t> getdents(int fd, void* buf, size_t n) override;

@@ -1,11 +1,15 @@
 // Open files: open, close, read, write, seek, truncate, fsync, directory streams.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <random>
 #include <cstddef>
 #include <cstring>
@@ -24,6 +28,57 @@ struct LinuxDirent64 {
   unsigned char d_type;
   char d_name[];
 };
+
+// The most one read or write transfers (the kernel's MAX_RW_COUNT: INT_MAX rounded down
+// to a page); longer calls are short, as on Linux.
+constexpr size_t kMaxRwCount = 0x7ffff000;
+
+// O_DIRECT transfers: the buffer's address, the offset and the length must be multiples of
+// the logical block size of the device (512 for the disks ext4 usually sits on), else EINVAL.
+constexpr std::uint64_t kDirectIoAlign = 512;
+bool directAligned(const void* buf, size_t n, std::uint64_t off) {
+  return ((reinterpret_cast<std::uintptr_t>(buf) | n | off) & (kDirectIoAlign - 1)) == 0;
+}
+
+// rw_verify_area: a count over SSIZE_MAX, or a range ending past 2^63 - 1, is EINVAL.
+bool validRange(std::uint64_t off, size_t n) {
+  return n <= static_cast<size_t>(SSIZE_MAX) && off <= static_cast<std::uint64_t>(INT64_MAX) &&
+         n <= static_cast<std::uint64_t>(INT64_MAX) - off;
+}
+
+// This process's RLIMIT_FSIZE (~0: none).
+std::uint64_t fileSizeLimit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return ~0ull;
+  return rl.rlim_cur;
+}
+
+// A write of *n bytes at pos, as generic_write_check_limits: at or past RLIMIT_FSIZE it
+// fails with EFBIG and SIGXFSZ, at or past kMaxFileSize with EFBIG; a write crossing
+// either is shortened to end there. (The signal is raised in the calling thread, as the
+// kernel sends it, possibly while the inode is locked: a handler's own calls on myfs files
+// go to the kernel, as any call made inside the library.)
+Result<void> checkWriteLimits(std::uint64_t pos, size_t* n) {
+  const std::uint64_t limit = fileSizeLimit();
+  if (pos >= limit) {
+    ::raise(SIGXFSZ);
+    return Errno(EFBIG);
+  }
+  *n = static_cast<size_t>(std::min<std::uint64_t>(*n, limit - pos));
+  if (pos >= kMaxFileSize) return Errno(EFBIG);
+  *n = static_cast<size_t>(std::min<std::uint64_t>(*n, kMaxFileSize - pos));
+  return okResult();
+}
+
+// Growing a file to `size` (truncate, fallocate), as inode_newsize_ok.
+Result<void> checkNewSize(std::uint64_t size) {
+  if (size > fileSizeLimit()) {
+    ::raise(SIGXFSZ);
+    return Errno(EFBIG);
+  }
+  if (size > kMaxFileSize) return Errno(EFBIG);
+  return okResult();
+}
 
 }  // namespace
 
@@ -75,6 +130,7 @@ Result<void> VfsImpl::flushInode(Inode& inode, bool sync) {
 
 Result<void> VfsImpl::truncateInode(Inode& inode, std::uint64_t size, const Cred& cred) {
   const std::uint64_t oldSize = inode.attr.size;
+  if (size > oldSize) MYFS_TRY(checkNewSize(size));
   pagesOf(inode).truncate(size);
   SetAttr req;
   req.setSize = true;
@@ -215,21 +271,28 @@ Result<void> VfsImpl::dup(int oldFd, int newFd) {
 Result<size_t> VfsImpl::readAt(File& f, void* buf, size_t n, std::uint64_t off) {
   const int acc = f.flags & O_ACCMODE;
   if ((f.flags & O_PATH) || acc == O_WRONLY) return Errno(EBADF);
+  if (!validRange(off, n)) return Errno(EINVAL);
+  n = std::min(n, kMaxRwCount);
   Inode& inode = *f.inode;
   std::lock_guard lock(inode.mu);
   if (inode.attr.isDir()) return Errno(EISDIR);
   if (n == 0) return size_t{0};
+  // ext4 answers a direct read at or past the end with 0 before looking at alignment.
+  if ((f.flags & O_DIRECT) && off < inode.attr.size && !directAligned(buf, n, off)) return Errno(EINVAL);
   return pagesOf(inode).read(buf, n, off, inode.attr.size);
 }
 
 Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_t* off, bool append) {
   const int acc = f.flags & O_ACCMODE;
   if ((f.flags & O_PATH) || acc == O_RDONLY) return Errno(EBADF);
+  if (!validRange(*off, n)) return Errno(EINVAL);
+  n = std::min(n, kMaxRwCount);
   Inode& inode = *f.inode;
   std::lock_guard lock(inode.mu);
   if (append) *off = inode.attr.size;
   if (n == 0) return size_t{0};
-  if (*off + n < *off || *off + n > static_cast<std::uint64_t>(INT64_MAX)) return Errno(EFBIG);
+  MYFS_TRY(checkWriteLimits(*off, &n));
+  if ((f.flags & O_DIRECT) && !directAligned(buf, n, *off)) return Errno(EINVAL);
   MYFS_TRY(pagesOf(inode).write(buf, n, *off));
   if (*off + n > inode.attr.size) {
     inode.attr.size = *off + n;
@@ -346,8 +409,13 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
       return static_cast<off_t>(size);
     default: return Errno(EINVAL);
   }
-  const std::int64_t pos = base + off;
-  if ((off > 0 && pos < base) || pos < 0) return Errno(off > 0 ? EOVERFLOW : EINVAL);
+  // As ext4 (generic_file_llseek_size): a position below 0 or past the maximum file size
+  // is EINVAL.
+  std::int64_t pos = 0;
+  if (__builtin_add_overflow(base, static_cast<std::int64_t>(off), &pos) || pos < 0 ||
+      static_cast<std::uint64_t>(pos) > kMaxFileSize) {
+    return Errno(EINVAL);
+  }
   setPosition(*f, fd, static_cast<std::uint64_t>(pos));
   return static_cast<off_t>(pos);
 }
@@ -384,15 +452,75 @@ Result<void> VfsImpl::fsync(int fd, bool /*dataOnly*/) {
 }
 
 Result<void> VfsImpl::allocate(int fd, std::uint64_t off, std::uint64_t len, bool keepSize) {
-  if (len == 0) return Errno(EINVAL);
+  return fallocate(fd, keepSize ? FALLOC_FL_KEEP_SIZE : 0, off, len);
+}
+
+Result<void> VfsImpl::fallocate(int fd, int mode, std::uint64_t off, std::uint64_t len) {
+  constexpr int kWriteZeroes = 0x80;  // FALLOC_FL_WRITE_ZEROES (Linux 6.17)
+  constexpr std::uint64_t kBlock = 4096;  // ext4's block: COLLAPSE/INSERT_RANGE alignment
+  // vfs_fallocate's checks, in its order.
+  if (off > static_cast<std::uint64_t>(INT64_MAX) || len == 0 || len > static_cast<std::uint64_t>(INT64_MAX)) {
+    return Errno(EINVAL);
+  }
+  const bool keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
+  const int kind = mode & ~FALLOC_FL_KEEP_SIZE;
+  switch (kind) {
+    case 0:
+    case FALLOC_FL_ZERO_RANGE:
+    case FALLOC_FL_UNSHARE_RANGE:
+      break;
+    case FALLOC_FL_PUNCH_HOLE:
+      if (!keepSize) return Errno(EOPNOTSUPP);
+      break;
+    case FALLOC_FL_COLLAPSE_RANGE:
+    case FALLOC_FL_INSERT_RANGE:
+    case kWriteZeroes:
+      if (keepSize) return Errno(EOPNOTSUPP);
+      break;
+    default:
+      return Errno(EOPNOTSUPP);
+  }
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_RDONLY) return Errno(EBADF);
-  if (off + len < off || off + len > static_cast<std::uint64_t>(INT64_MAX)) return Errno(EFBIG);
-  std::lock_guard lock(f->inode->mu);
-  if (f->inode->attr.isDir()) return Errno(EISDIR);
-  if (!f->inode->attr.isReg()) return Errno(ENODEV);
-  if (keepSize || off + len <= f->inode->attr.size) return okResult();
-  return truncateInode(*f->inode, off + len, credentials());
+  Inode& inode = *f->inode;
+  std::lock_guard lock(inode.mu);
+  if (inode.attr.isDir()) return Errno(EISDIR);
+  if (!inode.attr.isReg()) return Errno(ENODEV);
+  const std::uint64_t end = off + len;  // both below 2^63: no wrap
+  if (end > kMaxFileSize) return Errno(EFBIG);
+  const std::uint64_t size = inode.attr.size;
+  // ext4_fallocate.
+  switch (kind) {
+    case 0:
+      if (keepSize || end <= size) return okResult();
+      return truncateInode(inode, end, credentials());
+    case FALLOC_FL_COLLAPSE_RANGE:
+      if (((off | len) & (kBlock - 1)) != 0 || end >= size) return Errno(EINVAL);
+      return Errno(EOPNOTSUPP);
+    case FALLOC_FL_INSERT_RANGE:
+      if (((off | len) & (kBlock - 1)) != 0 || off >= size) return Errno(EINVAL);
+      if (len > kMaxFileSize - size) return Errno(EFBIG);
+      return Errno(EOPNOTSUPP);
+    case FALLOC_FL_PUNCH_HOLE:
+    case FALLOC_FL_ZERO_RANGE:
+      break;
+    default:  // UNSHARE_RANGE, WRITE_ZEROES: not offered by ext4 here either
+      return Errno(EOPNOTSUPP);
+  }
+  const bool grow = !keepSize && end > size;
+  if (grow) MYFS_TRY(checkNewSize(end));
+  // The range reads as zeros: zeros written through the page cache (no space is freed).
+  static const std::vector<char> zeros(1 << 20, '\0');
+  PageCache& pages = pagesOf(inode);
+  for (std::uint64_t at = off; at < std::min(end, size);) {
+    const size_t n = static_cast<size_t>(std::min<std::uint64_t>(zeros.size(), std::min(end, size) - at));
+    MYFS_TRY(pages.write(zeros.data(), n, at));
+    at += n;
+  }
+  inode.mtimeDirty = true;
+  inode.attr.mtimeNs = inode.attr.ctimeNs = nowNs();
+  if (grow) return truncateInode(inode, end, credentials());
+  return okResult();
 }
 
 Result<int> VfsImpl::getFlags(int fd) {

@@ -188,8 +188,8 @@ namespace myfs::preload {
 namespace {
 
 // dup2/dup3 where either fd is myfs's (a myfs fd or a shadow).
-int dupOnto(int oldFd, int newFd, int flags) {
-  if (oldFd == newFd) return flags != 0 ? failWith(EINVAL) : MYFS_REAL(dup2)(oldFd, newFd);
+int dupOnto(int oldFd, int newFd, int flags, bool isDup3) {
+  if (oldFd == newFd) return isDup3 ? failWith(EINVAL) : MYFS_REAL(dup2)(oldFd, newFd);
   const bool fromMyfs = isMyfsFd(oldFd);
   const bool fromShadow = isShadow(oldFd);
   if (isShadow(newFd)) (void)syncShadow(newFd, true);
@@ -215,12 +215,12 @@ bool involvesMyfs(int oldFd, int newFd) {
 
 MYFS_EXPORT int dup2(int oldFd, int newFd) noexcept {
   if (inVforkChild() || !involvesMyfs(oldFd, newFd)) return MYFS_REAL(dup2)(oldFd, newFd);
-  return dupOnto(oldFd, newFd, 0);
+  return dupOnto(oldFd, newFd, 0, false);
 }
 
 MYFS_EXPORT int dup3(int oldFd, int newFd, int flags) noexcept {
   if (inVforkChild() || !involvesMyfs(oldFd, newFd)) return MYFS_REAL(dup3)(oldFd, newFd, flags);
-  return dupOnto(oldFd, newFd, flags);
+  return dupOnto(oldFd, newFd, flags, true);
 }
 
 namespace {
@@ -286,16 +286,80 @@ int fcntlLock(Vfs& vfs, int fd, int cmd, struct flock* fl) {
   return toInt(vfs.setLock(fd, kind, fl->l_type, start, end, wait));
 }
 
+// The kernel's O_LARGEFILE: glibc defines O_LARGEFILE as 0 on 64-bit targets, but Linux
+// forces it into every open file's flags there (not O_PATH ones) and F_GETFL reports it.
+constexpr int kKernelLargefile = 0100000;
+
+// F_SET_RW_HINT's values (RWH_WRITE_LIFE_NOT_SET .. RWH_WRITE_LIFE_EXTREME); the hint
+// itself is not kept (myfs has no use for it): F_GET_RW_HINT answers "not set".
+constexpr int kGetRwHint = 1035, kSetRwHint = 1036;
+constexpr std::uint64_t kMaxRwHint = 5;
+
 int fcntlMyfs(int fd, int cmd, long arg) {
   Vfs* vfs = loadedVfs();
   Guard g;
+  auto flags = vfs->getFlags(fd);
+  if (!flags) return failWith(flags.err());
+  // An O_PATH fd allows only these (check_fcntl_cmd).
+  if ((*flags & O_PATH) && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_GETFD && cmd != F_SETFD &&
+      cmd != F_GETFL) {
+    return failWith(EBADF);
+  }
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
       return mirrorDup(fd, MYFS_REAL(fcntl)(fd, cmd, arg));
-    case F_GETFL: {
-      auto r = vfs->getFlags(fd);
-      return r ? (*r | O_LARGEFILE) : failWith(r.err());
+    case F_GETFL:
+      // O_CLOEXEC belongs to the fd, not to the description's flags.
+      return (*flags & ~O_CLOEXEC) | ((*flags & O_PATH) ? 0 : kKernelLargefile);
+    case F_GETOWN:
+    case F_SETOWN:
+    case F_GETOWN_EX:
+    case F_SETOWN_EX:
+    case F_GETSIG:
+    case F_SETSIG:
+      // Owner and signal of the description: kept (and checked) by the placeholder's
+      // kernel description, which dup and fork share as they share the myfs one. No
+      // SIGIO is ever sent for a myfs file.
+      return MYFS_REAL(fcntl)(fd, cmd, arg);
+    case F_GETLEASE:
+      return F_UNLCK;  // no lease is ever granted
+    case F_SETLEASE: {
+      // Leases would need the servers to break them: refused as when another process has
+      // the file open in a conflicting mode. Checks as fcntl_setlease (regular file, owner).
+      auto attr = vfs->fstat(fd);
+      if (!attr) return failWith(attr.err());
+      if (arg != F_RDLCK && arg != F_WRLCK && arg != F_UNLCK) return failWith(EINVAL);
+      if (!S_ISREG(attr->mode)) return failWith(EINVAL);
+      if (geteuid() != 0 && geteuid() != attr->uid) return failWith(EACCES);
+      return arg == F_UNLCK ? 0 : failWith(EAGAIN);
+    }
+    case F_NOTIFY: {
+      // dnotify: arg 0 clears (nothing to clear); a regular file is ENOTDIR; directory
+      // notifications are not offered (EINVAL, as with dnotify disabled).
+      if (arg == 0) return 0;
+      auto attr = vfs->fstat(fd);
+      if (!attr) return failWith(attr.err());
+      return failWith(S_ISDIR(attr->mode) ? EINVAL : ENOTDIR);
+    }
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+      return failWith(EBADF);  // not a pipe
+    case F_ADD_SEALS:
+      // memfd_add_seals: a fd not open for writing is EPERM, any other file than a memfd EINVAL.
+      return failWith((*flags & O_ACCMODE) == O_RDONLY ? EPERM : EINVAL);
+    case kGetRwHint: {
+      if (arg == 0) return failWith(EFAULT);
+      *reinterpret_cast<std::uint64_t*>(arg) = 0;  // RWH_WRITE_LIFE_NOT_SET
+      return 0;
+    }
+    case kSetRwHint: {
+      if (arg == 0) return failWith(EFAULT);
+      if (*reinterpret_cast<const std::uint64_t*>(arg) > kMaxRwHint) return failWith(EINVAL);
+      auto attr = vfs->fstat(fd);
+      if (!attr) return failWith(attr.err());
+      if (geteuid() != 0 && geteuid() != attr->uid) return failWith(EPERM);
+      return 0;
     }
     case F_SETFL: {
       auto r = vfs->setFlags(fd, static_cast<int>(arg));

@@ -3,8 +3,11 @@
 #include <linux/falloc.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -24,14 +27,46 @@ ssize_t toSsize(const Result<size_t>& r) {
   return static_cast<ssize_t>(*r);
 }
 
+// The most one call transfers (the kernel's MAX_RW_COUNT).
+constexpr size_t kMaxRwCount = 0x7ffff000;
+// O_DIRECT's alignment of buffers and lengths (the Vfs checks it on the gathered buffer).
+constexpr std::uintptr_t kDirectIoAlign = 512;
+
+// One vectored call's data gathered in one buffer, as the kernel takes the iovecs: an
+// iov_len over SSIZE_MAX is EINVAL, the total is cut at kMaxRwCount. The buffer is
+// aligned for O_DIRECT when every iovec is, and misaligned when one is not, so that the
+// Vfs answers as it does for a plain read or write.
+class Gathered {
+ public:
+  int init(const iovec* iov, int cnt) {
+    if (cnt < 0 || cnt > IOV_MAX) return EINVAL;
+    bool misaligned = false;
+    for (int i = 0; i < cnt; ++i) {
+      if (iov[i].iov_len > static_cast<size_t>(SSIZE_MAX)) return EINVAL;
+      total_ = std::min(kMaxRwCount, total_ + std::min(iov[i].iov_len, kMaxRwCount));
+      if ((reinterpret_cast<std::uintptr_t>(iov[i].iov_base) | iov[i].iov_len) & (kDirectIoAlign - 1)) misaligned = true;
+    }
+    storage_.resize(total_ + kDirectIoAlign);
+    const auto base = reinterpret_cast<std::uintptr_t>(storage_.data());
+    data_ = storage_.data() + ((kDirectIoAlign - base % kDirectIoAlign) % kDirectIoAlign) + (misaligned ? 1 : 0);
+    return 0;
+  }
+  char* data() { return data_; }
+  size_t size() const { return total_; }
+
+ private:
+  std::vector<char> storage_;
+  char* data_ = nullptr;
+  size_t total_ = 0;
+};
+
 // Gathers iovecs for one vectored call (myfs transfers are whole buffers).
 ssize_t readvMyfs(int fd, const iovec* iov, int cnt, off_t off, bool positioned) {
-  if (cnt < 0 || cnt > IOV_MAX) return failWith(EINVAL);
+  Gathered buf;
+  if (int err = buf.init(iov, cnt); err != 0) return failWith(err);
   Guard g;
   Vfs* vfs = loadedVfs();
-  size_t total = 0;
-  for (int i = 0; i < cnt; ++i) total += iov[i].iov_len;
-  std::vector<char> buf(total);
+  const size_t total = buf.size();
   auto r = positioned ? vfs->pread(fd, buf.data(), total, off) : vfs->read(fd, buf.data(), total);
   if (!r) return failWith(r.err());
   sharedMapsAfterRead(fd, buf.data(), *r, positioned ? off : -1);
@@ -46,40 +81,213 @@ ssize_t readvMyfs(int fd, const iovec* iov, int cnt, off_t off, bool positioned)
 }
 
 ssize_t writevMyfs(int fd, const iovec* iov, int cnt, off_t off, bool positioned) {
-  if (cnt < 0 || cnt > IOV_MAX) return failWith(EINVAL);
+  Gathered buf;
+  if (int err = buf.init(iov, cnt); err != 0) return failWith(err);
   Guard g;
   Vfs* vfs = loadedVfs();
-  std::vector<char> buf;
-  for (int i = 0; i < cnt; ++i) {
-    const char* b = static_cast<const char*>(iov[i].iov_base);
-    buf.insert(buf.end(), b, b + iov[i].iov_len);
+  size_t pos = 0;
+  for (int i = 0; i < cnt && pos < buf.size(); ++i) {
+    const size_t n = std::min(iov[i].iov_len, buf.size() - pos);
+    if (n > 0) std::memcpy(buf.data() + pos, iov[i].iov_base, n);
+    pos += n;
   }
   auto r = positioned ? vfs->pwrite(fd, buf.data(), buf.size(), off) : vfs->write(fd, buf.data(), buf.size());
   if (r) sharedMapsAfterWrite(fd, buf.data(), *r, positioned ? off : -1);
   return toSsize(r);
 }
 
-// Copies between two fds of which at least one is myfs, through a buffer.
-ssize_t copyThrough(int in, off_t* inOff, int out, off_t* outOff, size_t len) {
-  std::vector<char> buf(std::min<size_t>(len, 1 << 20));
+// One end of a copy (copy_file_range, sendfile) as the kernel sees its file.
+struct CopyEnd {
+  bool myfs = false;
+  int flags = 0;  // status flags (F_GETFL)
+  mode_t mode = 0;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::uint64_t size = 0;
+  bool readable() const { return (flags & O_ACCMODE) != O_WRONLY; }
+  bool writable() const { return (flags & O_ACCMODE) != O_RDONLY; }
+};
+
+// Describes fd: 0, or EBADF when it is not an open fd (an O_PATH fd is not one for these
+// calls).
+int describeEnd(int fd, CopyEnd* e) {
+  if (isMyfsFd(fd)) {
+    Guard g;
+    Vfs* vfs = loadedVfs();
+    auto flags = vfs->getFlags(fd);
+    if (!flags || (*flags & O_PATH)) return EBADF;
+    auto attr = vfs->fstat(fd);
+    if (!attr) return attr.err();
+    e->myfs = true;
+    e->flags = *flags;
+    e->mode = attr->mode;
+    e->dev = kMyfsDev;
+    e->ino = attr->ino;
+    e->size = attr->size;
+    return 0;
+  }
+  const int flags = MYFS_REAL(fcntl)(fd, F_GETFL);
+  if (flags < 0 || (flags & O_PATH)) return EBADF;
+  struct stat st;
+  if (MYFS_REAL(fstat)(fd, &st) != 0) return errno;
+  e->flags = flags;
+  e->mode = st.st_mode;
+  e->dev = st.st_dev;
+  e->ino = st.st_ino;
+  e->size = static_cast<std::uint64_t>(st.st_size);
+  return 0;
+}
+
+// generic_write_check_limits for a copy of *count bytes to position pos of a myfs file:
+// 0, or EFBIG (SIGXFSZ raised at RLIMIT_FSIZE); *count shortened to the limit.
+int copyWriteLimits(std::uint64_t pos, std::uint64_t* count) {
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    if (pos >= rl.rlim_cur) {
+      raise(SIGXFSZ);
+      return EFBIG;
+    }
+    *count = std::min<std::uint64_t>(*count, rl.rlim_cur - pos);
+  }
+  if (pos >= kMaxFileSize) return EFBIG;
+  *count = std::min<std::uint64_t>(*count, kMaxFileSize - pos);
+  return 0;
+}
+
+// Copies `len` bytes from in (at *inPos, or its offset when inPos is null) to out (at
+// *outPos, or its offset), through a buffer and the interposed calls, as far as out takes
+// them: a short or failing write ends the copy, and in's offset then covers only what was
+// written. `nonblockingPipe`: out is a pipe that must not block (RWF_NOWAIT). Returns the
+// bytes copied, or -1 with errno when nothing was.
+ssize_t copyThrough(int in, std::uint64_t* inPos, int out, std::uint64_t* outPos, size_t len, bool nonblockingPipe) {
+  std::vector<char> storage(std::min<size_t>(len, 1 << 20) + 4096);
+  char* buf = storage.data() + (4096 - reinterpret_cast<std::uintptr_t>(storage.data()) % 4096) % 4096;
+  const size_t bufSize = storage.size() - 4096;
   size_t done = 0;
+  int err = 0;
   while (done < len) {
-    size_t want = std::min(buf.size(), len - done);
-    ssize_t got = inOff ? ::pread(in, buf.data(), want, *inOff) : ::read(in, buf.data(), want);
-    if (got < 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
+    const size_t want = std::min(bufSize, len - done);
+    ssize_t got = inPos ? ::pread(in, buf, want, static_cast<off_t>(*inPos)) : ::read(in, buf, want);
+    if (got < 0) {
+      err = errno;
+      break;
+    }
     if (got == 0) break;
     ssize_t put = 0;
     while (put < got) {
-      ssize_t w = outOff ? ::pwrite(out, buf.data() + put, static_cast<size_t>(got - put), *outOff + put)
-                         : ::write(out, buf.data() + put, static_cast<size_t>(got - put));
-      if (w < 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
+      ssize_t w;
+      if (nonblockingPipe) {
+        iovec v{buf + put, static_cast<size_t>(got - put)};
+        w = MYFS_REAL(pwritev2)(out, &v, 1, -1, RWF_NOWAIT);
+      } else if (outPos) {
+        w = ::pwrite(out, buf + put, static_cast<size_t>(got - put), static_cast<off_t>(*outPos + put));
+      } else {
+        w = ::write(out, buf + put, static_cast<size_t>(got - put));
+      }
+      if (w <= 0) {
+        err = w < 0 ? errno : EIO;
+        break;
+      }
       put += w;
     }
-    if (inOff) *inOff += got;
-    if (outOff) *outOff += got;
-    done += static_cast<size_t>(got);
+    if (inPos) *inPos += static_cast<std::uint64_t>(put);
+    else if (put < got) (void)::lseek(in, put - got, SEEK_CUR);  // give back what out did not take
+    if (outPos) *outPos += static_cast<std::uint64_t>(put);
+    done += static_cast<size_t>(put);
+    if (put < got) break;
   }
+  if (done == 0 && err != 0) return failWith(err);
   return static_cast<ssize_t>(done);
+}
+
+// copy_file_range(2) with a myfs end, checked as vfs_copy_file_range does: both ends
+// regular files of the same file system (a myfs file and another is EXDEV, as between any
+// two file systems), fd_out not O_APPEND, no overlap within one file.
+ssize_t copyFileRangeMyfs(int in, off64_t* inOff, int out, off64_t* outOff, size_t len, unsigned flags) {
+  CopyEnd a, b;
+  if (int err = describeEnd(in, &a); err != 0) return failWith(err);
+  if (int err = describeEnd(out, &b); err != 0) return failWith(err);
+  if (flags != 0) return failWith(EINVAL);
+  if (S_ISDIR(a.mode) || S_ISDIR(b.mode)) return failWith(EISDIR);
+  if (!S_ISREG(a.mode) || !S_ISREG(b.mode)) return failWith(EINVAL);
+  if (!a.readable() || !b.writable() || (b.flags & O_APPEND)) return failWith(EBADF);
+  if (!a.myfs || !b.myfs) return failWith(EXDEV);
+  std::uint64_t posIn = 0, posOut = 0;
+  if (inOff) {
+    posIn = static_cast<std::uint64_t>(*inOff);
+  } else {
+    off_t cur = ::lseek(in, 0, SEEK_CUR);
+    if (cur < 0) return -1;
+    posIn = static_cast<std::uint64_t>(cur);
+  }
+  if (outOff) {
+    posOut = static_cast<std::uint64_t>(*outOff);
+  } else {
+    off_t cur = ::lseek(out, 0, SEEK_CUR);
+    if (cur < 0) return -1;
+    posOut = static_cast<std::uint64_t>(cur);
+  }
+  if (posIn + len < posIn || posOut + len < posOut) return failWith(EOVERFLOW);
+  std::uint64_t count = posIn >= a.size ? 0 : std::min<std::uint64_t>(len, a.size - posIn);
+  if (int err = copyWriteLimits(posOut, &count); err != 0) return failWith(err);
+  if (a.ino == b.ino && posOut + count > posIn && posOut < posIn + count) return failWith(EINVAL);
+  // rw_verify_area of both ranges.
+  for (std::uint64_t pos : {posIn, posOut}) {
+    if (pos > static_cast<std::uint64_t>(INT64_MAX) || len > static_cast<std::uint64_t>(INT64_MAX) - pos) {
+      return failWith(EINVAL);
+    }
+  }
+  if (count == 0) return 0;
+  std::uint64_t from = posIn, to = posOut;
+  ssize_t done = copyThrough(in, &from, out, &to, static_cast<size_t>(count), false);
+  if (done <= 0) return done;
+  if (inOff) *inOff = static_cast<off64_t>(from);
+  else (void)::lseek(in, static_cast<off_t>(from), SEEK_SET);
+  if (outOff) *outOff = static_cast<off64_t>(to);
+  else (void)::lseek(out, static_cast<off_t>(to), SEEK_SET);
+  return done;
+}
+
+// sendfile(2) with a myfs end, checked as do_sendfile and the splice it runs do: in_fd
+// readable (with an offset, seekable: ESPIPE), its range valid (EINVAL), out_fd writable;
+// in_fd must be splice-readable (a pipe or a directory is EINVAL); a file out_fd must not
+// be O_APPEND (EINVAL); a non-blocking pipe out_fd takes what fits, then EAGAIN.
+ssize_t sendfileMyfs(int out, int in, off_t* off, size_t count) {
+  CopyEnd a, b;
+  if (int err = describeEnd(in, &a); err != 0) return failWith(err);
+  if (!a.readable()) return failWith(EBADF);
+  const bool inSeekable = !S_ISFIFO(a.mode) && !S_ISSOCK(a.mode);
+  std::uint64_t pos = 0;
+  if (off) {
+    if (!inSeekable) return failWith(ESPIPE);
+    pos = static_cast<std::uint64_t>(*off);
+  } else if (inSeekable) {
+    off_t cur = ::lseek(in, 0, SEEK_CUR);
+    if (cur < 0) return -1;
+    pos = static_cast<std::uint64_t>(cur);
+  }
+  if (count > static_cast<size_t>(SSIZE_MAX) || pos > static_cast<std::uint64_t>(INT64_MAX) ||
+      count > static_cast<std::uint64_t>(INT64_MAX) - pos) {
+    return failWith(EINVAL);
+  }
+  count = std::min(count, kMaxRwCount);
+  if (int err = describeEnd(out, &b); err != 0) return failWith(err);
+  if (!b.writable()) return failWith(EBADF);
+  if (pos + count > kMaxFileSize) {
+    if (pos >= kMaxFileSize) return failWith(EOVERFLOW);
+    count = static_cast<size_t>(kMaxFileSize - pos);
+  }
+  const bool outPipe = S_ISFIFO(b.mode);
+  if (!outPipe && (b.flags & O_APPEND)) return failWith(EINVAL);
+  if (S_ISDIR(a.mode) || S_ISFIFO(a.mode)) return failWith(EINVAL);  // no splice_read
+  if (count == 0) return 0;
+  const bool regularIn = S_ISREG(a.mode) || S_ISBLK(a.mode);
+  std::uint64_t from = pos;
+  ssize_t done = copyThrough(in, regularIn ? &from : nullptr, out, nullptr, count, outPipe && (b.flags & O_NONBLOCK));
+  if (done <= 0 || !regularIn) return done;
+  if (off) *off = static_cast<off_t>(from);
+  else (void)::lseek(in, static_cast<off_t>(from), SEEK_SET);
+  return done;
 }
 
 }  // namespace
@@ -187,8 +395,11 @@ MYFS_EXPORT int syncfs(int fd) noexcept {
 }
 MYFS_EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags) {
   if (!isMyfsFd(fd)) return MYFS_REAL(sync_file_range)(fd, off, n, flags);
-  if (off < 0 || n < 0) return failWith(EINVAL);
+  constexpr unsigned kValid = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
   Guard g;
+  auto status = loadedVfs()->getFlags(fd);
+  if (!status || (*status & O_PATH)) return failWith(EBADF);
+  if ((flags & ~kValid) || off < 0 || n < 0 || n > INT64_MAX - off) return failWith(EINVAL);
   if (int err = sharedMapsSyncFd(fd); err != 0) return failWith(err);
   return toInt(loadedVfs()->fsync(fd, true));  // the whole file: a superset of the range
 }
@@ -222,22 +433,40 @@ MYFS_EXPORT int posix_fadvise64(int fd, off_t off, off_t len, int advice) noexce
 MYFS_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
   if (!isMyfsFd(fd)) return MYFS_REAL(fallocate)(fd, mode, off, len);
   if (off < 0 || len <= 0) return failWith(EINVAL);
-  if (mode & ~FALLOC_FL_KEEP_SIZE) {
-    logOnce("fallocate modes other than 0 and FALLOC_FL_KEEP_SIZE on myfs files are not supported: EOPNOTSUPP");
-    return failWith(EOPNOTSUPP);
-  }
   Guard g;
-  auto r = loadedVfs()->allocate(fd, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len),
-                                 (mode & FALLOC_FL_KEEP_SIZE) != 0);
-  if (r && !(mode & FALLOC_FL_KEEP_SIZE)) sharedMapsAfterResize(fd, -1);
-  return toInt(r);
+  Vfs* vfs = loadedVfs();
+  auto r = vfs->fallocate(fd, mode, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len));
+  const int kind = mode & ~FALLOC_FL_KEEP_SIZE;
+  if (!r) {
+    if (r.err() == EOPNOTSUPP && (kind == FALLOC_FL_COLLAPSE_RANGE || kind == FALLOC_FL_INSERT_RANGE)) {
+      logOnce("fallocate COLLAPSE_RANGE and INSERT_RANGE on myfs files are not supported: EOPNOTSUPP");
+    }
+    return failWith(r.err());
+  }
+  if ((kind == FALLOC_FL_PUNCH_HOLE || kind == FALLOC_FL_ZERO_RANGE) && sharedMapsExist()) {
+    // The mappings see the zeros (not through an O_APPEND fd: the mappings take its
+    // writes as appends).
+    auto flags = vfs->getFlags(fd);
+    auto attr = vfs->fstat(fd);
+    if (flags && attr && !(*flags & O_APPEND)) {
+      static const std::vector<char> zeros(1 << 16, '\0');
+      const std::uint64_t end = std::min<std::uint64_t>(attr->size, static_cast<std::uint64_t>(off) + len);
+      for (std::uint64_t at = static_cast<std::uint64_t>(off); at < end;) {
+        const size_t n = static_cast<size_t>(std::min<std::uint64_t>(zeros.size(), end - at));
+        sharedMapsAfterWrite(fd, zeros.data(), n, static_cast<off_t>(at));
+        at += n;
+      }
+    }
+  }
+  if (!(mode & FALLOC_FL_KEEP_SIZE)) sharedMapsAfterResize(fd, -1);
+  return 0;
 }
 MYFS_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) { return fallocate(fd, mode, off, len); }
 MYFS_EXPORT int posix_fallocate(int fd, off_t off, off_t len) {
   if (!isMyfsFd(fd)) return MYFS_REAL(posix_fallocate)(fd, off, len);
   if (off < 0 || len <= 0) return EINVAL;
   Guard g;
-  auto r = loadedVfs()->allocate(fd, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len), false);
+  auto r = loadedVfs()->fallocate(fd, 0, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(len));
   if (r) sharedMapsAfterResize(fd, -1);
   return r.err();  // posix_fallocate returns the error number
 }
@@ -246,13 +475,12 @@ MYFS_EXPORT int posix_fallocate64(int fd, off_t off, off_t len) { return posix_f
 MYFS_EXPORT ssize_t copy_file_range(int in, off64_t* inOff, int out, off64_t* outOff, size_t len,
                                     unsigned flags) {
   if (!isMyfsFd(in) && !isMyfsFd(out)) return MYFS_REAL(copy_file_range)(in, inOff, out, outOff, len, flags);
-  if (flags != 0) return failWith(EINVAL);
-  return copyThrough(in, inOff, out, outOff, len);
+  return copyFileRangeMyfs(in, inOff, out, outOff, len, flags);
 }
 
 MYFS_EXPORT ssize_t sendfile(int out, int in, off_t* off, size_t count) noexcept {
   if (!isMyfsFd(in) && !isMyfsFd(out)) return MYFS_REAL(sendfile)(out, in, off, count);
-  return copyThrough(in, off, out, nullptr, count);
+  return sendfileMyfs(out, in, off, count);
 }
 MYFS_EXPORT ssize_t sendfile64(int out, int in, off_t* off, size_t count) noexcept {
   return sendfile(out, in, off, count);
@@ -311,8 +539,12 @@ MYFS_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_
     Guard g;
     Vfs* vfs = loadedVfs();
     size_t done = 0;
-    while (done < len && err == 0) {
-      auto n = vfs->pread(fd, static_cast<char*>(p) + done, len - done, off + static_cast<off_t>(done));
+    // Whole pages (the mapping's last page shows the file past len, as the kernel maps
+    // it), which also keeps the reads of an O_DIRECT fd aligned.
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t whole = (len + page - 1) / page * page;
+    while (done < whole && err == 0) {
+      auto n = vfs->pread(fd, static_cast<char*>(p) + done, whole - done, off + static_cast<off_t>(done));
       if (!n) err = n.err();
       else if (*n == 0) break;  // past the end of the file: zeros
       else done += *n;

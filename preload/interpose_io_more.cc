@@ -1,6 +1,7 @@
 // Data calls beyond read/write: preadv2/pwritev2 with their RWF_ flags, and splice with
 // one end in myfs (the other must be a pipe, as for the kernel).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -69,12 +70,39 @@ MYFS_EXPORT ssize_t splice(int in, loff_t* offIn, int out, loff_t* offOut, size_
   if (fromMyfs == toMyfs) return failWith(EINVAL);  // one end must be a pipe
   if (!isPipe(fromMyfs ? out : in)) return failWith(EINVAL);
   if ((fromMyfs && offOut != nullptr) || (toMyfs && offIn != nullptr)) return failWith(ESPIPE);
+  // do_splice: EBADF for ends not open for reading/writing, EINVAL for an O_APPEND file;
+  // SPLICE_F_NONBLOCK (or the pipe's O_NONBLOCK): EAGAIN instead of waiting on the pipe.
+  int fileFlags, pipeFlags = MYFS_REAL(fcntl)(fromMyfs ? out : in, F_GETFL);
+  {
+    Guard g;
+    auto r = loadedVfs()->getFlags(fromMyfs ? in : out);
+    if (!r) return failWith(r.err());
+    fileFlags = *r;
+  }
+  const int fileAcc = fileFlags & O_ACCMODE, pipeAcc = pipeFlags & O_ACCMODE;
+  if ((fileFlags & O_PATH) || (fromMyfs ? (fileAcc == O_WRONLY || pipeAcc == O_RDONLY)
+                                        : (fileAcc == O_RDONLY || pipeAcc == O_WRONLY))) {
+    return failWith(EBADF);
+  }
+  if (toMyfs && (fileFlags & O_APPEND)) return failWith(EINVAL);
+  const bool nonblock = (flags & SPLICE_F_NONBLOCK) || (pipeFlags & O_NONBLOCK);
   std::vector<char> buf(std::min(len, kSpliceChunk));
   if (buf.empty()) return 0;
   if (fromMyfs) {
+    if (nonblock) {
+      // A full pipe: EAGAIN before reading the file.
+      struct pollfd p {out, POLLOUT, 0};
+      if (::poll(&p, 1, 0) == 0) return failWith(EAGAIN);
+    }
     ssize_t got = offIn != nullptr ? pread(in, buf.data(), buf.size(), *offIn) : read(in, buf.data(), buf.size());
     if (got <= 0) return got;
-    ssize_t put = MYFS_REAL(write)(out, buf.data(), static_cast<size_t>(got));
+    ssize_t put;
+    if (nonblock) {
+      iovec v{buf.data(), static_cast<size_t>(got)};
+      put = MYFS_REAL(pwritev2)(out, &v, 1, -1, RWF_NOWAIT);
+    } else {
+      put = MYFS_REAL(write)(out, buf.data(), static_cast<size_t>(got));
+    }
     if (put < 0) put = 0;
     if (offIn != nullptr) {
       *offIn += put;
@@ -83,7 +111,13 @@ MYFS_EXPORT ssize_t splice(int in, loff_t* offIn, int out, loff_t* offOut, size_
     }
     return put > 0 ? put : (got > 0 ? failWith(EAGAIN) : 0);
   }
-  ssize_t got = MYFS_REAL(read)(in, buf.data(), buf.size());
+  ssize_t got;
+  if (nonblock) {
+    iovec v{buf.data(), buf.size()};
+    got = MYFS_REAL(preadv2)(in, &v, 1, -1, RWF_NOWAIT);  // empty pipe: EAGAIN (0 without writers)
+  } else {
+    got = MYFS_REAL(read)(in, buf.data(), buf.size());
+  }
   if (got <= 0) return got;
   ssize_t put = offOut != nullptr ? pwrite(out, buf.data(), static_cast<size_t>(got), *offOut)
                                   : write(out, buf.data(), static_cast<size_t>(got));

@@ -82,19 +82,6 @@ const PosixCase kCopyCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"cfr_data", "copy_file_range to /dev/null (not a regular file) copies instead of EINVAL"},
-    {"cfr_ebadf_append", "copy_file_range to an O_APPEND fd copies instead of EBADF"},
-    {"cfr_ebadf_invalid", "copy_file_range with an invalid fd_out returns 0 instead of EBADF"},
-    {"cfr_efbig_rlimit", "copy_file_range ignores RLIMIT_FSIZE (no EFBIG, no short copy)"},
-    {"cfr_einval_not_regular", "copy_file_range from/to a pipe copies instead of EINVAL"},
-    {"cfr_einval_overlap", "copy_file_range within one file with overlapping ranges copies instead of EINVAL"},
-    {"sendfile_data", "sendfile from a pipe (in_fd not seekable into a myfs file) copies; Linux answers EINVAL"},
-    {"sendfile_eagain", "sendfile into a full O_NONBLOCK pipe: EAGAIN before any byte instead of a partial count, then 0"},
-    {"sendfile_einval", "sendfile from a directory fd answers EISDIR instead of EINVAL"},
-    {"sendfile_einval_append", "sendfile to an O_APPEND file copies instead of EINVAL"},
-    {"sendfile_espipe", "sendfile from a pipe into a myfs file copies instead of EINVAL"},
-    {"splice_eagain", "splice is not intercepted: splice(pipe, myfs fd, SPLICE_F_NONBLOCK) blocks for ever (killed by the probe's alarm)"},
-    {"splice_einval_append", "splice is not intercepted: splicing into an O_APPEND myfs file succeeds instead of EINVAL"},
 };
 
 POSIX_FAMILY(Copy, kCopyCases, kKnownDifferences);

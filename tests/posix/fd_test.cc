@@ -69,10 +69,6 @@ const PosixCase kFdCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"dup3_einval_same", "dup3(fd, fd, 0) returns fd instead of EINVAL"},
-    {"dup_shares_offset", "F_GETFL lacks O_LARGEFILE (0100000) that Linux reports on 64-bit"},
-    {"fcntl_enotdir", "fcntl(F_NOTIFY) on a regular file answers EINVAL instead of ENOTDIR"},
-    {"fcntl_flags", "F_GETFL lacks O_LARGEFILE (0100000) that Linux reports on 64-bit"},
 };
 
 POSIX_FAMILY(Fd, kFdCases, kKnownDifferences);

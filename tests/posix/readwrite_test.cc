@@ -70,12 +70,7 @@ const PosixCase kReadWriteCases[] = {
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
     {"read_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"read_einval_odirect", "O_DIRECT alignment is not enforced (misaligned read succeeds)"},
-    {"readv_einval_sum", "readv/preadv with an iov_len of SIZE_MAX return 0 instead of EINVAL"},
     {"write_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"write_efbig_offset", "no maximum file size: pwrite at LLONG_MAX-1 answers EFBIG (Linux EINVAL), lseek/write near 2^63 succeed (ext4: EINVAL, EFBIG)"},
-    {"write_efbig_rlimit", "RLIMIT_FSIZE is ignored: no short write, no EFBIG"},
-    {"write_einval_odirect", "O_DIRECT alignment is not enforced (misaligned write succeeds)"},
 };
 
 POSIX_FAMILY(ReadWrite, kReadWriteCases, kKnownDifferences);

@@ -35,7 +35,6 @@ const PosixCase kSeekCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"beyond_end_write", "no maximum file size: lseek to LLONG_MAX succeeds (ext4: EINVAL)"},
     {"enxio_trailing_hole", "SEEK_DATA in the hole at the end of a file truncated larger returns the offset instead of ENXIO"},
 };
 

@@ -40,7 +40,6 @@ const PosixCase kSyncCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"sync_file_range_einval", "sync_file_range: flags are not validated: unknown flag bits are accepted"},
 };
 
 POSIX_FAMILY(Sync, kSyncCases, kKnownDifferences);

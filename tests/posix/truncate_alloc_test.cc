@@ -75,14 +75,6 @@ const PosixCase kTruncateAllocCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"fallocate_efbig", "fallocate ignores RLIMIT_FSIZE"},
-    {"fallocate_einval_collapse_eof", "COLLAPSE_RANGE is refused (documented EOPNOTSUPP) before its arguments are checked"},
-    {"fallocate_einval_insert_eof", "INSERT_RANGE is refused (documented EOPNOTSUPP) before its arguments are checked"},
-    {"fallocate_einval_not_regular", "ZERO_RANGE on a read-only directory fd answers EOPNOTSUPP; Linux checks the fd mode first (EBADF)"},
-    {"fallocate_einval_unaligned", "COLLAPSE/INSERT_RANGE refused (documented EOPNOTSUPP) before alignment is checked"},
-    {"fallocate_punch_zero", "PUNCH_HOLE and ZERO_RANGE are not supported (documented EOPNOTSUPP)"},
-    {"posix_fallocate_errors", "posix_fallocate to 2^63 succeeds (no maximum file size)"},
-    {"truncate_efbig", "no maximum file size and RLIMIT_FSIZE is ignored: truncate to LLONG_MAX or past the limit succeeds"},
 };
 
 POSIX_FAMILY(TruncateAlloc, kTruncateAllocCases, kKnownDifferences);
