@@ -202,7 +202,8 @@ class VfsImpl final : public Vfs {
 };
 
 // Splits a path into components, dropping empty ones and "." except a final ".".
-// ENAMETOOLONG for a component over NAME_MAX or a path over PATH_MAX.
+// ENAMETOOLONG for a path over PATH_MAX (a component over NAME_MAX: the walk's, when it
+// reaches it).
 Result<std::vector<std::string>> splitPath(std::string_view path);
 
 // Components joined with '/' ("" for none): a mount-relative path.

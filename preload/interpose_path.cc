@@ -315,6 +315,7 @@ MYFS_EXPORT int fchmod(int fd, mode_t mode) noexcept {
   if (std::string abs; shadowFile(fd, &abs)) return chmod(abs.c_str(), mode);
   if (!isMyfsFd(fd)) return MYFS_REAL(fchmod)(fd, mode);
   Guard g;
+  if (auto fl = loadedVfs()->getFlags(fd); fl && (*fl & O_PATH)) return failWith(EBADF);
   return toInt(loadedVfs()->fchmod(fd, mode));
 }
 MYFS_EXPORT int chown(const char* path, uid_t uid, gid_t gid) noexcept { return chownAt(AT_FDCWD, path, uid, gid, 0); }
@@ -340,6 +341,7 @@ MYFS_EXPORT int fchown(int fd, uid_t uid, gid_t gid) noexcept {
   if (std::string abs; shadowFile(fd, &abs)) return chown(abs.c_str(), uid, gid);
   if (!isMyfsFd(fd)) return MYFS_REAL(fchown)(fd, uid, gid);
   Guard g;
+  if (auto fl = loadedVfs()->getFlags(fd); fl && (*fl & O_PATH)) return failWith(EBADF);
   return toInt(loadedVfs()->fchown(fd, uid, gid));
 }
 

@@ -61,8 +61,6 @@ const PosixCase kModeOwnerCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"fchmod_ebadf", "fchmod on an O_PATH fd succeeds instead of EBADF"},
-    {"fchown_ebadf", "fchown on an O_PATH fd succeeds instead of EBADF"},
 };
 
 POSIX_FAMILY(ModeOwner, kModeOwnerCases, kKnownDifferences);
