@@ -155,8 +155,9 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
 
 Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::string_view toPath,
                              unsigned flags) {
-  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 ||
-      ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))) {
+  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) != 0 ||
+      ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) ||
+      ((flags & RENAME_WHITEOUT) && (flags & RENAME_EXCHANGE))) {
     return Errno(EINVAL);
   }
   Cred cred = credentials();
@@ -165,6 +166,12 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
   if (src.last.empty() || dst.last.empty()) return Errno(EBUSY);
   if (src.last == "." || src.last == ".." || dst.last == "." || dst.last == "..") {
     return Errno(src.last == "." || dst.last == "." ? EINVAL : EBUSY);
+  }
+  if (flags & RENAME_WHITEOUT) {
+    // Whiteouts are for overlay file systems: unsupported (EINVAL) once the source exists.
+    MYFS_ASSIGN_OR_RETURN(source, lookupChild(src.node, src.last, cred));
+    (void)source;
+    return Errno(EINVAL);
   }
   const InodeId sp = src.node.inode->ino;
   const InodeId dp = dst.node.inode->ino;

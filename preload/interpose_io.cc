@@ -18,6 +18,7 @@
 #include "preload/mmap_shared.h"
 #include "preload/shadow.h"
 #include "preload/shim.h"
+#include "preload/user_memory.h"
 
 namespace myfs::preload {
 namespace {
@@ -298,6 +299,7 @@ using namespace myfs::preload;  // NOLINT
 
 MYFS_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   if (!isMyfsFd(fd)) return MYFS_REAL(read)(fd, buf, n);
+  if (n > 0 && badUserAddress(buf)) return failWith(EFAULT);
   Guard g;
   auto r = loadedVfs()->read(fd, buf, n);
   if (r) sharedMapsAfterRead(fd, buf, *r, -1);
@@ -309,6 +311,7 @@ MYFS_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 }
 MYFS_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   if (!isMyfsFd(fd)) return MYFS_REAL(write)(fd, buf, n);
+  if (n > 0 && badUserAddress(buf)) return failWith(EFAULT);
   Guard g;
   auto r = loadedVfs()->write(fd, buf, n);
   if (r) sharedMapsAfterWrite(fd, buf, *r, -1);
@@ -316,6 +319,7 @@ MYFS_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
 }
 MYFS_EXPORT ssize_t pread(int fd, void* buf, size_t n, off_t off) {
   if (!isMyfsFd(fd)) return MYFS_REAL(pread)(fd, buf, n, off);
+  if (n > 0 && badUserAddress(buf)) return failWith(EFAULT);
   Guard g;
   auto r = loadedVfs()->pread(fd, buf, n, off);
   if (r) sharedMapsAfterRead(fd, buf, *r, off);
@@ -331,6 +335,7 @@ MYFS_EXPORT ssize_t __pread64_chk(int fd, void* buf, size_t n, off_t off, size_t
 }
 MYFS_EXPORT ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
   if (!isMyfsFd(fd)) return MYFS_REAL(pwrite)(fd, buf, n, off);
+  if (n > 0 && badUserAddress(buf)) return failWith(EFAULT);
   Guard g;
   auto r = loadedVfs()->pwrite(fd, buf, n, off);
   if (r) sharedMapsAfterWrite(fd, buf, *r, off);

@@ -69,8 +69,6 @@ const PosixCase kReadWriteCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"read_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
-    {"write_efault", "the library dereferences a bad user pointer: the call dies with SIGSEGV instead of failing with EFAULT"},
 };
 
 POSIX_FAMILY(ReadWrite, kReadWriteCases, kKnownDifferences);

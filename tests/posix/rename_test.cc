@@ -72,7 +72,6 @@ const PosixCase kRenameCases[] = {
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
 const KnownDifferences kKnownDifferences = {
-    {"renameat2_eperm_whiteout", "RENAME_WHITEOUT is not supported (EINVAL; Linux answers ENOENT here)"},
 };
 
 POSIX_FAMILY(Rename, kRenameCases, kKnownDifferences);
