@@ -18,11 +18,6 @@
 namespace myfs::testing {
 namespace {
 
-std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
-  return s;
-}
-
 class AppsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { cluster_ = new Cluster(2, 2); }
@@ -31,19 +26,8 @@ class AppsTest : public ::testing::Test {
     cluster_ = nullptr;
   }
 
-  // Runs `script` natively in a temp dir and under myfs in /myfs/<name>, and expects
-  // the same exit status and output (with the root path replaced by $R).
   void expectSameAsNative(const std::string& name, const std::string& script, int timeoutSec = 180) {
-    TempDir native;
-    RunResult want = runBash(script, native.path(), "", timeoutSec);
-    RunResult made = cluster_->run("mkdir -p $R", name);
-    ASSERT_EQ(0, made.status) << made.out;
-    RunResult got = cluster_->run(script, name, "", timeoutSec);
-    std::string wantOut = replaceAll(want.out, native.path(), "$R");
-    std::string gotOut = replaceAll(got.out, "/myfs/" + name, "$R");
-    EXPECT_EQ(0, want.status) << "the native run failed: the script is wrong\n" << wantOut;
-    EXPECT_EQ(want.status, got.status) << "native:\n" << wantOut << "\nmyfs:\n" << gotOut;
-    EXPECT_EQ(wantOut, gotOut);
+    testing::expectSameAsNative(*cluster_, name, script, "", timeoutSec);
   }
 
   static Cluster* cluster_;

@@ -1,5 +1,7 @@
 #include "tests/integration/cluster.h"
 
+#include <gtest/gtest.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -115,6 +117,31 @@ void Cluster::kill(const std::string& server, int sig) {
     }
   }
   throw std::runtime_error("no server " + server);
+}
+
+namespace {
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); !from.empty() && at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+}  // namespace
+
+void expectSameAsNative(Cluster& cluster, const std::string& name, const std::string& script, const std::string& env,
+                        int timeoutSec) {
+  TempDir native;
+  RunResult want = runBash(script, native.path(), env, timeoutSec);
+  RunResult made = cluster.run("mkdir -p $R", name);
+  ASSERT_EQ(0, made.status) << made.out;
+  RunResult got = cluster.run(script, name, env, timeoutSec);
+  const std::string wantOut = replaceAll(want.out, native.path(), "$R");
+  const std::string gotOut = replaceAll(got.out, "/myfs/" + name, "$R");
+  EXPECT_EQ(0, want.status) << "the native run failed: the script is wrong\n" << wantOut;
+  EXPECT_EQ(want.status, got.status) << "native:\n" << wantOut << "\nmyfs:\n" << gotOut;
+  EXPECT_EQ(wantOut, gotOut);
 }
 
 }  // namespace myfs::testing

@@ -57,4 +57,11 @@ class Cluster {
   bool running_ = false;
 };
 
+// Runs `script` in a fresh native temporary directory (the reference) and under the
+// library in /myfs/<name> ($R names the directory in both; `env` is given to both), and
+// expects the native run to succeed, and the same exit status and output with the
+// directory replaced by $R. Reports the differences as gtest failures.
+void expectSameAsNative(Cluster& cluster, const std::string& name, const std::string& script,
+                        const std::string& env = "", int timeoutSec = 300);
+
 }  // namespace myfs::testing

@@ -23,17 +23,6 @@ class LocksTest : public ::testing::Test {
 };
 Cluster* LocksTest::cluster_ = nullptr;
 
-// The same script natively and on myfs must print the same.
-void expectSameAsNative(Cluster& cluster, const std::string& name, const std::string& script) {
-  TempDir native;
-  RunResult want = runBash(script, native.path());
-  ASSERT_EQ(0, cluster.run("mkdir -p $R", name).status);
-  RunResult got = cluster.run(script, name);
-  EXPECT_EQ(0, want.status) << want.out;
-  EXPECT_EQ(want.status, got.status) << got.out;
-  EXPECT_EQ(want.out, got.out);
-}
-
 TEST_F(LocksTest, FcntlLockfAndOfdLocksExcludeOtherProcesses) {
   expectSameAsNative(*cluster_, "fcntl", R"SH(
     cd $R

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
 
 #include "tests/integration/cluster.h"
 
@@ -255,18 +254,9 @@ class MmapTest : public ::testing::Test {
     tools_ = nullptr;
   }
 
-  // Runs `script` natively in a temp dir and under myfs in a fresh directory ($P is the
-  // probe), and expects the same exit status and output.
+  // $P is the probe.
   void expectSameAsNative(const std::string& name, const std::string& script) {
-    const std::string env = "P=" + tools_->path() + "/mmap_probe";
-    TempDir native;
-    RunResult want = runBash(script, native.path(), env);
-    ASSERT_EQ(0, cluster_->run("mkdir -p $R", name).status);
-    RunResult got = cluster_->run(script, name, env);
-    std::string wantOut = std::regex_replace(want.out, std::regex(native.path()), "$$R");
-    std::string gotOut = std::regex_replace(got.out, std::regex("/myfs/" + name), "$$R");
-    EXPECT_EQ(want.status, got.status) << "native:\n" << wantOut << "\nmyfs:\n" << gotOut;
-    EXPECT_EQ(wantOut, gotOut);
+    testing::expectSameAsNative(*cluster_, name, script, "P=" + tools_->path() + "/mmap_probe");
   }
 
   static Cluster* cluster_;

@@ -17,17 +17,8 @@ class ProgramsTest : public ::testing::Test {
     cluster_ = nullptr;
   }
 
-  // Runs `script` natively in a temp dir and under myfs in a fresh directory, and
-  // expects the same exit status and output (with the root path replaced by $R).
   void expectSameAsNative(const std::string& name, const std::string& script) {
-    TempDir native;
-    RunResult want = runBash(script, native.path());
-    ASSERT_EQ(0, cluster_->run("mkdir -p $R", name).status);
-    RunResult got = cluster_->run(script, name);
-    std::string wantOut = std::regex_replace(want.out, std::regex(native.path()), "$$R");
-    std::string gotOut = std::regex_replace(got.out, std::regex("/myfs/" + name), "$$R");
-    EXPECT_EQ(want.status, got.status) << "native:\n" << wantOut << "\nmyfs:\n" << gotOut;
-    EXPECT_EQ(wantOut, gotOut);
+    testing::expectSameAsNative(*cluster_, name, script);
   }
 
   static Cluster* cluster_;
