@@ -206,6 +206,14 @@ Vfs* startVfs() {
 
 namespace {
 
+// Whether the path contains "/.." (a ".." component after some directory), in one pass.
+bool hasDotDotComponent(const char* path) {
+  for (const char* c = path; *c != '\0'; ++c) {
+    if (c[0] == '/' && c[1] == '.' && c[2] == '.') return true;
+  }
+  return false;
+}
+
 // Whether a relative path taken from some kernel directory could end in the mount: it
 // climbs with "..", or its first component is one of the mount point's (for "/myfs":
 // "myfs", from "/").
@@ -232,11 +240,17 @@ Routed route(int dirfd, const char* path) {
   // that case before asking here.
   if (inShim() || badUserAddress(path) || path[0] == '\0') return r;
   if (path[0] == '/') {
-    if (underPrefix(path, prefixStorage(), &r.rel)) {
+    // Fast path for kernel paths (every call of every program pays it): neither the
+    // prefix at the start (after any extra leading slashes) nor a "/.." anywhere.
+    const std::string& p = prefixStorage();
+    const char* start = path;
+    while (start[0] == '/' && start[1] == '/') ++start;
+    if (strncmp(start, p.data(), p.size()) != 0 && !hasDotDotComponent(path)) return r;
+    if (underPrefix(path, p, &r.rel)) {
       r.myfs = true;
       return r;
     }
-    if (strstr(path, "/..") != nullptr) {
+    if (hasDotDotComponent(path)) {
       std::string norm = lexicalNormalize(path);
       if (underPrefix(norm, prefixStorage(), &r.rel)) r.myfs = true;
     }
