@@ -22,5 +22,8 @@ run 'python3 -c "import os; print(sum(len(f) for _, _, f in os.walk(\"/myfs/demo
 run 'mv /myfs/demo/x /myfs/demo/y && rm -r /myfs/demo/y && ls /myfs/demo'
 run 'cd /myfs/demo && git init -q repo && cd repo && cp /myfs/demo/note . && git add note && git -c user.name=demo -c user.email=demo@example.invalid commit -qm "first commit on myfs" && git log --oneline'
 run 'cd /myfs/demo && printf "#include <stdio.h>\nint main(void) { puts(\"compiled and run on myfs\"); return 0; }\n" > hello.c && gcc -o hello hello.c && ./hello'
+run 'cd /myfs/demo && (echo one; echo two) > both && exec 3>> both && sh -c "echo three >&3" && cat both | tr "\n" " "; echo'
+run 'cd /myfs/demo && for w in 1 2; do sqlite3 -cmd ".timeout 10000" db.sqlite "create table if not exists t (w int); insert into t values ($w);" & done; wait; sqlite3 db.sqlite "select count(*) from t; pragma integrity_check;" | tr "\n" " "; echo'
+run 'cd /myfs/demo && flock -n note -c "flock -n note true || echo \"note is locked by the first flock\""'
 echo "+ myfs status"
 "$bin/myfs" status --dir "$dir"
