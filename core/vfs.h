@@ -138,6 +138,9 @@ class Vfs {
   // In a forked child, before any other call: the locks that other threads of the parent
   // held at fork() (they do not exist in the child) are made free again.
   virtual void afterForkInChild() = 0;
+  // The process's RLIMIT_FSIZE changed (setrlimit, prlimit): read it again. Writes and
+  // size changes check the limit as last read (EFBIG and SIGXFSZ past it).
+  virtual void resourceLimitsChanged() = 0;
 
   // ---- Descriptions shared with other processes (fork, exec).
   virtual std::vector<int> openFds() const = 0;

@@ -83,6 +83,7 @@ class VfsImpl final : public Vfs {
   void releaseLocksAtExit() override;
   std::vector<int> openFds() const override;
   void afterForkInChild() override;
+  void resourceLimitsChanged() override;
   Result<OpenFileInfo> describe(int fd) override;
   Result<void> shareOffset(int fd, const std::function<Result<void>(std::uint64_t)>& install) override;
   Result<void> adopt(int fd, InodeId ino, std::string path, int flags) override;
@@ -192,6 +193,7 @@ class VfsImpl final : public Vfs {
   std::atomic<std::int64_t> cachedBytes_{0};
   const std::uint64_t lockSeed_;  // random: owners and client ids of this Vfs
   std::atomic<std::uint64_t> descriptions_{0};
+  std::atomic<std::uint64_t> fileSizeLimit_;  // RLIMIT_FSIZE as last read (~0: none)
   std::mutex renewerMu_;
   LockRenewer* renewer_ = nullptr;  // GUARDED_BY(renewerMu_); a forked child's copy is leaked
 

@@ -46,8 +46,9 @@ bool validRange(std::uint64_t off, size_t n) {
          n <= static_cast<std::uint64_t>(INT64_MAX) - off;
 }
 
-// This process's RLIMIT_FSIZE (~0: none).
-std::uint64_t fileSizeLimit() {
+// This process's RLIMIT_FSIZE (~0: none), read when the Vfs starts and when the front end
+// reports a change (Vfs::resourceLimitsChanged): writes do not pay a system call for it.
+std::uint64_t readFileSizeLimit() {
   struct rlimit rl {};
   if (::getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return ~0ull;
   return rl.rlim_cur;
@@ -58,8 +59,7 @@ std::uint64_t fileSizeLimit() {
 // either is shortened to end there. (The signal is raised in the calling thread, as the
 // kernel sends it, possibly while the inode is locked: a handler's own calls on myfs files
 // go to the kernel, as any call made inside the library.)
-Result<void> checkWriteLimits(std::uint64_t pos, size_t* n) {
-  const std::uint64_t limit = fileSizeLimit();
+Result<void> checkWriteLimits(std::uint64_t limit, std::uint64_t pos, size_t* n) {
   if (pos >= limit) {
     ::raise(SIGXFSZ);
     return Errno(EFBIG);
@@ -71,8 +71,8 @@ Result<void> checkWriteLimits(std::uint64_t pos, size_t* n) {
 }
 
 // Growing a file to `size` (truncate, fallocate), as inode_newsize_ok.
-Result<void> checkNewSize(std::uint64_t size) {
-  if (size > fileSizeLimit()) {
+Result<void> checkNewSize(std::uint64_t limit, std::uint64_t size) {
+  if (size > limit) {
     ::raise(SIGXFSZ);
     return Errno(EFBIG);
   }
@@ -88,7 +88,8 @@ VfsImpl::VfsImpl(Cluster& cluster, VfsOptions options, MountInfo mount)
       mount_(mount),
       dentries_(options_.cacheTtlMs),
       lockSeed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}() ^
-                static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {}
+                static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())),
+      fileSizeLimit_(readFileSizeLimit()) {}
 
 VfsImpl::~VfsImpl() { stopLockRenewer(); }
 
@@ -130,7 +131,7 @@ Result<void> VfsImpl::flushInode(Inode& inode, bool sync) {
 
 Result<void> VfsImpl::truncateInode(Inode& inode, std::uint64_t size, const Cred& cred) {
   const std::uint64_t oldSize = inode.attr.size;
-  if (size > oldSize) MYFS_TRY(checkNewSize(size));
+  if (size > oldSize) MYFS_TRY(checkNewSize(fileSizeLimit_.load(std::memory_order_relaxed), size));
   pagesOf(inode).truncate(size);
   SetAttr req;
   req.setSize = true;
@@ -291,7 +292,7 @@ Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_
   std::lock_guard lock(inode.mu);
   if (append) *off = inode.attr.size;
   if (n == 0) return size_t{0};
-  MYFS_TRY(checkWriteLimits(*off, &n));
+  MYFS_TRY(checkWriteLimits(fileSizeLimit_.load(std::memory_order_relaxed), *off, &n));
   if ((f.flags & O_DIRECT) && !directAligned(buf, n, *off)) return Errno(EINVAL);
   MYFS_TRY(pagesOf(inode).write(buf, n, *off));
   if (*off + n > inode.attr.size) {
@@ -508,7 +509,7 @@ Result<void> VfsImpl::fallocate(int fd, int mode, std::uint64_t off, std::uint64
       return Errno(EOPNOTSUPP);
   }
   const bool grow = !keepSize && end > size;
-  if (grow) MYFS_TRY(checkNewSize(end));
+  if (grow) MYFS_TRY(checkNewSize(fileSizeLimit_.load(std::memory_order_relaxed), end));
   // The range reads as zeros: zeros written through the page cache (no space is freed).
   static const std::vector<char> zeros(1 << 20, '\0');
   PageCache& pages = pagesOf(inode);
@@ -630,6 +631,8 @@ Result<void> VfsImpl::syncAll() {
 }
 
 std::vector<int> VfsImpl::openFds() const { return files_.openFds(); }
+
+void VfsImpl::resourceLimitsChanged() { fileSizeLimit_.store(readFileSizeLimit(), std::memory_order_relaxed); }
 
 void VfsImpl::afterForkInChild() {
   new (&inodesMu_) std::mutex();

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/mman.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,4 +209,38 @@ MYFS_EXPORT void _Exit(int status) {
   if (!inShim()) flushBeforeExit();
   MYFS_REAL(_Exit)(status);
   __builtin_unreachable();
+}
+
+// RLIMIT_FSIZE is read by the Vfs at start and again when it changes here, so that
+// writes need no getrlimit call.
+namespace {
+
+void noteLimit(int resource, int rc) {
+  if (rc == 0 && resource == RLIMIT_FSIZE && !inShim() && !inVforkChild()) {
+    if (Vfs* vfs = loadedVfs()) vfs->resourceLimitsChanged();
+  }
+}
+
+}  // namespace
+
+MYFS_EXPORT int setrlimit(__rlimit_resource_t resource, const struct rlimit* rl) noexcept {
+  int rc = MYFS_REAL(setrlimit)(resource, rl);
+  noteLimit(resource, rc);
+  return rc;
+}
+MYFS_EXPORT int setrlimit64(__rlimit_resource_t resource, const struct rlimit64* rl) noexcept {
+  int rc = MYFS_REAL(setrlimit64)(resource, rl);
+  noteLimit(resource, rc);
+  return rc;
+}
+MYFS_EXPORT int prlimit(pid_t pid, enum __rlimit_resource resource, const struct rlimit* rl, struct rlimit* old) noexcept {
+  int rc = MYFS_REAL(prlimit)(pid, resource, rl, old);
+  if (rl != nullptr && (pid == 0 || pid == getpid())) noteLimit(resource, rc);
+  return rc;
+}
+MYFS_EXPORT int prlimit64(pid_t pid, enum __rlimit_resource resource, const struct rlimit64* rl,
+                          struct rlimit64* old) noexcept {
+  int rc = MYFS_REAL(prlimit64)(pid, resource, rl, old);
+  if (rl != nullptr && (pid == 0 || pid == getpid())) noteLimit(resource, rc);
+  return rc;
 }

@@ -11,7 +11,7 @@ packages=(
   # programs the integration tests run on /myfs
   tar gzip diffutils findutils coreutils sed python3 git make gcc attr
   # and the applications of tests/integration/apps_test.cc (mpi_shared_file needs mpicc)
-  rsync sqlite3 openmpi-bin libopenmpi-dev
+  rsync sqlite3 openmpi-bin libopenmpi-dev openssh-client  # mpirun wants an rsh agent present
 )
 
 have_all=1
