@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "server/log.h"
+#include "server/meta/key_range.h"
 
 namespace myfs::server {
 namespace {
@@ -22,40 +23,23 @@ rocksdb::WriteOptions writeOptions() {
   return w;
 }
 
-Result<void> dbError(const char* what, const rocksdb::Status& s) {
-  logLine("metadata store: %s: %s", what, s.ToString().c_str());
-  return Errno(EIO);
-}
 
 bool validChunkSize(std::uint32_t c) {
   return c >= (64u << 10) && c <= (64u << 20) && (c & (c - 1)) == 0;
 }
 
-// A RocksDB iterator over the dentry keys of one directory (dentryPrefix(dir) + suffix),
-// bounded so that it never reads past them. Not movable: the iterator holds the bound.
-class DentryIterator {
+// The dentry keys of one directory (dentryPrefix(dir) + suffix).
+class DentryIterator : public KeyRangeIterator {
  public:
-  DentryIterator(rocksdb::DB& db, InodeId dir)
-      : prefix_(dentryPrefix(dir)), upper_(dentryPrefix(dir + 1)), upperSlice_(upper_) {
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upperSlice_;
-    it_.reset(db.NewIterator(ro));
-  }
-  DentryIterator(const DentryIterator&) = delete;
-  DentryIterator& operator=(const DentryIterator&) = delete;
-
-  // The key prefix every dentry of the directory shares.
-  const std::string& prefix() const { return prefix_; }
-  rocksdb::Iterator* operator->() { return it_.get(); }
-
- private:
-  const std::string prefix_;
-  const std::string upper_;
-  const rocksdb::Slice upperSlice_;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  DentryIterator(rocksdb::DB& db, InodeId dir) : KeyRangeIterator(db, dentryPrefix(dir), dentryPrefix(dir + 1)) {}
 };
 
 }  // namespace
+
+Errno dbError(const char* what, const rocksdb::Status& s) {
+  logLine("metadata store: %s: %s", what, s.ToString().c_str());
+  return Errno(EIO);
+}
 
 Result<void> checkName(std::string_view name) {
   if (name.empty()) return Errno(ENOENT);
@@ -193,7 +177,7 @@ Result<InodeRecord> MetaStore::loadInode(InodeId ino) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), inodeKey(ino), &value);
   if (s.IsNotFound()) return Errno(ENOENT);
-  if (!s.ok()) return dbError("read inode", s).error();
+  if (!s.ok()) return dbError("read inode", s);
   std::optional<InodeRecord> rec = decodeInode(ino, value);
   if (!rec) {
     logLine("metadata store: inode %#llx: corrupt record", static_cast<unsigned long long>(ino));
@@ -213,7 +197,7 @@ Result<std::optional<DentryRecord>> MetaStore::loadDentry(InodeId parent, std::s
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), dentryKey(parent, name), &value);
   if (s.IsNotFound()) return std::optional<DentryRecord>();
-  if (!s.ok()) return dbError("read dentry", s).error();
+  if (!s.ok()) return dbError("read dentry", s);
   std::optional<DentryRecord> d = decodeDentry(value);
   if (!d) {
     logLine("metadata store: dentry in %#llx: corrupt record", static_cast<unsigned long long>(parent));
@@ -225,7 +209,7 @@ Result<std::optional<DentryRecord>> MetaStore::loadDentry(InodeId parent, std::s
 Result<bool> MetaStore::hasEntries(InodeId dir) const {
   DentryIterator it(*db_, dir);
   it->Seek(it.prefix());
-  if (!it->status().ok()) return dbError("scan directory", it->status()).error();
+  if (!it->status().ok()) return dbError("scan directory", it->status());
   return it->Valid();
 }
 
@@ -351,7 +335,7 @@ Result<std::string> MetaStore::readlink(InodeId ino) {
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), linkKey(ino), &target);
   if (!s.ok()) {
     if (s.IsNotFound()) logLine("metadata store: symlink %#llx has no target", static_cast<unsigned long long>(ino));
-    return dbError("read symlink", s).error();
+    return dbError("read symlink", s);
   }
   return target;
 }
@@ -388,7 +372,7 @@ Result<DirPage> MetaStore::readdir(const Cred& cred, InodeId ino, std::string_vi
     page.entries.push_back(std::move(e));
     it->Next();
   }
-  if (!it->status().ok()) return dbError("scan directory", it->status()).error();
+  if (!it->status().ok()) return dbError("scan directory", it->status());
   page.eof = !it->Valid();
   return page;
 }

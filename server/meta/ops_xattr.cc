@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "server/log.h"
+#include "server/meta/key_range.h"
 #include "server/meta/meta_store.h"
 
 namespace myfs::server {
@@ -70,37 +71,17 @@ Result<void> checkHandler(const XattrName& n) {
   return okResult();
 }
 
-Errno dbFailure(const char* what, const rocksdb::Status& s) {
-  logLine("metadata store: %s: %s", what, s.ToString().c_str());
-  return Errno(EIO);
-}
 
-// The attributes of one inode, bounded so the iterator never reads past them.
-class XattrIterator {
+// The attributes of one inode ("X" + ino + name), in name order.
+class XattrIterator : public KeyRangeIterator {
  public:
-  XattrIterator(rocksdb::DB& db, InodeId ino)
-      : prefix_(xattrPrefix(ino)), upper_(xattrPrefix(ino + 1)), upperSlice_(upper_) {
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upperSlice_;
-    it_.reset(db.NewIterator(ro));
-    it_->Seek(prefix_);
+  XattrIterator(rocksdb::DB& db, InodeId ino) : KeyRangeIterator(db, xattrPrefix(ino), xattrPrefix(ino + 1)) {
+    (*this)->Seek(prefix());
   }
-  XattrIterator(const XattrIterator&) = delete;
-  XattrIterator& operator=(const XattrIterator&) = delete;
-
-  bool valid() const { return it_->Valid(); }
-  void next() { it_->Next(); }
-  std::string_view name() const {
-    rocksdb::Slice k = it_->key();
-    return std::string_view(k.data() + prefix_.size(), k.size() - prefix_.size());
-  }
-  rocksdb::Status status() const { return it_->status(); }
-
- private:
-  const std::string prefix_;
-  const std::string upper_;
-  const rocksdb::Slice upperSlice_;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  bool valid() { return (*this)->Valid(); }
+  void next() { (*this)->Next(); }
+  std::string_view name() const { return suffix(); }
+  rocksdb::Status status() { return (*this)->status(); }
 };
 
 }  // namespace
@@ -115,7 +96,7 @@ Result<std::string> MetaStore::getxattr(const Cred& cred, InodeId ino, std::stri
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), xattrKey(ino, name), &value);
   if (s.IsNotFound()) return Errno(ENODATA);
-  if (!s.ok()) return dbFailure("read xattr", s);
+  if (!s.ok()) return dbError("read xattr", s);
   return value;
 }
 
@@ -143,7 +124,7 @@ Result<Attr> MetaStore::setxattr(const Cred& cred, InodeId ino, std::string_view
         listBytes += it.name().size() + 1;
       }
     }
-    if (!it.status().ok()) return dbFailure("list xattrs", it.status());
+    if (!it.status().ok()) return dbError("list xattrs", it.status());
   }
   if (exists && (flags & kXattrCreate)) return Errno(EEXIST);
   if (!exists && (flags & kXattrReplace)) return Errno(ENODATA);
@@ -170,7 +151,7 @@ Result<std::vector<std::string>> MetaStore::listxattr(const Cred& cred, InodeId 
     if (classify(name).ns == XattrNs::kTrusted && cred.uid != 0) continue;
     names.emplace_back(name);
   }
-  if (!it.status().ok()) return dbFailure("list xattrs", it.status());
+  if (!it.status().ok()) return dbError("list xattrs", it.status());
   return names;
 }
 
@@ -186,7 +167,7 @@ Result<Attr> MetaStore::removexattr(const Cred& cred, InodeId ino, std::string_v
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), xattrKey(ino, name), &value);
   if (s.IsNotFound()) return Errno(ENODATA);
-  if (!s.ok()) return dbFailure("read xattr", s);
+  if (!s.ok()) return dbError("read xattr", s);
 
   InodeRecord after = rec;
   after.attr.ctimeNs = nowNs();
