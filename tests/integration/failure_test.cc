@@ -87,6 +87,40 @@ TEST(FailureTest, DeadMetadataServerGivesEioNotAHang) {
   EXPECT_NE(std::string::npos, r.out.find("myfs: ")) << r.out;  // a clear message names the server
 }
 
+// The pid of a server of the cluster (its `servers` file).
+pid_t serverPid(Cluster& c, const std::string& role, int index) {
+  std::ifstream in(c.dir() + "/servers");
+  std::string r, a, b;
+  int i;
+  pid_t pid;
+  while (in >> r >> i >> pid >> a >> b) {
+    if (r == role && i == index) return pid;
+  }
+  return -1;
+}
+
+// A lock request to a dead metadata server fails with EIO after bounded retries (an open
+// fd does not make the process wait forever for a lock nobody can grant).
+TEST(FailureTest, LockOnADeadMetadataServerGivesEio) {
+  Cluster c(1, 1);
+  ASSERT_EQ(0, c.run("touch /myfs/f").status);
+  const std::string script = "probe=$(mktemp) && cat > $probe <<'PY'\n"
+                             "import fcntl, os, subprocess, sys\n"
+                             "fd = os.open('/myfs/f', os.O_RDWR)\n"
+                             "subprocess.run(['sh', '-c', sys.argv[1]])\n"
+                             "try:\n"
+                             "    fcntl.lockf(fd, fcntl.LOCK_EX)\n"
+                             "    print('locked')\n"
+                             "except OSError as e:\n"
+                             "    print('lockf', e.errno)\n"
+                             "PY\n"
+                             "python3 $probe 'kill -9 " + std::to_string(serverPid(c, "meta", 0)) + "'; rm -f $probe";
+  auto start = Clock::now();
+  RunResult r = c.run(script, "", "MYFS_RPC_ATTEMPTS=3", 60);
+  EXPECT_LT(secondsSince(start), 20.0);
+  EXPECT_NE(std::string::npos, r.out.find("lockf 5")) << r.out;  // EIO
+}
+
 TEST(FailureTest, StoppedServerTimesOutWithEio) {
   Cluster c(1, 1);
   ASSERT_EQ(0, c.run("touch /myfs/f").status);
