@@ -24,7 +24,8 @@ class MetaShard {
  public:
   virtual ~MetaShard() = default;
   virtual Result<MountInfo> mountInfo() = 0;
-  virtual Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name) = 0;
+  // *parentLeased: the reply leased the names in `parent` (also when it is ENOENT).
+  virtual Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name, bool* parentLeased) = 0;
   virtual Result<Attr> getattr(InodeId ino) = 0;
   virtual Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttr& req) = 0;
   virtual Result<CreateResult> create(const Cred& cred, InodeId parent, std::string_view name,
@@ -61,6 +62,30 @@ class MetaShard {
   virtual Result<std::optional<FileLock>> lock(InodeId ino, const FileLock& req, bool test) = 0;
   // Keeps the client's locks alive; returns the lease time in milliseconds.
   virtual Result<std::uint32_t> renewLocks(std::uint64_t client) = 0;
+  // The client closed an inode it reported open to a recall (LeaseListener::recall);
+  // `freed`: it was an orphan and is gone, its data is the caller's to remove.
+  virtual Result<LinkCountResult> releaseOpen(InodeId /*ino*/) { return LinkCountResult{}; }
+};
+
+// The client's side of metadata leases (schema/meta.capnp, openSession). A Cluster whose
+// servers grant leases calls these from its own thread; none may block.
+class LeaseListener {
+ public:
+  virtual ~LeaseListener() = default;
+  // The server took back the leases on these inodes of `shard`: their cached attributes
+  // and the cached names in them are no longer to be trusted. Returns the inodes among
+  // them that this client holds open (they keep an open reference on the server).
+  virtual std::vector<InodeId> recall(std::uint32_t shard, std::span<const InodeId> inos) = 0;
+  // A session with `shard` began (sentMs: steady-clock ms when it was asked for): every
+  // lease from an earlier session is void; the new session's leases hold until
+  // sentMs + leaseMs unless renewed.
+  virtual void sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs) = 0;
+  // A renewal sent at sentMs was answered: leases hold until sentMs + leaseMs. valid =
+  // false: the server had revoked them, every lease granted before this answer is void.
+  virtual void renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) = 0;
+  // Inodes of `shard` the client stopped caching since the last call (sent with the next
+  // renewal so the server forgets their leases).
+  virtual std::vector<InodeId> forgotten(std::uint32_t shard) = 0;
 };
 
 // One chunk-range write or read, addressed by file and chunk.
@@ -104,6 +129,9 @@ class Cluster {
   virtual DataPlane& data() = 0;
 
   MetaShard& shardOf(InodeId ino) { return shard(shardOfInode(ino)); }
+  // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that
+  // keeps sessions; one that does not (tests' in-process clusters) never calls it.
+  virtual void setLeaseListener(LeaseListener* /*listener*/) {}
 };
 
 }  // namespace myfs

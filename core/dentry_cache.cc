@@ -16,32 +16,28 @@ DentryCache::Stripe& DentryCache::stripeFor(InodeId parent, std::string_view nam
 }
 
 std::optional<DentryCache::Hit> DentryCache::lookup(InodeId parent, std::string_view name,
-                                                    std::int64_t nowMs) const {
-  if (ttlMs_ == 0) return std::nullopt;
+                                                    std::uint64_t lease) const {
+  if (lease == 0) return std::nullopt;
   Stripe& s = stripeFor(parent, name);
   std::lock_guard lock(s.mu);
   auto it = s.map.find(key(parent, name));
   if (it == s.map.end()) return std::nullopt;
-  if (nowMs - it->second.learnedMs >= static_cast<std::int64_t>(ttlMs_)) {
+  if (it->second.lease != lease) {
     s.map.erase(it);
     return std::nullopt;
   }
-  return Hit{it->second.ino};
+  return Hit{it->second.ino, lease};
 }
 
-void DentryCache::insert(InodeId parent, std::string_view name, InodeId child, std::int64_t nowMs) {
-  if (ttlMs_ == 0) return;
+void DentryCache::insert(InodeId parent, std::string_view name, InodeId child, std::uint64_t lease) {
+  if (lease == 0) return;
   Stripe& s = stripeFor(parent, name);
   std::lock_guard lock(s.mu);
-  s.map.insert_or_assign(key(parent, name), Entry{child, nowMs});
-}
-
-void DentryCache::insertNegative(InodeId parent, std::string_view name, std::int64_t nowMs) {
-  insert(parent, name, 0, nowMs);
+  if (s.map.size() >= kStripeEntries) s.map.clear();
+  s.map.insert_or_assign(key(parent, name), Entry{child, lease});
 }
 
 void DentryCache::erase(InodeId parent, std::string_view name) {
-  if (ttlMs_ == 0) return;
   Stripe& s = stripeFor(parent, name);
   std::lock_guard lock(s.mu);
   s.map.erase(key(parent, name));

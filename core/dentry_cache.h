@@ -1,8 +1,8 @@
 // DentryCache: (parent inode, name) -> child inode, or "no such entry" (negative).
 //
-// Entries are trusted for `ttlMs` after they were learned from the server (0: never
-// trusted, so every walk asks the server). The process's own namespace changes update
-// the cache as they return.
+// Each entry carries the lease token under which it was learned (Inode::nameLease of the
+// parent); the caller trusts it only while the parent still holds that lease. Bounded:
+// a stripe that grows past kStripeEntries is emptied.
 //
 // Thread-safety: all methods are thread-safe (striped locks).
 #pragma once
@@ -21,15 +21,16 @@ namespace myfs {
 
 class DentryCache {
  public:
-  explicit DentryCache(std::uint64_t ttlMs) : ttlMs_(ttlMs) {}
+  static constexpr std::size_t kStripeEntries = 8192;
 
   struct Hit {
     InodeId ino = 0;  // 0: negative entry (the name does not exist)
+    std::uint64_t lease = 0;
   };
-  // A fresh entry, if one is cached.
-  std::optional<Hit> lookup(InodeId parent, std::string_view name, std::int64_t nowMs) const;
-  void insert(InodeId parent, std::string_view name, InodeId child, std::int64_t nowMs);
-  void insertNegative(InodeId parent, std::string_view name, std::int64_t nowMs);
+  // The entry learned under lease token `lease`, if one is cached (others are dropped).
+  std::optional<Hit> lookup(InodeId parent, std::string_view name, std::uint64_t lease) const;
+  // child 0: a negative entry.
+  void insert(InodeId parent, std::string_view name, InodeId child, std::uint64_t lease);
   void erase(InodeId parent, std::string_view name);
   // In a forked child: the locks other threads of the parent held are free again.
   void afterForkInChild() {
@@ -39,7 +40,7 @@ class DentryCache {
  private:
   struct Entry {
     InodeId ino;
-    std::int64_t learnedMs;
+    std::uint64_t lease;
   };
   static std::string key(InodeId parent, std::string_view name);
   struct Stripe {
@@ -48,7 +49,6 @@ class DentryCache {
   };
   Stripe& stripeFor(InodeId parent, std::string_view name) const;
 
-  const std::uint64_t ttlMs_;
   mutable std::array<Stripe, 32> stripes_;
 };
 

@@ -94,6 +94,7 @@ struct AddEntryResult {
 struct LinkCountResult {
   std::uint32_t nlink = 0;
   std::uint64_t size = 0;
+  bool freed = false;  // the inode is gone: its data is the caller's to remove
 
   bool operator==(const LinkCountResult&) const = default;
 };

@@ -1,9 +1,10 @@
 // Inode: the client's in-memory copy of one file's attributes and data (the kernel's
 // struct inode with its address_space).
 //
-// Thread-safety: every member after `mu` is guarded by it.
+// Thread-safety: every member after `mu` is guarded by it; those before are atomic.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -18,13 +19,20 @@ struct Inode {
   explicit Inode(InodeId id) : ino(id) {}
 
   const InodeId ino;
+  // Leases (vfs_lease.cc), readable without `mu` (a recall clears them from the RPC
+  // thread): the token of the lease under which `attr` (attrLease) and the names cached
+  // in this directory (nameLease) were learned; 0: none.
+  std::atomic<std::uint64_t> attrLease{0};
+  std::atomic<std::uint64_t> nameLease{0};
+  std::atomic<int> openCount{0};  // open file descriptions in this process (changed under mu)
+  // A recall found it open here: the server keeps it (even unlinked) until releaseOpen.
+  std::atomic<bool> serverHoldsOpen{false};
+
   std::mutex mu;
   Attr attr;                       // as last seen on the server, plus local changes below
-  std::int64_t attrFetchedMs = -1;  // steady-clock ms when attr came from the server
   std::unique_ptr<PageCache> pages;  // regular files, created on first data access
   bool sizeDirty = false;   // attr.size grew locally and is not on the server yet
   bool mtimeDirty = false;  // data changed locally: mtime to be set on the server
-  int openCount = 0;        // open file descriptions in this process
   bool unlinked = false;    // last link removed while open: drop data at last close
   bool posixLocked = false;  // this process took a kPosix lock on it (released on close)
 };

@@ -82,6 +82,7 @@ std::shared_ptr<Inode> VfsImpl::inodeObject(InodeId ino) {
           std::unique_lock il(it->second->mu, std::try_to_lock);
           if (il && it->second->openCount == 0 && !(it->second->pages && it->second->pages->hasDirty())) {
             il.unlock();
+            noteForgotten(*it->second);
             it = inodes_.erase(it);
             continue;
           }
@@ -103,7 +104,10 @@ Attr VfsImpl::learn(const Attr& fresh) {
 Attr VfsImpl::learnLocked(Inode& in, const Attr& fresh) {
   Inode* inode = &in;
   const std::uint64_t oldVersion = inode->attr.version;
+  // A reply that was overtaken by a newer one (versions only grow) teaches nothing.
+  if (inode->attr.ino == fresh.ino && fresh.version < oldVersion) return inode->attr;
   Attr merged = fresh;
+  merged.leased = false;
   if (inode->sizeDirty) merged.size = std::max(merged.size, inode->attr.size);
   if (inode->mtimeDirty) merged.mtimeNs = inode->attr.mtimeNs;
   if (inode->pages && oldVersion != 0 && fresh.version != oldVersion && !inode->sizeDirty &&
@@ -111,7 +115,6 @@ Attr VfsImpl::learnLocked(Inode& in, const Attr& fresh) {
     inode->pages->invalidateClean();  // changed elsewhere since we cached it
   }
   inode->attr = merged;
-  inode->attrFetchedMs = clockMs();
   return merged;
 }
 
@@ -119,21 +122,20 @@ Result<VfsImpl::Node> VfsImpl::loadInode(InodeId ino) {
   auto inode = inodeObject(ino);
   {
     std::lock_guard lock(inode->mu);
-    const bool fresh = inode->attrFetchedMs >= 0 &&
-                       (clockMs() - inode->attrFetchedMs < static_cast<std::int64_t>(options_.cacheTtlMs) ||
-                        inode->sizeDirty);
-    if (fresh) return Node{inode, inode->attr};
+    if (leaseLive(ino, inode->attrLease.load())) return Node{inode, inode->attr};
   }
+  const std::uint64_t mark = recallMark(ino);
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(ino).getattr(ino));
-  return Node{inode, learn(attr)};
+  std::lock_guard lock(inode->mu);
+  Attr merged = learnLocked(*inode, attr);
+  if (attr.leased) installLease(ino, inode->attrLease, mark);
+  return Node{inode, merged};
 }
 
 VfsImpl::Node VfsImpl::cachedOrIncomplete(InodeId ino, std::uint32_t type) {
   auto inode = inodeObject(ino);
   std::lock_guard lock(inode->mu);
-  const bool fresh = inode->attrFetchedMs >= 0 &&
-                     clockMs() - inode->attrFetchedMs < static_cast<std::int64_t>(options_.cacheTtlMs);
-  if (fresh) return Node{inode, inode->attr, true};
+  if (leaseLive(ino, inode->attrLease.load())) return Node{inode, inode->attr, true};
   Attr a;
   a.ino = ino;
   a.mode = type & S_IFMT;
@@ -141,32 +143,33 @@ VfsImpl::Node VfsImpl::cachedOrIncomplete(InodeId ino, std::uint32_t type) {
 }
 
 void VfsImpl::stale(InodeId ino) {
-  std::shared_ptr<Inode> inode;
-  {
-    std::lock_guard lock(inodesMu_);
-    auto it = inodes_.find(ino);
-    if (it == inodes_.end()) return;
-    inode = it->second;
-  }
-  std::lock_guard lock(inode->mu);
-  inode->attrFetchedMs = -1;
+  if (std::shared_ptr<Inode> inode = findInode(ino)) inode->attrLease.store(0);
 }
 
 Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view name, const Cred& cred) {
-  const std::int64_t now = clockMs();
-  if (auto hit = dentries_.lookup(dir.inode->ino, name, now)) {
-    if (hit->ino == 0) return Errno(ENOENT);
-    return loadInode(hit->ino);  // fresh: the dentry is trusted only within the same TTL
+  Inode& d = *dir.inode;
+  const std::uint64_t lease = d.nameLease.load();
+  if (leaseLive(d.ino, lease)) {
+    if (auto hit = dentries_.lookup(d.ino, name, lease)) {
+      if (hit->ino == 0) return Errno(ENOENT);
+      return loadInode(hit->ino);
+    }
   }
-  auto r = cluster_.shardOf(dir.inode->ino).lookup(cred, dir.inode->ino, name);
+  const std::uint64_t mark = recallMark(d.ino);  // the child, when complete, is on the same shard
+  bool parentLeased = false;
+  auto r = cluster_.shardOf(d.ino).lookup(cred, d.ino, name, &parentLeased);
+  const std::uint64_t token = parentLeased ? installLease(d.ino, d.nameLease, mark) : 0;
   if (!r) {
-    if (r.err() == ENOENT) dentries_.insertNegative(dir.inode->ino, name, now);
+    if (r.err() == ENOENT) dentries_.insert(d.ino, name, 0, token);
     return r.error();
   }
-  dentries_.insert(dir.inode->ino, name, r->ino, now);
+  dentries_.insert(d.ino, name, r->ino, token);
   if (r->nlink == 0) return cachedOrIncomplete(r->ino, r->mode);  // its inode lives on another shard
-  Attr merged = learn(*r);
-  return Node{inodeObject(r->ino), merged};
+  auto inode = inodeObject(r->ino);
+  std::lock_guard lock(inode->mu);
+  Attr merged = learnLocked(*inode, *r);
+  if (r->leased) installLease(r->ino, inode->attrLease, mark);
+  return Node{inode, merged};
 }
 
 void VfsImpl::forget(InodeId parent, std::string_view name) { dentries_.erase(parent, name); }

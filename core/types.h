@@ -35,6 +35,9 @@ struct Attr {
   std::uint64_t rdev = 0;
   std::uint64_t version = 0;
   InodeId parent = 0;  // directories: the inode of ".."
+  // Not an attribute: the reply that carried these attributes granted the calling
+  // session a lease on the inode (see schema/meta.capnp, openSession).
+  bool leased = false;
 
   bool isDir() const { return S_ISDIR(mode); }
   bool isReg() const { return S_ISREG(mode); }

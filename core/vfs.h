@@ -54,7 +54,6 @@ inline constexpr std::int64_t kTimeOmit = -2;
 
 struct VfsOptions {
   std::string prefix = "/myfs";            // the mount point, for realpath and escapes
-  std::uint64_t cacheTtlMs = 0;            // how long dentries and attributes are trusted
   std::uint64_t pageCacheBytes = 256u << 20;  // bound of cached file data per process
 };
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,7 +18,7 @@
 
 namespace myfs {
 
-class VfsImpl final : public Vfs {
+class VfsImpl final : public Vfs, public LeaseListener {
  public:
   VfsImpl(Cluster& cluster, VfsOptions options, MountInfo mount);
   ~VfsImpl() override;
@@ -88,6 +89,12 @@ class VfsImpl final : public Vfs {
   Result<void> shareOffset(int fd, const std::function<Result<void>(std::uint64_t)>& install) override;
   Result<void> adopt(int fd, InodeId ino, std::string path, int flags) override;
 
+  // ---- LeaseListener (vfs_lease.cc), called from the RPC thread.
+  std::vector<InodeId> recall(std::uint32_t shard, std::span<const InodeId> inos) override;
+  void sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs) override;
+  void renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) override;
+  std::vector<InodeId> forgotten(std::uint32_t shard) override;
+
  private:
   // An inode reached by a walk, with the attributes the walk saw. An incomplete node
   // knows only its number and type (a lookup answered by the parent's shard for an inode
@@ -105,13 +112,40 @@ class VfsImpl final : public Vfs {
     std::vector<std::string> canon;  // canonical components of `node`
   };
 
+  // ---- vfs_lease.cc helpers. A lease token (Inode::attrLease, nameLease) is live while
+  // its shard's session holds: issued after the session began, renewed in time.
+  struct ShardLeases {
+    std::atomic<std::int64_t> validUntilMs{0};  // steady-clock ms
+    std::atomic<std::uint64_t> floor{0};        // tokens up to this one are void
+    std::atomic<std::uint64_t> recalls{0};      // recalls received so far
+    std::mutex forgetMu;
+    std::vector<InodeId> forgotten;  // GUARDED_BY(forgetMu)
+  };
+  bool leaseLive(InodeId ino, std::uint64_t token) const;
+  // Read before a request whose reply may grant a lease on an inode of ino's shard.
+  std::uint64_t recallMark(InodeId ino) const;
+  // Installs a granted lease in `slot` (of ino's Inode), unless a recall from its shard
+  // arrived since `mark`; a live token already there is kept. Returns the slot's token
+  // (0: none).
+  std::uint64_t installLease(InodeId ino, std::atomic<std::uint64_t>& slot, std::uint64_t mark);
+  // The cached inode object for ino, or null.
+  std::shared_ptr<Inode> findInode(InodeId ino);
+  // An inode object dropped from the cache: the server may forget its leases.
+  void noteForgotten(const Inode& inode);
+  // Every lease of every shard is void (a forked child has sessions of its own).
+  void voidAllLeases();
+  // At the last close of an inode a recall found open: the server drops the open
+  // reference and, if the inode was unlinked meanwhile, its data is ours to remove.
+  void releaseServerOpen(Inode& inode);
+
   // ---- namei.cc
   Result<Walk> walkFull(At at, std::string_view path, bool followLast, const Cred& cred);
   Result<Walk> walkParent(At at, std::string_view path, const Cred& cred);
   Result<Walk> walk(At at, std::string_view path, bool parentOnly, bool followLast, const Cred& cred);
   // The child `name` of directory `dir` (ENOENT when absent), from the dentry cache or server.
   Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred);
-  // The inode with attributes no older than the cache TTL.
+  // The inode with attributes the server vouches for: cached under a live lease, else
+  // fetched.
   Result<Node> loadInode(InodeId ino);
   // The cached inode if its attributes are fresh, else an incomplete node of `type`.
   Node cachedOrIncomplete(InodeId ino, std::uint32_t type);
@@ -188,6 +222,8 @@ class VfsImpl final : public Vfs {
   Cluster& cluster_;
   const VfsOptions options_;
   const MountInfo mount_;
+  std::unique_ptr<ShardLeases[]> leases_;  // one per metadata shard
+  std::atomic<std::uint64_t> leaseTokens_{0};
   DentryCache dentries_;
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};

@@ -86,12 +86,17 @@ VfsImpl::VfsImpl(Cluster& cluster, VfsOptions options, MountInfo mount)
     : cluster_(cluster),
       options_(std::move(options)),
       mount_(mount),
-      dentries_(options_.cacheTtlMs),
+      leases_(std::make_unique<ShardLeases[]>(mount.shardCount)),
       lockSeed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}() ^
                 static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())),
-      fileSizeLimit_(readFileSizeLimit()) {}
+      fileSizeLimit_(readFileSizeLimit()) {
+  cluster_.setLeaseListener(this);
+}
 
-VfsImpl::~VfsImpl() { stopLockRenewer(); }
+VfsImpl::~VfsImpl() {
+  cluster_.setLeaseListener(nullptr);
+  stopLockRenewer();
+}
 
 Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options) {
   if (cluster.shardCount() == 0) return Errno(EINVAL);
@@ -125,7 +130,6 @@ Result<void> VfsImpl::flushInode(Inode& inode, bool sync) {
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(inode.ino).setattr(credentials(), inode.ino, req));
   inode.sizeDirty = inode.mtimeDirty = false;
   inode.attr = attr;  // our own change: the cached pages stay valid
-  inode.attrFetchedMs = clockMs();
   return okResult();
 }
 
@@ -139,7 +143,6 @@ Result<void> VfsImpl::truncateInode(Inode& inode, std::uint64_t size, const Cred
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(inode.ino).setattr(cred, inode.ino, req));
   inode.sizeDirty = false;
   inode.attr = attr;
-  inode.attrFetchedMs = clockMs();
   if (oldSize > size) MYFS_TRY(cluster_.data().truncate(inode.ino, size, mount_.chunkSize));
   return okResult();
 }
@@ -236,17 +239,20 @@ Result<void> VfsImpl::release(std::shared_ptr<File> file) {
   if (--file->fdRefs > 0) return releaseLocksOnClose(*file, false);
   Inode& inode = *file->inode;
   bool dropData = false;
+  bool lastOpen = false;
   Result<void> flushed;
   {
     std::lock_guard lock(inode.mu);
     if (!inode.unlinked) flushed = flushInode(inode, false);
-    if (--inode.openCount == 0 && inode.unlinked) {
+    lastOpen = --inode.openCount == 0;
+    if (lastOpen && inode.unlinked) {
       dropData = true;
       if (inode.pages) inode.pages->truncate(0);
       inode.sizeDirty = inode.mtimeDirty = false;
     }
   }
   Result<void> unlocked = releaseLocksOnClose(*file, true);  // after the write-back
+  if (lastOpen) releaseServerOpen(inode);
   if (dropData) MYFS_TRY(cluster_.data().remove(inode.ino));
   return flushed ? unlocked : flushed;
 }
@@ -640,6 +646,7 @@ void VfsImpl::afterForkInChild() {
   for (auto& [ino, inode] : inodes_) new (&inode->mu) std::mutex();
   files_.afterForkInChild();
   dentries_.afterForkInChild();
+  voidAllLeases();
 }
 
 Result<OpenFileInfo> VfsImpl::describe(int fd) {

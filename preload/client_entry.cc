@@ -47,9 +47,6 @@ extern "C" __attribute__((visibility("default"))) myfs::preload::ClientApi* myfs
   if (!config) return fail(why);
   myfs::VfsOptions options;
   if (const char* p = std::getenv("MYFS_PREFIX"); p && *p) options.prefix = p;
-  if (const char* t = std::getenv("MYFS_CACHE_TTL_MS"); t && *t) {
-    if (!parseBytes(t, &options.cacheTtlMs)) return fail(std::string("MYFS_CACHE_TTL_MS is not a number: ") + t);
-  }
   if (const char* b = std::getenv("MYFS_PAGE_CACHE"); b && *b) {
     if (!parseBytes(b, &options.pageCacheBytes)) {
       return fail(std::string("MYFS_PAGE_CACHE is not a size (e.g. 256M): ") + b);

@@ -35,6 +35,11 @@ std::map<int, Inherited>& pending() {
   return *m;
 }
 
+std::shared_mutex*& descriptionMu() {
+  static std::shared_mutex* mu = new std::shared_mutex;  // replaced, not destroyed, in a forked child
+  return mu;
+}
+
 // Turns the placeholders of fd's description (fds `group`) into one memfd holding the
 // offset. Returns false (errno set) when the kernel refuses.
 bool shareDescription(Vfs& vfs, const OpenFileInfo& info, const std::vector<int>& group) {
@@ -73,6 +78,7 @@ bool shareDescriptions(bool onlyInheritable) {
   if (vfs == nullptr || inVforkChild()) return false;
   Guard g;
   (void)vfs->syncAll();
+  std::unique_lock noCloses(*descriptionMu());
   std::map<std::uintptr_t, std::pair<OpenFileInfo, std::vector<int>>> groups;
   bool any = false;
   for (int fd : vfs->openFds()) {
@@ -95,6 +101,10 @@ bool shareDescriptions(bool onlyInheritable) {
 }
 
 }  // namespace
+
+std::shared_lock<std::shared_mutex> closingDescription() { return std::shared_lock(*descriptionMu()); }
+
+void resetDescriptionLockInChild() { descriptionMu() = new std::shared_mutex; }
 
 void prepareFork() { (void)shareDescriptions(false); }
 

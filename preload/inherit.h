@@ -10,6 +10,7 @@
 // (MYFS_FDS is set for it) and adopts them lazily, on first use.
 #pragma once
 
+#include <shared_mutex>
 #include <string>
 
 namespace myfs {
@@ -24,6 +25,13 @@ void prepareFork();
 // Before exec or posix_spawn: writes dirty data back and shares the descriptions of fds
 // without close-on-exec. True if the new program inherits any (MYFS_FDS must be set).
 bool prepareExec();
+
+// Held (shared) while a myfs fd is being closed, from the Vfs's close to the kernel's:
+// the fork and exec preparation holds it exclusively, so that no fd it shares is closed
+// halfway (its number could be reused meanwhile).
+std::shared_lock<std::shared_mutex> closingDescription();
+// In a forked child: other threads of the parent may have held it.
+void resetDescriptionLockInChild();
 
 // Start-up: records inherited myfs fds when MYFS_FDS is set (no client started).
 void findInheritedFds();

@@ -162,6 +162,7 @@ MYFS_EXPORT int close(int fd) {
     return rc;
   }
   if (isMyfsFd(fd) && !inVforkChild()) {
+    auto closing = closingDescription();
     Result<void> flushed;
     {
       Guard g;

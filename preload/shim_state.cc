@@ -95,6 +95,7 @@ void childAfterFork() {
   if (api != nullptr) api->afterFork();
   new (&gStartMu) std::mutex();
   new (&cwdState().mu) std::mutex();
+  resetDescriptionLockInChild();
 }
 
 void beforeFork() {

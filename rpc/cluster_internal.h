@@ -17,6 +17,13 @@ namespace myfs::rpc {
 
 struct RpcCluster::State {
   EventLoopThread loop;
+  // Loop thread only. The session each meta connection opened: its id once answered.
+  struct Session {
+    std::uint64_t id = 0;
+    kj::Maybe<kj::ForkedPromise<void>> opened;
+  };
+  std::vector<std::unique_ptr<Session>> sessions;
+  bool closing = false;  // the cluster is going away: renewals stop
   std::vector<std::unique_ptr<Connection>> meta;
   std::vector<std::unique_ptr<Connection>> data;
 };

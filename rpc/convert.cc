@@ -27,7 +27,7 @@ namespace myfs::rpc {
   X(ReplacedIno, replaced.ino) X(ReplacedRemote, replaced.remoteInode)                          \
   X(ReplacedLast, replaced.lastLink) X(ReplacedSize, replaced.size) X(MovedIno, movedIno)
 #define MYFS_ADD_ENTRY_FIELDS(X) X(ReplacedIno, replacedIno) X(ReplacedMode, replacedMode)
-#define MYFS_LINK_COUNT_FIELDS(X) X(Nlink, nlink) X(Size, size)
+#define MYFS_LINK_COUNT_FIELDS(X) X(Nlink, nlink) X(Size, size) X(Freed, freed)
 
 // Copy one field from `in` (a Reader) to `out` (a C++ value), or back (`in` a C++
 // value, `out` a Builder).
@@ -71,12 +71,16 @@ void toWire(const SetAttr& in, schema::SetAttrRequest::Builder out) { MYFS_SETAT
 
 Result<Attr> fromWire(schema::AttrResult::Reader in) {
   if (in.getErr() != 0) return Errno(in.getErr());
-  return fromWire(in.getAttr());
+  Attr a = fromWire(in.getAttr());
+  a.leased = in.getLeased();
+  return a;
 }
 
 void toWire(const Result<Attr>& r, schema::AttrResult::Builder out) {
   out.setErr(r.err());
-  if (r) toWire(*r, out.initAttr());
+  if (!r) return;
+  toWire(*r, out.initAttr());
+  out.setLeased(r->leased);
 }
 
 FileLock fromWire(schema::FileLock::Reader in) {

@@ -24,13 +24,33 @@ class RpcMetaShard final : public MetaShard {
     });
   }
 
-  Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name) override {
-    return call<Attr>(true, [&](Connection& c) {
+  Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name, bool* parentLeased) override {
+    bool leased = false;
+    Result<Attr> out = call<Attr>(true, [&](Connection& c) {
       auto req = c.cap<MetaService>().lookupRequest(capnp::MessageSize{16, 0});
       toWire(cred, req.initCred());
       req.setParent(parent);
       req.setName(text(name));
-      return req.send().then([](capnp::Response<MetaService::LookupResults>&& r) { return fromWire(r.getResult()); });
+      return req.send().then([&leased](capnp::Response<MetaService::LookupResults>&& r) {
+        leased = r.getResult().getLeased();
+        return fromWire(r.getResult());
+      });
+    });
+    if (parentLeased != nullptr) *parentLeased = leased;
+    return out;
+  }
+
+  Result<LinkCountResult> releaseOpen(InodeId ino) override {
+    return call<LinkCountResult>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().releaseOpenRequest(capnp::MessageSize{4, 0});
+      req.setIno(ino);
+      return req.send().then([](capnp::Response<MetaService::ReleaseOpenResults>&& r) -> Result<LinkCountResult> {
+        if (r.getErr() != 0) return Errno(r.getErr());
+        LinkCountResult out;
+        out.freed = r.getFreed();
+        out.size = r.getSize();
+        return out;
+      });
     });
   }
 

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <new>
 #include <set>
@@ -48,22 +49,64 @@ thread_local ThreadSlotCleanup tlsSlotCleanup;
 
 using schema::MetaService;
 
-// Receives recalls from metadata servers (leases) and hands them to the client.
+std::int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Receives one metadata server's lease recalls and hands them to the client.
 class CallbackImpl final : public schema::ClientCallback::Server {
  public:
-  explicit CallbackImpl(std::function<void(const std::vector<InodeId>&)>* handler) : handler_(handler) {}
+  CallbackImpl(RpcCluster& cluster, std::uint32_t shard) : cluster_(cluster), shard_(shard) {}
 
  protected:
   kj::Promise<void> invalidate(InvalidateContext context) override {
     std::vector<InodeId> inos;
     for (auto i : context.getParams().getInos()) inos.push_back(i);
-    if (*handler_) (*handler_)(inos);
+    std::vector<InodeId> open;
+    if (LeaseListener* l = cluster_.leaseListener()) open = l->recall(shard_, inos);
+    auto list = context.getResults(capnp::MessageSize{4 + open.size(), 0}).initOpen(static_cast<unsigned>(open.size()));
+    for (unsigned i = 0; i < open.size(); ++i) list.set(i, open[i]);
     return kj::READY_NOW;
   }
 
  private:
-  std::function<void(const std::vector<InodeId>&)>* handler_;
+  RpcCluster& cluster_;
+  const std::uint32_t shard_;
 };
+
+// Renews session `id` with shard i every third of the lease, until the cluster closes or
+// the connection's session changes (a reconnection opened a new one, renewed by its own
+// loop).
+kj::Promise<void> renewLoop(RpcCluster& cluster, RpcCluster::State& st, std::uint32_t i, std::uint64_t id,
+                            std::uint32_t leaseMs) {
+  return st.loop.timer()
+      .afterDelay(std::max<std::uint32_t>(leaseMs / 3, 10) * kj::MILLISECONDS)
+      .then([&cluster, &st, i, id, leaseMs]() -> kj::Promise<void> {
+        if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
+        Connection& conn = *st.meta[i];
+        return conn.ready(st.loop.io())
+            .then([&cluster, &st, &conn, i, id]() -> kj::Promise<void> {
+              if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
+              LeaseListener* l = cluster.leaseListener();
+              std::vector<InodeId> forget;
+              if (l != nullptr) forget = l->forgotten(i);
+              auto req = conn.cap<MetaService>().renewSessionRequest(capnp::MessageSize{8 + forget.size(), 0});
+              req.setSessionId(id);
+              auto list = req.initForget(static_cast<unsigned>(forget.size()));
+              for (unsigned k = 0; k < forget.size(); ++k) list.set(k, forget[k]);
+              const std::int64_t sent = steadyMs();
+              return req.send().then([&cluster, i, sent](capnp::Response<MetaService::RenewSessionResults>&& r) {
+                if (LeaseListener* l2 = cluster.leaseListener()) l2->renewed(i, sent, r.getLeaseMs(), r.getValid());
+              });
+            })
+            .catch_([](kj::Exception&&) {})  // the next round tries again
+            .then([&cluster, &st, i, id, leaseMs]() -> kj::Promise<void> {
+              if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
+              return renewLoop(cluster, st, i, id, leaseMs);
+            });
+      });
+}
 
 std::vector<std::string> splitList(const char* s) {
   std::vector<std::string> out;
@@ -138,6 +181,8 @@ RpcCluster::~RpcCluster() {
   if (s == nullptr) return;
   // Connections are loop-thread objects: destroy them there, then stop the loop.
   s->loop.run([s]() {
+    s->closing = true;
+    s->sessions.clear();
     s->meta.clear();
     s->data.clear();
     return true;
@@ -152,15 +197,39 @@ RpcCluster::State& RpcCluster::state() {
   s = state_.load(std::memory_order_acquire);
   if (s != nullptr) return *s;
   s = new State();
-  auto onMeta = [this](capnp::Capability::Client& cap) {
-    auto req = cap.castAs<MetaService>().openSessionRequest();
-    req.setCallback(kj::heap<CallbackImpl>(&invalidate_));
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    req.setClientName(kj::str(host, ":", getpid()));
-    req.send().detach([](kj::Exception&&) {});  // a broken session shows up on the next call
-  };
-  for (const auto& a : config_.metaAddresses) s->meta.push_back(std::make_unique<Connection>(a, onMeta));
+  for (std::size_t i = 0; i < config_.metaAddresses.size(); ++i) s->sessions.push_back(std::make_unique<State::Session>());
+  for (std::uint32_t i = 0; i < config_.metaAddresses.size(); ++i) {
+    // Each new connection opens a session; calls on it belong to the session.
+    auto onMeta = [this, s, i](Connection& conn) {
+      auto req = conn.bootstrap().castAs<MetaService>().openSessionRequest();
+      req.setCallback(kj::heap<CallbackImpl>(*this, i));
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      req.setClientName(kj::str(host, ":", getpid()));
+      const std::int64_t sent = steadyMs();
+      auto response = req.send();
+      conn.useService(response.getService());
+      s->sessions[i]->id = 0;
+      auto opened = response
+                        .then([this, s, i, sent, &conn](capnp::Response<MetaService::OpenSessionResults>&& r) {
+                          const std::uint64_t id = r.getSessionId();
+                          const std::uint32_t leaseMs = r.getLeaseMs();
+                          s->sessions[i]->id = id;
+                          conn.sessionTag = id;
+                          {
+                            std::lock_guard lock(startedMu_);
+                            started_.resize(config_.metaAddresses.size());
+                            started_[i] = {sent, leaseMs};
+                          }
+                          if (LeaseListener* l = leaseListener()) l->sessionStarted(i, sent, leaseMs);
+                          if (leaseMs > 0) renewLoop(*this, *s, i, id, leaseMs).detach([](kj::Exception&&) {});
+                        })
+                        .fork();
+      opened.addBranch().detach([](kj::Exception&&) {});  // a broken session shows up on the next call
+      s->sessions[i]->opened = kj::mv(opened);
+    };
+    s->meta.push_back(std::make_unique<Connection>(config_.metaAddresses[i], onMeta));
+  }
   for (const auto& a : config_.dataAddresses) s->data.push_back(std::make_unique<Connection>(a, nullptr));
   state_.store(s, std::memory_order_release);
   return *s;
@@ -187,7 +256,18 @@ RpcCluster::DirectState* RpcCluster::direct() {
   try {
     auto d = std::make_unique<DirectState>();
     d->loop = std::make_unique<DirectLoop>();
-    for (const auto& a : config_.metaAddresses) d->meta.push_back(std::make_unique<Connection>(a, nullptr));
+    for (std::uint32_t i = 0; i < config_.metaAddresses.size(); ++i) {
+      // A thread's own connection joins the session of the loop thread's.
+      auto onMeta = [this, i](Connection& conn) {
+        const std::uint64_t id = sessionIdFor(i);
+        if (id == 0) return;
+        auto req = conn.bootstrap().castAs<MetaService>().attachRequest(capnp::MessageSize{4, 0});
+        req.setSessionId(id);
+        conn.useService(req.send().getService());
+        conn.sessionTag = id;
+      };
+      d->meta.push_back(std::make_unique<Connection>(config_.metaAddresses[i], onMeta));
+    }
     for (const auto& a : config_.dataAddresses) d->data.push_back(std::make_unique<Connection>(a, nullptr));
     d->owner = id_;
     d->forkGeneration = gForkGeneration.load();
@@ -203,10 +283,39 @@ void RpcCluster::abandonAfterFork() {
   ++gForkGeneration;
   state_.store(nullptr);  // leaked on purpose: see EventLoopThread
   new (&stateMu_) std::mutex();
+  new (&startedMu_) std::mutex();
+  started_.clear();  // the child opens sessions of its own
 }
 
-void RpcCluster::setInvalidateHandler(std::function<void(const std::vector<InodeId>&)> handler) {
-  invalidate_ = std::move(handler);
+void RpcCluster::setLeaseListener(LeaseListener* listener) {
+  leases_.store(listener);
+  if (listener == nullptr) return;
+  std::lock_guard lock(startedMu_);
+  for (std::uint32_t i = 0; i < started_.size(); ++i) {
+    if (started_[i].second != 0) listener->sessionStarted(i, started_[i].first, started_[i].second);
+  }
+}
+
+std::uint64_t RpcCluster::sessionIdFor(std::uint32_t shard) {
+  State& st = state();
+  try {
+    return st.loop.run([this, &st, shard]() -> kj::Promise<std::uint64_t> {
+      Connection& conn = *st.meta[shard];
+      kj::Promise<std::uint64_t> id = conn.ready(st.loop.io()).then([&st, shard]() -> kj::Promise<std::uint64_t> {
+        State::Session& session = *st.sessions[shard];
+        if (session.id != 0) return session.id;
+        KJ_IF_MAYBE(opened, session.opened) {
+          return opened->addBranch().then([&st, shard]() { return st.sessions[shard]->id; });
+        }
+        return std::uint64_t{0};
+      });
+      return id.exclusiveJoin(st.loop.timer()
+                                  .afterDelay(config_.retry.callTimeoutMs * kj::MILLISECONDS)
+                                  .then([]() { return std::uint64_t{0}; }));
+    });
+  } catch (const kj::Exception&) {
+    return 0;  // no session: calls work, nothing is leased
+  }
 }
 
 }  // namespace myfs::rpc

@@ -47,8 +47,13 @@ class RpcCluster final : public Cluster {
   // Called in a forked child: the parent's loop thread is gone; leak it and its
   // connections, and start afresh on the next call.
   void abandonAfterFork();
-  // Called with inode numbers a server recalls (lease recall callbacks).
-  void setInvalidateHandler(std::function<void(const std::vector<InodeId>&)> handler);
+  // Lease events of every metadata session go to `listener` (core/cluster.h).
+  // Sessions opened before the listener was set are reported to it at once.
+  void setLeaseListener(LeaseListener* listener) override;
+  LeaseListener* leaseListener() const { return leases_.load(); }
+  // The id of this process's session with `shard`, opened on the loop thread (waited
+  // for, once); 0 when none could be opened.
+  std::uint64_t sessionIdFor(std::uint32_t shard);
 
   // The loop thread (started on first use) and each server's connection.
   struct State;
@@ -65,7 +70,10 @@ class RpcCluster final : public Cluster {
   std::atomic<State*> state_{nullptr};
   std::vector<std::unique_ptr<MetaShard>> shards_;
   std::unique_ptr<DataPlane> data_;
-  std::function<void(const std::vector<InodeId>&)> invalidate_;
+  std::atomic<LeaseListener*> leases_{nullptr};
+  // Per shard, the latest session's start (steady ms when asked) and lease (0: none).
+  std::mutex startedMu_;
+  std::vector<std::pair<std::int64_t, std::uint32_t>> started_;  // GUARDED_BY(startedMu_)
   const std::uint64_t id_;  // tells this cluster's per-thread states from others'
 };
 

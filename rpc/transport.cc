@@ -22,7 +22,7 @@ kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io) {
                        bootstrap_ = client_->bootstrap();
                        connected_ = true;
                        connecting_ = nullptr;
-                       if (onConnect_) onConnect_(bootstrap_);
+                       if (onConnect_) onConnect_(*this);
                      });
   auto forked = promise
                     .catch_([this, gen](kj::Exception&& e) -> kj::Promise<void> {
@@ -40,6 +40,9 @@ void Connection::markBroken() {
   connected_ = false;
   connecting_ = nullptr;
   bootstrap_ = nullptr;
+  service_ = nullptr;
+  hasService_ = false;
+  sessionTag = 0;
   // Calls in flight may still reference the old objects: destroy them on a later turn,
   // the client before its stream (also when the loop drops the task unrun: captures are
   // destroyed in reverse order).

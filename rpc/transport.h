@@ -44,9 +44,9 @@ struct RetryPolicy {
 
 class Connection {
  public:
-  // `onConnect` runs on the loop thread with the bootstrap capability of each new
-  // connection (e.g. to open a session).
-  Connection(std::string address, std::function<void(capnp::Capability::Client&)> onConnect)
+  // `onConnect` runs on the loop's thread for each new connection (e.g. to open or join a
+  // session and useService() what it returns).
+  Connection(std::string address, std::function<void(Connection&)> onConnect)
       : address_(std::move(address)), onConnect_(std::move(onConnect)) {}
 
   const std::string& address() const { return address_; }
@@ -55,17 +55,28 @@ class Connection {
   kj::Promise<void> ready(kj::AsyncIoProvider& io);
   // Loop thread only: forgets the connection; the next call reconnects.
   void markBroken();
+  // The capability calls go to: the service set by useService(), else the bootstrap.
   template <typename Iface>
   typename Iface::Client cap() {
-    return bootstrap_.castAs<Iface>();
+    return (hasService_ ? service_ : bootstrap_).castAs<Iface>();
   }
+  capnp::Capability::Client bootstrap() { return bootstrap_; }
+  // From onConnect: calls on this connection go to `service` from now on.
+  void useService(capnp::Capability::Client service) {
+    service_ = kj::mv(service);
+    hasService_ = true;
+  }
+  // The session the service belongs to (set by onConnect; 0: none).
+  std::uint64_t sessionTag = 0;
 
  private:
   const std::string address_;
-  std::function<void(capnp::Capability::Client&)> onConnect_;
+  std::function<void(Connection&)> onConnect_;
   kj::Own<kj::AsyncIoStream> stream_;
   kj::Own<capnp::TwoPartyClient> client_;
   capnp::Capability::Client bootstrap_ = nullptr;
+  capnp::Capability::Client service_ = nullptr;
+  bool hasService_ = false;
   kj::Maybe<kj::ForkedPromise<void>> connecting_;
   bool connected_ = false;
   std::uint64_t generation_ = 0;

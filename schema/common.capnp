@@ -38,6 +38,8 @@ struct Attr {
 struct AttrResult {
   err @0 :Int32;
   attr @1 :Attr;         # valid when err == 0
+  leased @2 :Bool;       # the calling session holds a lease on attr.ino (lookup: and on
+                         # the parent directory; a lookup's ENOENT: on the parent)
 }
 
 struct ErrResult {

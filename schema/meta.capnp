@@ -23,8 +23,11 @@ using AttrResult = Common.AttrResult;
 using ErrResult = Common.ErrResult;
 
 interface ClientCallback {
-  # Handed to the server by a client session; the server calls it to recall cached state.
-  invalidate @0 (inos :List(UInt64)) -> ();
+  # Handed to the server by a client session; the server calls it to recall leases.
+  invalidate @0 (inos :List(UInt64)) -> (open :List(UInt64));
+  # The session's leases on these inodes are gone: the client drops the cached
+  # attributes of each and the cached names in each directory, and answers with those
+  # it holds open (they keep an open reference: see releaseOpen).
 }
 
 struct Dirent {
@@ -71,8 +74,13 @@ struct FileLock {
 }
 
 interface MetaService {
-  openSession @0 (callback :ClientCallback, clientName :Text) -> (sessionId :UInt64);
-  # Registers a client. The callback is kept for lease recalls.
+  openSession @0 (callback :ClientCallback, clientName :Text)
+      -> (sessionId :UInt64, leaseMs :UInt32, service :MetaService);
+  # Registers a client session. The callback is kept for lease recalls. Calls made
+  # through `service` belong to the session: their replies may grant leases
+  # (AttrResult.leased) and their changes recall other sessions' leases, not this one's.
+  # The session ends when `service` is dropped (its connection closes): its leases and
+  # open references go with it.
 
   mountInfo @1 () -> (chunkSize :UInt32, shardIndex :UInt32, shardCount :UInt32, rootIno :UInt64);
   # Cluster constants. chunkSize is fixed when the cluster is formatted.
@@ -156,9 +164,10 @@ interface MetaService {
   # Used by cross-shard rmdir and rename. Checks permissions as unlink does.
 
   linkCount @16 (ino :UInt64, delta :Int32, newParent :UInt64)
-      -> (err :Int32, nlink :UInt32, size :UInt64);
+      -> (err :Int32, nlink :UInt32, size :UInt64, freed :Bool);
   # Adjusts an inode's link count on its owning shard (hard links, remote unlink, pending
-  # inode linked: delta +1 from 0 clears "pending"). nlink reaching 0 frees the inode.
+  # inode linked: delta +1 from 0 clears "pending"). nlink reaching 0 frees the inode
+  # (freed) unless another session holds it open (an orphan, see releaseOpen).
   # newParent != 0 also sets ".." (directory moved by rename).
 
   prepareRmdir @17 (cred :Cred, ino :UInt64, undo :Bool) -> (err :Int32);
@@ -209,4 +218,22 @@ interface MetaService {
 
   renewLocks @23 (client :UInt64) -> (leaseMs :UInt32);
   # Keeps the client's locks alive for another lease; returns the lease. Idempotent.
+
+  # ---- Sessions and leases (see openSession).
+
+  attach @24 (sessionId :UInt64) -> (service :MetaService);
+  # Another connection of the same client (a thread's own) joins the session: calls
+  # through `service` belong to it. An unknown session gives a service whose replies
+  # grant no lease.
+
+  renewSession @25 (sessionId :UInt64, forget :List(UInt64)) -> (leaseMs :UInt32, valid :Bool);
+  # Keeps the session's leases for another lease time from now, and drops its leases on
+  # `forget` (inodes the client no longer caches). valid = false: the session is unknown
+  # or its leases were revoked (it did not answer a recall in time): the client drops
+  # every lease it holds from this server; the session is usable again. Idempotent.
+
+  releaseOpen @26 (ino :UInt64) -> (err :Int32, freed :Bool, size :UInt64);
+  # Through a session's service: the session closed an inode it had reported open. An
+  # orphan (last link removed meanwhile) whose last reference this was is freed, and
+  # freed = true tells the caller to remove its data (size: its size).
 }

@@ -143,7 +143,7 @@ int run(int argc, char** argv) {
               store->mountInfo().chunkSize, opts->chunkSize);
     }
     SessionTable sessions;
-    int code = serve(io, kj::heap<MetaServiceImpl>(*store, sessions, std::chrono::milliseconds(opts->lockLeaseMs)), *opts,
+    int code = serve(io, kj::heap<MetaServiceImpl>(*store, sessions, std::chrono::milliseconds(opts->lockLeaseMs), &io.provider->getTimer()), *opts,
                      "READY role=meta shard=" + std::to_string(opts->shard));
     return code;  // the store closes (RocksDB flushes its state) as it goes out of scope
   }

@@ -33,6 +33,7 @@ inline constexpr char kXattrPrefix = 'X';
 inline constexpr std::uint32_t kInodePending = 1;        // made by makeInode, not yet linked
 inline constexpr std::uint32_t kInodeRmdirPrepared = 2;  // prepareRmdir: no new entries
 inline constexpr std::uint32_t kInodeHasXattrs = 4;      // "X" keys may exist (deleted with it)
+inline constexpr std::uint32_t kInodeOrphan = 8;         // no link left, kept while a client holds it open
 
 // Cluster constants fixed at format time.
 struct SuperBlockRecord {

@@ -1,8 +1,13 @@
 #include "server/meta/meta_service.h"
 
+#include <algorithm>
 #include <string_view>
 
+#include <kj/debug.h>
+
+#include "core/placement.h"
 #include "rpc/convert.h"
+#include "server/log.h"
 
 namespace myfs::server {
 namespace {
@@ -22,63 +27,264 @@ std::string_view bytes(capnp::Data::Reader d) {
 
 }  // namespace
 
+MetaShardState::MetaShardState(MetaStore& st, SessionTable& se, std::chrono::milliseconds lease, kj::Timer* t)
+    : store(st),
+      sessions(se),
+      locks(lease),
+      leases(lease),
+      timer(t),
+      recallTimeout(std::max(std::chrono::milliseconds(50), lease / 4)),
+      shardIndex(st.mountInfo().shardIndex) {}
+
+MetaServiceImpl::MetaServiceImpl(MetaStore& store, SessionTable& sessions, std::chrono::milliseconds lease,
+                                 kj::Timer* timer)
+    : state_(std::make_shared<MetaShardState>(store, sessions, lease, timer)), session_(0), owner_(false) {
+  MetaShardState* st = state_.get();
+  store.setHeldOpen([st](InodeId ino) { return st->leases.heldOpen(ino, st->requester); });
+}
+
+MetaServiceImpl::MetaServiceImpl(std::shared_ptr<MetaShardState> state, std::uint64_t session, bool owner)
+    : state_(std::move(state)), session_(session), owner_(owner) {}
+
+MetaServiceImpl::~MetaServiceImpl() noexcept(false) {
+  if (owner_) {
+    closeSession(*state_, session_);
+  } else if (session_ == 0 && state_.use_count() == 1) {
+    state_->store.setHeldOpen(nullptr);
+  }
+}
+
+void closeSession(MetaShardState& st, std::uint64_t session) {
+  std::vector<InodeId> opens = st.leases.removeSession(session);
+  st.sessions.close(session);
+  for (InodeId ino : opens) {
+    if (st.leases.heldOpen(ino)) continue;
+    Result<LinkCountResult> r = st.store.releaseOrphan(ino);
+    if (r && r->freed && r->size > 0) {
+      logLine("session %#llx ended holding removed inode %#llx open: its data stays on the data servers",
+              static_cast<unsigned long long>(session), static_cast<unsigned long long>(ino));
+    }
+  }
+}
+
+bool MetaServiceImpl::isLocal(InodeId ino) const { return ino != 0 && shardOfInode(ino) == state_->shardIndex; }
+
+void MetaServiceImpl::leaseReply(Result<Attr>& r, InodeId also) {
+  if (!r || session_ == 0) return;
+  InodeId inos[2];
+  std::size_t n = 0;
+  if (isLocal(r->ino)) inos[n++] = r->ino;
+  if (isLocal(also) && also != r->ino) inos[n++] = also;
+  r->leased = n > 0 && state_->leases.grant(session_, std::span<const InodeId>(inos, n));
+}
+
+namespace {
+
+// One session's answer to a recall: the inodes it holds open keep a reference. A
+// session that is gone ends; one that does not answer within the recall timeout is
+// revoked and waited out.
+kj::Promise<void> recallSession(std::shared_ptr<MetaShardState> st, std::uint64_t session,
+                                std::vector<InodeId> inos) {
+  SessionTable::Session* s = st->sessions.find(session);
+  if (s == nullptr) return kj::READY_NOW;
+  auto req = s->callback.invalidateRequest(capnp::MessageSize{4 + inos.size(), 0});
+  auto list = req.initInos(static_cast<unsigned>(inos.size()));
+  for (unsigned i = 0; i < inos.size(); ++i) list.set(i, inos[i]);
+  auto revokeAndWait = [st, session]() -> kj::Promise<void> {
+    if (!st->leases.hasSession(session)) return kj::READY_NOW;
+    auto deadline = st->leases.revoke(session);
+    logLine("session %#llx did not answer a lease recall: revoked", static_cast<unsigned long long>(session));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - LeaseTable::Clock::now());
+    if (left.count() <= 0 || st->timer == nullptr) return kj::READY_NOW;
+    return st->timer->afterDelay(left.count() * kj::MILLISECONDS);
+  };
+  kj::Promise<void> answered = req.send().then(
+      [st, session](capnp::Response<schema::ClientCallback::InvalidateResults>&& r) -> kj::Promise<void> {
+        for (InodeId ino : r.getOpen()) st->leases.addOpen(session, ino);
+        return kj::READY_NOW;
+      },
+      [st, session, revokeAndWait](kj::Exception&& e) -> kj::Promise<void> {
+        if (e.getType() == kj::Exception::Type::DISCONNECTED) {
+          closeSession(*st, session);
+          return kj::READY_NOW;
+        }
+        return revokeAndWait();
+      });
+  if (st->timer == nullptr) return answered;
+  return answered.exclusiveJoin(
+      st->timer->afterDelay(st->recallTimeout.count() * kj::MILLISECONDS).then(kj::mv(revokeAndWait)));
+}
+
+}  // namespace
+
+kj::Promise<void> MetaServiceImpl::recall(std::vector<InodeId> inos) {
+  MetaShardState& st = *state_;
+  if (!st.leases.contended(inos, session_)) return kj::READY_NOW;
+  kj::Vector<kj::Promise<void>> waits;
+  for (InodeId ino : inos) {
+    auto it = st.recalls.find(ino);
+    if (it != st.recalls.end()) waits.add(it->second.done.addBranch());
+  }
+  auto holders = st.leases.takeForRecall(inos, session_);
+  if (holders.empty()) {
+    st.leases.recallDone(inos);
+  } else {
+    kj::Vector<kj::Promise<void>> calls;
+    for (auto& [session, list] : holders) calls.add(recallSession(state_, session, std::move(list)));
+    const std::uint64_t batch = st.nextBatch++;
+    auto done = kj::joinPromises(calls.releaseAsArray())
+                    .then([state = state_, inos, batch]() {
+                      state->leases.recallDone(inos);
+                      for (InodeId ino : inos) {
+                        auto it = state->recalls.find(ino);
+                        if (it != state->recalls.end() && it->second.batch == batch) state->recalls.erase(it);
+                      }
+                    })
+                    .fork();
+    for (InodeId ino : inos) st.recalls.insert_or_assign(ino, MetaShardState::InFlight{batch, done.addBranch().fork()});
+    waits.add(done.addBranch());
+  }
+  // Another session may have been granted a lease meanwhile (before the recall began):
+  // look again once these recalls are over.
+  return kj::joinPromises(waits.releaseAsArray()).then([this, inos = std::move(inos)]() mutable {
+    return recall(std::move(inos));
+  });
+}
+
+template <typename Commit>
+kj::Promise<void> MetaServiceImpl::recallThenCommit(std::vector<InodeId> inos, Commit commit) {
+  return recall(std::move(inos)).then([this, commit = kj::mv(commit)]() mutable {
+    state_->requester = session_;
+    KJ_DEFER(state_->requester = 0);
+    commit();
+  });
+}
+
 kj::Promise<void> MetaServiceImpl::openSession(OpenSessionContext context) {
   auto p = context.getParams();
-  std::uint64_t id = sessions_.open(p.getCallback(), std::string(text(p.getClientName())));
-  context.getResults(kSmallResultSize).setSessionId(id);
+  MetaShardState& st = *state_;
+  std::uint64_t id = st.sessions.open(p.getCallback(), std::string(text(p.getClientName())));
+  st.leases.addSession(id, LeaseTable::Clock::now());
+  auto out = context.getResults(kSmallResultSize);
+  out.setSessionId(id);
+  out.setLeaseMs(static_cast<std::uint32_t>(st.leases.lease().count()));
+  out.setService(kj::heap<MetaServiceImpl>(state_, id, true));
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::attach(AttachContext context) {
+  context.getResults(kSmallResultSize)
+      .setService(kj::heap<MetaServiceImpl>(state_, context.getParams().getSessionId(), false));
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::renewSession(RenewSessionContext context) {
+  auto p = context.getParams();
+  MetaShardState& st = *state_;
+  const std::uint64_t id = p.getSessionId();
+  const bool valid = st.leases.renew(id, LeaseTable::Clock::now());
+  std::vector<InodeId> forget;
+  for (InodeId ino : p.getForget()) forget.push_back(ino);
+  st.leases.forget(id, forget);
+  auto out = context.getResults(kSmallResultSize);
+  out.setLeaseMs(static_cast<std::uint32_t>(st.leases.lease().count()));
+  out.setValid(valid);
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::releaseOpen(ReleaseOpenContext context) {
+  const InodeId ino = context.getParams().getIno();
+  MetaShardState& st = *state_;
+  auto out = context.getResults(kSmallResultSize);
+  st.leases.releaseOpen(session_, ino);
+  if (st.leases.heldOpen(ino)) return kj::READY_NOW;
+  Result<LinkCountResult> r = st.store.releaseOrphan(ino);
+  out.setErr(r.err());
+  if (r) {
+    out.setFreed(r->freed);
+    out.setSize(r->size);
+  }
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::mountInfo(MountInfoContext context) {
-  toWire(store_.mountInfo(), context.getResults(kSmallResultSize));
+  toWire(state_->store.mountInfo(), context.getResults(kSmallResultSize));
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
   auto p = context.getParams();
-  Result<Attr> r = store_.lookup(fromWire(p.getCred()), p.getParent(), text(p.getName()));
-  toWire(r, context.getResults(kAttrResultSize).initResult());
+  const InodeId parent = p.getParent();
+  Result<Attr> r = state_->store.lookup(fromWire(p.getCred()), parent, text(p.getName()));
+  auto out = context.getResults(kAttrResultSize).initResult();
+  if (r) {
+    if (r->nlink == 0) {
+      // The child lives on another shard: only the name is leased, with its parent.
+      InodeId inos[1] = {parent};
+      r->leased = session_ != 0 && isLocal(parent) && state_->leases.grant(session_, inos);
+    } else {
+      leaseReply(r, parent);
+    }
+  }
+  toWire(r, out);
+  if (!r && r.err() == ENOENT && session_ != 0 && isLocal(parent)) {
+    InodeId inos[1] = {parent};
+    out.setLeased(state_->leases.grant(session_, inos));  // a negative entry
+  }
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::getattr(GetattrContext context) {
-  Result<Attr> r = store_.getattr(context.getParams().getIno());
+  Result<Attr> r = state_->store.getattr(context.getParams().getIno());
+  leaseReply(r);
   toWire(r, context.getResults(kAttrResultSize).initResult());
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::setattr(SetattrContext context) {
   auto p = context.getParams();
-  Result<Attr> r = store_.setattr(fromWire(p.getCred()), p.getIno(), fromWire(p.getReq()));
-  toWire(r, context.getResults(kAttrResultSize).initResult());
-  return kj::READY_NOW;
+  return recallThenCommit({p.getIno()}, [this, context, p]() mutable {
+    Result<Attr> r = state_->store.setattr(fromWire(p.getCred()), p.getIno(), fromWire(p.getReq()));
+    leaseReply(r);
+    toWire(r, context.getResults(kAttrResultSize).initResult());
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::create(CreateContext context) {
   auto p = context.getParams();
-  Result<CreateResult> r = store_.create(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getMode(),
-                                         p.getExclusive(), p.getRdev());
-  toWire(r, context.getResults(kAttrResultSize));
-  return kj::READY_NOW;
+  return recallThenCommit({p.getParent()}, [this, context, p]() mutable {
+    Result<CreateResult> r = state_->store.create(fromWire(p.getCred()), p.getParent(), text(p.getName()),
+                                                  p.getMode(), p.getExclusive(), p.getRdev());
+    if (r) {
+      Result<Attr> a = r->attr;
+      if (a->nlink != 0) leaseReply(a);
+      r->attr = *a;
+    }
+    toWire(r, context.getResults(kAttrResultSize));
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::mkdir(MkdirContext context) {
   auto p = context.getParams();
-  Result<Attr> r = store_.mkdir(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getMode());
-  toWire(r, context.getResults(kAttrResultSize).initResult());
-  return kj::READY_NOW;
+  return recallThenCommit({p.getParent()}, [this, context, p]() mutable {
+    Result<Attr> r = state_->store.mkdir(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getMode());
+    leaseReply(r);
+    toWire(r, context.getResults(kAttrResultSize).initResult());
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::symlink(SymlinkContext context) {
   auto p = context.getParams();
-  Result<Attr> r =
-      store_.symlink(fromWire(p.getCred()), p.getParent(), text(p.getName()), text(p.getTarget()));
-  toWire(r, context.getResults(kAttrResultSize).initResult());
-  return kj::READY_NOW;
+  return recallThenCommit({p.getParent()}, [this, context, p]() mutable {
+    Result<Attr> r =
+        state_->store.symlink(fromWire(p.getCred()), p.getParent(), text(p.getName()), text(p.getTarget()));
+    leaseReply(r);
+    toWire(r, context.getResults(kAttrResultSize).initResult());
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::readlink(ReadlinkContext context) {
-  Result<std::string> r = store_.readlink(context.getParams().getIno());
+  Result<std::string> r = state_->store.readlink(context.getParams().getIno());
   auto out = context.getResults(capnp::MessageSize{4 + (r ? r->size() / 8 + 1 : 0), 0});
   out.setErr(r.err());
   if (r) out.setTarget(capnp::Text::Reader(r->data(), r->size()));
@@ -87,7 +293,8 @@ kj::Promise<void> MetaServiceImpl::readlink(ReadlinkContext context) {
 
 kj::Promise<void> MetaServiceImpl::readdir(ReaddirContext context) {
   auto p = context.getParams();
-  Result<DirPage> r = store_.readdir(fromWire(p.getCred()), p.getIno(), bytes(p.getCookie()), p.getMaxEntries());
+  Result<DirPage> r =
+      state_->store.readdir(fromWire(p.getCred()), p.getIno(), bytes(p.getCookie()), p.getMaxEntries());
   capnp::MessageSize size = kSmallResultSize;
   if (r) {
     size.wordCount = 8 + r->nextCookie.size() / 8;
@@ -99,58 +306,74 @@ kj::Promise<void> MetaServiceImpl::readdir(ReaddirContext context) {
 
 kj::Promise<void> MetaServiceImpl::unlink(UnlinkContext context) {
   auto p = context.getParams();
-  Result<UnlinkResult> r = store_.unlink(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getIsDir());
-  toWire(r, context.getResults(kSmallResultSize));
-  return kj::READY_NOW;
+  std::vector<InodeId> inos{p.getParent()};
+  if (auto victim = state_->store.entryIno(p.getParent(), text(p.getName()))) inos.push_back(*victim);
+  return recallThenCommit(std::move(inos), [this, context, p]() mutable {
+    Result<UnlinkResult> r =
+        state_->store.unlink(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getIsDir());
+    toWire(r, context.getResults(kSmallResultSize));
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::rename(RenameContext context) {
   auto p = context.getParams();
-  Result<RenameResult> r = store_.rename(fromWire(p.getCred()), p.getSrcParent(), text(p.getSrcName()),
-                                         p.getDstParent(), text(p.getDstName()), p.getFlags());
-  toWire(r, context.getResults(kSmallResultSize));
-  return kj::READY_NOW;
+  std::vector<InodeId> inos{p.getSrcParent(), p.getDstParent()};
+  if (auto moved = state_->store.entryIno(p.getSrcParent(), text(p.getSrcName()))) inos.push_back(*moved);
+  if (auto replaced = state_->store.entryIno(p.getDstParent(), text(p.getDstName()))) inos.push_back(*replaced);
+  return recallThenCommit(std::move(inos), [this, context, p]() mutable {
+    Result<RenameResult> r = state_->store.rename(fromWire(p.getCred()), p.getSrcParent(), text(p.getSrcName()),
+                                                  p.getDstParent(), text(p.getDstName()), p.getFlags());
+    toWire(r, context.getResults(kSmallResultSize));
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::statfs(StatfsContext context) {
-  toWire(store_.statfs(), context.getResults(kSmallResultSize).initStats());
+  toWire(state_->store.statfs(), context.getResults(kSmallResultSize).initStats());
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::makeInode(MakeInodeContext context) {
   auto p = context.getParams();
-  Result<Attr> r = store_.makeInode(fromWire(p.getCred()), p.getParentHint(), p.getMode(), text(p.getTarget()));
+  Result<Attr> r =
+      state_->store.makeInode(fromWire(p.getCred()), p.getParentHint(), p.getMode(), text(p.getTarget()));
   toWire(r, context.getResults(kAttrResultSize).initResult());
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::addEntry(AddEntryContext context) {
   auto p = context.getParams();
-  Result<AddEntryResult> r = store_.addEntry(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getIno(),
-                                             p.getMode(), p.getReplace());
-  toWire(r, context.getResults(kSmallResultSize));
-  return kj::READY_NOW;
+  std::vector<InodeId> inos{p.getParent()};
+  if (auto replaced = state_->store.entryIno(p.getParent(), text(p.getName()))) inos.push_back(*replaced);
+  return recallThenCommit(std::move(inos), [this, context, p]() mutable {
+    Result<AddEntryResult> r = state_->store.addEntry(fromWire(p.getCred()), p.getParent(), text(p.getName()),
+                                                      p.getIno(), p.getMode(), p.getReplace());
+    toWire(r, context.getResults(kSmallResultSize));
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::removeEntry(RemoveEntryContext context) {
   auto p = context.getParams();
-  Result<void> r = store_.removeEntry(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getExpectIno());
-  context.getResults(kSmallResultSize).setErr(r.err());
-  return kj::READY_NOW;
+  return recallThenCommit({p.getParent(), p.getExpectIno()}, [this, context, p]() mutable {
+    Result<void> r =
+        state_->store.removeEntry(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getExpectIno());
+    context.getResults(kSmallResultSize).setErr(r.err());
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::linkCount(LinkCountContext context) {
   auto p = context.getParams();
-  Result<LinkCountResult> r = store_.linkCount(p.getIno(), p.getDelta(), p.getNewParent());
-  toWire(r, context.getResults(kSmallResultSize));
-  return kj::READY_NOW;
+  return recallThenCommit({p.getIno()}, [this, context, p]() mutable {
+    Result<LinkCountResult> r = state_->store.linkCount(p.getIno(), p.getDelta(), p.getNewParent());
+    toWire(r, context.getResults(kSmallResultSize));
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::prepareRmdir(PrepareRmdirContext context) {
   auto p = context.getParams();
-  Result<void> r = store_.prepareRmdir(fromWire(p.getCred()), p.getIno(), p.getUndo());
-  context.getResults(kSmallResultSize).setErr(r.err());
-  return kj::READY_NOW;
+  return recallThenCommit({p.getIno()}, [this, context, p]() mutable {
+    Result<void> r = state_->store.prepareRmdir(fromWire(p.getCred()), p.getIno(), p.getUndo());
+    context.getResults(kSmallResultSize).setErr(r.err());
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::lock(LockContext context) {
@@ -158,25 +381,27 @@ kj::Promise<void> MetaServiceImpl::lock(LockContext context) {
   const FileLock req = fromWire(p.getLock());
   auto out = context.getResults(kSmallResultSize);
   const auto now = LockTable::Clock::now();
+  LockTable& locks = state_->locks;
   if (p.getTest()) {
-    std::optional<FileLock> c = locks_.test(p.getIno(), req, now);
+    std::optional<FileLock> c = locks.test(p.getIno(), req, now);
     out.setHasConflict(c.has_value());
     if (c) toWire(*c, out.initConflict());
   } else {
-    out.setErr(locks_.set(p.getIno(), req, now).err());
+    out.setErr(locks.set(p.getIno(), req, now).err());
   }
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::renewLocks(RenewLocksContext context) {
-  locks_.renew(context.getParams().getClient(), LockTable::Clock::now());
-  context.getResults(kSmallResultSize).setLeaseMs(static_cast<std::uint32_t>(locks_.lease().count()));
+  LockTable& locks = state_->locks;
+  locks.renew(context.getParams().getClient(), LockTable::Clock::now());
+  context.getResults(kSmallResultSize).setLeaseMs(static_cast<std::uint32_t>(locks.lease().count()));
   return kj::READY_NOW;
 }
 
 kj::Promise<void> MetaServiceImpl::getxattr(GetxattrContext context) {
   auto p = context.getParams();
-  Result<std::string> r = store_.getxattr(fromWire(p.getCred()), p.getIno(), text(p.getName()));
+  Result<std::string> r = state_->store.getxattr(fromWire(p.getCred()), p.getIno(), text(p.getName()));
   auto out = context.getResults(capnp::MessageSize{4 + (r ? r->size() / 8 + 1 : 0), 0});
   out.setErr(r.err());
   if (r) out.setValue(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(r->data()), r->size()));
@@ -185,15 +410,17 @@ kj::Promise<void> MetaServiceImpl::getxattr(GetxattrContext context) {
 
 kj::Promise<void> MetaServiceImpl::setxattr(SetxattrContext context) {
   auto p = context.getParams();
-  Result<Attr> r = store_.setxattr(fromWire(p.getCred()), p.getIno(), text(p.getName()), bytes(p.getValue()),
-                                   p.getFlags());
-  toWire(r, context.getResults(kAttrResultSize).initResult());
-  return kj::READY_NOW;
+  return recallThenCommit({p.getIno()}, [this, context, p]() mutable {
+    Result<Attr> r = state_->store.setxattr(fromWire(p.getCred()), p.getIno(), text(p.getName()),
+                                            bytes(p.getValue()), p.getFlags());
+    leaseReply(r);
+    toWire(r, context.getResults(kAttrResultSize).initResult());
+  });
 }
 
 kj::Promise<void> MetaServiceImpl::listxattr(ListxattrContext context) {
   auto p = context.getParams();
-  Result<std::vector<std::string>> r = store_.listxattr(fromWire(p.getCred()), p.getIno());
+  Result<std::vector<std::string>> r = state_->store.listxattr(fromWire(p.getCred()), p.getIno());
   capnp::MessageSize size = kSmallResultSize;
   if (r) {
     for (const std::string& n : *r) size.wordCount += 2 + n.size() / 8 + 1;
@@ -209,9 +436,11 @@ kj::Promise<void> MetaServiceImpl::listxattr(ListxattrContext context) {
 
 kj::Promise<void> MetaServiceImpl::removexattr(RemovexattrContext context) {
   auto p = context.getParams();
-  Result<Attr> r = store_.removexattr(fromWire(p.getCred()), p.getIno(), text(p.getName()));
-  toWire(r, context.getResults(kAttrResultSize).initResult());
-  return kj::READY_NOW;
+  return recallThenCommit({p.getIno()}, [this, context, p]() mutable {
+    Result<Attr> r = state_->store.removexattr(fromWire(p.getCred()), p.getIno(), text(p.getName()));
+    leaseReply(r);
+    toWire(r, context.getResults(kAttrResultSize).initResult());
+  });
 }
 
 }  // namespace myfs::server

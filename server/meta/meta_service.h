@@ -3,77 +3,123 @@
 // Each method decodes its parameters, calls the MetaStore method of the same name (whose
 // contract is the schema's, see meta_store.h), and encodes the result; POSIX failures
 // travel as `err`, never as exceptions. Calls run on the event-loop thread, inline.
+//
+// Leases: one object serves the bootstrap capability (no session) and one each session's
+// `service` (openSession, attach); they share one MetaShardState. A change first recalls
+// the leases other sessions hold on the inodes it touches (recallThenCommit): each such
+// session is called back and answers, or is revoked after the recall timeout and waited
+// out until its last renewal has expired; only then does the change commit. Replies that
+// carry attributes grant the calling session a lease when no recall is in flight.
 // TODO(perf): run store calls on a worker pool so a slow RocksDB read does not stall the
 // loop (Boost.Asio thread pool), keeping the capability table on the loop thread.
 #pragma once
 
+#include <kj/timer.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
 #include "schema/meta.capnp.h"
+#include "server/meta/lease_table.h"
 #include "server/meta/lock_table.h"
 #include "server/meta/meta_store.h"
 #include "server/meta/session_table.h"
 
 namespace myfs::server {
 
+// The state every MetaServiceImpl of one shard shares.
+struct MetaShardState {
+  MetaShardState(MetaStore& store, SessionTable& sessions, std::chrono::milliseconds lease, kj::Timer* timer);
+  MetaStore& store;
+  SessionTable& sessions;
+  LockTable locks;
+  LeaseTable leases;
+  kj::Timer* timer;                     // null: recalls wait for answers without limit (tests)
+  std::chrono::milliseconds recallTimeout;
+  std::uint32_t shardIndex;
+  std::uint64_t requester = 0;          // the session whose change the store is making
+  struct InFlight {
+    std::uint64_t batch;
+    kj::ForkedPromise<void> done;
+  };
+  std::unordered_map<InodeId, InFlight> recalls;  // per inode: the latest recall batch
+  std::uint64_t nextBatch = 1;
+};
+
 class MetaServiceImpl final : public schema::MetaService::Server {
  public:
-  // `store` and `sessions` must outlive every capability to this object.
-  MetaServiceImpl(MetaStore& store, SessionTable& sessions, std::chrono::milliseconds lockLease = kDefaultLockLease)
-      : store_(store), sessions_(sessions), locks_(lockLease) {}
-  static constexpr std::chrono::milliseconds kDefaultLockLease{10000};
+  // The bootstrap service. `store` and `sessions` must outlive every capability to it;
+  // `timer` (the loop's) bounds recalls; `lease` is the lease of locks and caches.
+  MetaServiceImpl(MetaStore& store, SessionTable& sessions, std::chrono::milliseconds lease = kDefaultLease,
+                  kj::Timer* timer = nullptr);
+  // A session's service; the owner's destruction ends the session.
+  MetaServiceImpl(std::shared_ptr<MetaShardState> state, std::uint64_t session, bool owner);
+  ~MetaServiceImpl() noexcept(false);
+  static constexpr std::chrono::milliseconds kDefaultLease{10000};
 
-  // Registers the caller's callback in the session table; returns the session id.
+  // Registers the caller's callback and lease session; returns its id and service.
   kj::Promise<void> openSession(OpenSessionContext context) override;
   // Cluster constants: chunk size, this shard's index, shard count, root inode.
   kj::Promise<void> mountInfo(MountInfoContext context) override;
-  // MetaStore::lookup.
+  // MetaStore::lookup; leases the parent (and the child when it is on this shard).
   kj::Promise<void> lookup(LookupContext context) override;
-  // MetaStore::getattr.
+  // MetaStore::getattr; leases the inode.
   kj::Promise<void> getattr(GetattrContext context) override;
-  // MetaStore::setattr.
+  // The methods below recall other sessions' leases, then call the MetaStore method of
+  // the same name.
   kj::Promise<void> setattr(SetattrContext context) override;
-  // MetaStore::create.
   kj::Promise<void> create(CreateContext context) override;
-  // MetaStore::mkdir.
   kj::Promise<void> mkdir(MkdirContext context) override;
-  // MetaStore::symlink.
   kj::Promise<void> symlink(SymlinkContext context) override;
+  kj::Promise<void> unlink(UnlinkContext context) override;
+  kj::Promise<void> rename(RenameContext context) override;
+  kj::Promise<void> addEntry(AddEntryContext context) override;
+  kj::Promise<void> removeEntry(RemoveEntryContext context) override;
+  kj::Promise<void> linkCount(LinkCountContext context) override;
+  kj::Promise<void> prepareRmdir(PrepareRmdirContext context) override;
+  kj::Promise<void> setxattr(SetxattrContext context) override;
+  kj::Promise<void> removexattr(RemovexattrContext context) override;
   // MetaStore::readlink.
   kj::Promise<void> readlink(ReadlinkContext context) override;
   // MetaStore::readdir.
   kj::Promise<void> readdir(ReaddirContext context) override;
-  // MetaStore::unlink.
-  kj::Promise<void> unlink(UnlinkContext context) override;
-  // MetaStore::rename.
-  kj::Promise<void> rename(RenameContext context) override;
   // MetaStore::statfs.
   kj::Promise<void> statfs(StatfsContext context) override;
   // MetaStore::makeInode.
   kj::Promise<void> makeInode(MakeInodeContext context) override;
-  // MetaStore::addEntry.
-  kj::Promise<void> addEntry(AddEntryContext context) override;
-  // MetaStore::removeEntry.
-  kj::Promise<void> removeEntry(RemoveEntryContext context) override;
-  // MetaStore::linkCount.
-  kj::Promise<void> linkCount(LinkCountContext context) override;
-  // MetaStore::prepareRmdir.
-  kj::Promise<void> prepareRmdir(PrepareRmdirContext context) override;
   // LockTable::set / test (in memory).
   kj::Promise<void> lock(LockContext context) override;
   // LockTable::renew.
   kj::Promise<void> renewLocks(RenewLocksContext context) override;
   // MetaStore::getxattr.
   kj::Promise<void> getxattr(GetxattrContext context) override;
-  // MetaStore::setxattr.
-  kj::Promise<void> setxattr(SetxattrContext context) override;
   // MetaStore::listxattr.
   kj::Promise<void> listxattr(ListxattrContext context) override;
-  // MetaStore::removexattr.
-  kj::Promise<void> removexattr(RemovexattrContext context) override;
+  // A service bound to an existing session.
+  kj::Promise<void> attach(AttachContext context) override;
+  // LeaseTable::renew and forget.
+  kj::Promise<void> renewSession(RenewSessionContext context) override;
+  // LeaseTable::releaseOpen, then MetaStore::releaseOrphan when nobody holds it open.
+  kj::Promise<void> releaseOpen(ReleaseOpenContext context) override;
 
  private:
-  MetaStore& store_;
-  SessionTable& sessions_;
-  LockTable locks_;
+  // Resolves once no session but this one holds a lease on any of inos.
+  kj::Promise<void> recall(std::vector<InodeId> inos);
+  // Runs commit() (which fills in the reply) after recall(inos); the store sees this
+  // session as the requester.
+  template <typename Commit>
+  kj::Promise<void> recallThenCommit(std::vector<InodeId> inos, Commit commit);
+  // Grants this session a lease on attr.ino (and `also`, when on this shard) and marks it.
+  void leaseReply(Result<Attr>& r, InodeId also = 0);
+  bool isLocal(InodeId ino) const;
+
+  std::shared_ptr<MetaShardState> state_;
+  const std::uint64_t session_;  // 0: none (the bootstrap)
+  const bool owner_;
 };
+
+// Ends a session: drops its leases and open references, freeing orphans nobody holds.
+void closeSession(MetaShardState& state, std::uint64_t session);
 
 }  // namespace myfs::server

@@ -269,19 +269,28 @@ Result<InodeRecord> MetaStore::newInode(MetaTxn& txn, const Cred& cred, const In
   return rec;
 }
 
+std::optional<InodeId> MetaStore::entryIno(InodeId parent, std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (name.empty() || name.size() > kNameMax) return std::nullopt;
+  Result<std::optional<DentryRecord>> d = loadDentry(parent, name);
+  if (!d || !*d) return std::nullopt;
+  return (*d)->ino;
+}
+
 UnlinkResult MetaStore::unlinkInode(MetaTxn& txn, const DentryRecord& entry, const std::optional<InodeRecord>& inode,
                                     std::int64_t now) {
   UnlinkResult out;
   out.ino = entry.ino;
   if (!inode) {
     out.remoteInode = true;
-  } else if (S_ISDIR(entry.type) || inode->attr.nlink <= 1) {
+  } else if (S_ISDIR(entry.type) || (inode->attr.nlink <= 1 && !(heldOpen_ && heldOpen_(entry.ino)))) {
     txn.removeInode(*inode);
     out.lastLink = true;
     out.size = inode->attr.size;
   } else {
     InodeRecord after = *inode;
     --after.attr.nlink;
+    if (after.attr.nlink == 0) after.flags |= kInodeOrphan;
     after.attr.ctimeNs = now;
     ++after.attr.version;
     txn.updateInode(*inode, after);

@@ -20,6 +20,7 @@
 #include <rocksdb/db.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -177,6 +178,20 @@ class MetaStore {
   // Errors: ENOENT, EINVAL, EMLINK, EPERM, ENOTEMPTY.
   Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent);
 
+  // The inode `name` in `parent` names, if any (no permission check: for the lease
+  // bookkeeping of a change about to be made).
+  std::optional<InodeId> entryIno(InodeId parent, std::string_view name);
+
+  // Open references. `heldOpen(ino)` tells whether a client other than the caller holds
+  // the inode open; a non-directory losing its last link is then kept as an orphan
+  // (nlink 0) instead of being freed (unlink, rename over it, linkCount), and the caller
+  // is told it was not the last link. Unset: nothing is held open.
+  void setHeldOpen(std::function<bool(InodeId)> heldOpen) { heldOpen_ = std::move(heldOpen); }
+  // The last open reference to an orphan went away: frees it. Returns whether it was
+  // freed (with its size: the caller removes its data); an inode that is not an orphan
+  // (linked again, or never orphaned) is left alone.
+  Result<LinkCountResult> releaseOrphan(InodeId ino);
+
   // Step 1 of a cross-shard rmdir: ENOTEMPTY if the directory has entries, else marks it
   // so that nothing can be added to it (ENOENT) until undo or its removal. The caller's
   // permission is checked by removeEntry on the parent's shard (cred is not used).
@@ -226,8 +241,10 @@ class MetaStore {
   // Stages the loss of the link a removed dentry `entry` held on its inode (`inode`: the
   // inode's record, empty when it is on another shard): a remote inode is reported
   // (remoteInode) for linkCount(-1) on its shard; a directory, or an inode losing its
-  // last link, is freed (lastLink, size); any other loses one link (ctime `now`).
-  static UnlinkResult unlinkInode(MetaTxn& txn, const DentryRecord& entry, const std::optional<InodeRecord>& inode,
+  // last link, is freed (lastLink, size) unless another client holds it open (then it
+  // becomes an orphan: nlink 0, kInodeOrphan, not lastLink); any other loses one link
+  // (ctime `now`).
+  UnlinkResult unlinkInode(MetaTxn& txn, const DentryRecord& entry, const std::optional<InodeRecord>& inode,
                                   std::int64_t now);
   // Marks a directory's entries changed (mtime, ctime, version).
   static void touchDir(InodeRecord& dir, std::int64_t now);
@@ -237,6 +254,7 @@ class MetaStore {
   bool isLocal(InodeId ino) const { return shardOfInode(ino) == sb_.shardIndex; }
 
   std::unique_ptr<rocksdb::DB> db_;
+  std::function<bool(InodeId)> heldOpen_;
   SuperBlockRecord sb_;
   mutable std::mutex mu_;  // serializes mutations; guards counters_ and nextSeq_ (read-check-write of one operation)
   ShardCounters counters_;

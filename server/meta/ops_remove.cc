@@ -129,8 +129,13 @@ Result<LinkCountResult> MetaStore::linkCount(InodeId ino, std::int32_t delta, In
     std::int64_t n = static_cast<std::int64_t>(rec.attr.nlink) + delta;
     if (n < 0) return Errno(EINVAL);
     if (n > kLinkMax) return Errno(EMLINK);
-    if (n == 0) free = true;
+    if (n == 0 && heldOpen_ && heldOpen_(ino)) {
+      after.flags |= kInodeOrphan;
+    } else if (n == 0) {
+      free = true;
+    }
     after.attr.nlink = static_cast<std::uint32_t>(n);
+    if (n > 0) after.flags &= ~kInodeOrphan;
   }
 
   MetaTxn txn = beginTxn();
@@ -139,6 +144,7 @@ Result<LinkCountResult> MetaStore::linkCount(InodeId ino, std::int32_t delta, In
   if (free) {
     txn.removeInode(rec);
     out.nlink = 0;
+    out.freed = true;
   } else {
     if (newParent != 0) after.attr.parent = newParent;
     if (delta == 0 && newParent == 0) {
@@ -151,6 +157,20 @@ Result<LinkCountResult> MetaStore::linkCount(InodeId ino, std::int32_t delta, In
     out.nlink = after.attr.nlink;
   }
   MYFS_TRY(commit(txn));
+  return out;
+}
+
+Result<LinkCountResult> MetaStore::releaseOrphan(InodeId ino) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MYFS_ASSIGN_OR_RETURN(rec, loadInode(ino));
+  LinkCountResult out;
+  out.nlink = rec.attr.nlink;
+  out.size = rec.attr.size;
+  if (!(rec.flags & kInodeOrphan) || rec.attr.nlink != 0) return out;
+  MetaTxn txn = beginTxn();
+  txn.removeInode(rec);
+  MYFS_TRY(commit(txn));
+  out.freed = true;
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -13,16 +14,22 @@ namespace {
 
 class LocalShard final : public MetaShard {
  public:
-  LocalShard(server::MetaStore& store, CallCounts& counts) : s_(store), counts_(counts) {}
+  LocalShard(server::MetaStore& store, CallCounts& counts, std::atomic<bool>& leases)
+      : s_(store), counts_(counts), leases_(leases) {}
 
   Result<MountInfo> mountInfo() override { return s_.mountInfo(); }
-  Result<Attr> lookup(const Cred& c, InodeId p, std::string_view n) override {
+  Result<Attr> lookup(const Cred& c, InodeId p, std::string_view n, bool* parentLeased) override {
     ++counts_.lookups;
-    return s_.lookup(c, p, n);
+    if (parentLeased != nullptr) *parentLeased = leases_;
+    Result<Attr> r = s_.lookup(c, p, n);
+    if (r && r->nlink != 0) r->leased = leases_;
+    return r;
   }
   Result<Attr> getattr(InodeId ino) override {
     ++counts_.getattrs;
-    return s_.getattr(ino);
+    Result<Attr> r = s_.getattr(ino);
+    if (r) r->leased = leases_;
+    return r;
   }
   Result<Attr> setattr(const Cred& c, InodeId ino, const SetAttr& req) override {
     return s_.setattr(c, ino, req);
@@ -91,6 +98,7 @@ class LocalShard final : public MetaShard {
  private:
   server::MetaStore& s_;
   CallCounts& counts_;
+  std::atomic<bool>& leases_;
   std::mutex locksMu_;
   server::LockTable locks_{std::chrono::seconds(10)};
 };
@@ -169,7 +177,7 @@ LocalCluster::LocalCluster(std::uint32_t shards, std::uint32_t dataServers, std:
     auto s = server::MetaStore::open(o, &error);
     if (!s) throw std::runtime_error(error);
     stores_.push_back(std::move(s));
-    shards_.push_back(std::make_unique<LocalShard>(*stores_.back(), counts_));
+    shards_.push_back(std::make_unique<LocalShard>(*stores_.back(), counts_, leases_));
   }
   for (std::uint32_t i = 0; i < dataServers; ++i) {
     auto c = server::ChunkStore::open(dir_ + "/data" + std::to_string(i), &error);
@@ -185,6 +193,14 @@ LocalCluster::~LocalCluster() {
   chunkStores_.clear();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
+}
+
+void LocalCluster::setLeaseListener(LeaseListener* listener) {
+  if (listener == nullptr || !leases_) return;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  for (std::uint32_t i = 0; i < shardCount(); ++i) listener->sessionStarted(i, now, 3600 * 1000);
 }
 
 }  // namespace myfs::testing

@@ -32,6 +32,10 @@ class LocalCluster final : public Cluster {
   DataPlane& data() override { return *data_; }
 
   CallCounts& counts() { return counts_; }
+  // While set, lookups and getattrs grant leases that last an hour (one client, so
+  // nothing ever recalls them) to a client that sets a listener from then on.
+  void grantLeases(bool on) { leases_ = on; }
+  void setLeaseListener(LeaseListener* listener) override;
   // While set, every data-server call fails with this errno (0: none).
   void failData(int err) { dataFailure_ = err; }
   server::MetaStore& store(std::uint32_t shard) { return *stores_.at(shard); }
@@ -45,6 +49,7 @@ class LocalCluster final : public Cluster {
   std::unique_ptr<DataPlane> data_;
   CallCounts counts_;
   std::atomic<int> dataFailure_{0};
+  std::atomic<bool> leases_{false};
 };
 
 }  // namespace myfs::testing

@@ -23,18 +23,19 @@ using testing::LocalCluster;
 
 class VfsTest : public ::testing::Test {
  protected:
-  void SetUp() override { start(2, 2, 0); }
+  void SetUp() override { start(2, 2, false); }
 
-  void start(std::uint32_t shards, std::uint32_t data, std::uint64_t ttlMs, std::uint64_t cacheBytes = 64 << 20) {
+  // leases: the servers grant leases (nothing recalls them: one client).
+  void start(std::uint32_t shards, std::uint32_t data, bool leases, std::uint64_t cacheBytes = 64 << 20) {
     vfs_.reset();
     cluster_ = std::make_unique<LocalCluster>(shards, data, kChunk);
-    newClient(ttlMs, cacheBytes);
+    cluster_->grantLeases(leases);
+    newClient(cacheBytes);
   }
   // A fresh client (empty caches) on the same servers.
-  void newClient(std::uint64_t ttlMs = 0, std::uint64_t cacheBytes = 64 << 20) {
+  void newClient(std::uint64_t cacheBytes = 64 << 20) {
     vfs_.reset();
     VfsOptions o;
-    o.cacheTtlMs = ttlMs;
     o.pageCacheBytes = cacheBytes;
     auto v = makeVfs(*cluster_, o);
     ASSERT_TRUE(v.ok());
@@ -474,8 +475,8 @@ TEST_F(VfsTest, DataServerFailureSurfacesAtCloseAndFsync) {
   cluster_->failData(0);
 }
 
-TEST_F(VfsTest, CachedDentriesSaveLookupsWithinTheirTtl) {
-  start(2, 2, 60000);
+TEST_F(VfsTest, LeasedDentriesAndAttributesSaveLookups) {
+  start(2, 2, true);
   ASSERT_TRUE(vfs_->mkdir(At::root(), "c", 0755).ok());
   writeFile("c/f", "x");
   ASSERT_TRUE(vfs_->stat(At::root(), "c/f", true).ok());
@@ -489,7 +490,7 @@ TEST_F(VfsTest, CachedDentriesSaveLookupsWithinTheirTtl) {
   EXPECT_EQ(ENOENT, vfs_->stat(At::root(), "c/f", true).err());
 }
 
-TEST_F(VfsTest, WithoutTtlEveryWalkAsksTheServers) {
+TEST_F(VfsTest, WithoutLeasesEveryWalkAsksTheServers) {
   ASSERT_TRUE(vfs_->mkdir(At::root(), "c", 0755).ok());
   writeFile("c/f", "x");
   const int lookups = cluster_->counts().lookups.load();
@@ -498,7 +499,7 @@ TEST_F(VfsTest, WithoutTtlEveryWalkAsksTheServers) {
 }
 
 TEST_F(VfsTest, PageCacheStaysWithinItsBudget) {
-  start(2, 2, 0, 4 * kChunk);
+  start(2, 2, false, 4 * kChunk);
   writeFile("big", std::string(32 * kChunk, 'b'));
   std::string got = readFile("big");
   EXPECT_EQ(32 * kChunk, got.size());

@@ -117,7 +117,7 @@ TEST_F(RpcClusterTest, MetadataAndDataCallsRoundTrip) {
   ASSERT_TRUE(created.ok());
   EXPECT_TRUE(created->created);
   EXPECT_EQ(EEXIST, cluster_->shard(0).create(root, kRootIno, "f", S_IFREG | 0644, true, 0).err());
-  EXPECT_EQ(ENOENT, cluster_->shard(0).lookup(root, kRootIno, "missing").err());
+  EXPECT_EQ(ENOENT, cluster_->shard(0).lookup(root, kRootIno, "missing", nullptr).err());
 
   std::string payload(300000, 'p');
   ChunkWrite w{created->attr.ino, 2, 10, std::as_bytes(std::span(payload))};

@@ -1,5 +1,6 @@
 // MetaServiceImpl and DataServiceImpl driven over a real Cap'n Proto two-party
 // connection (an in-process socket pair), as a client sees them.
+#include <algorithm>
 #include <capnp/rpc-twoparty.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,14 +23,23 @@ using testing::TempDir;
 // Records the inodes it is asked to invalidate.
 class RecordingCallback final : public schema::ClientCallback::Server {
  public:
-  explicit RecordingCallback(std::vector<std::uint64_t>* seen) : seen_(seen) {}
+  // Records the inodes recalled; answers that those in *open are held open.
+  explicit RecordingCallback(std::vector<std::uint64_t>* seen, std::vector<std::uint64_t> open = {})
+      : seen_(seen), open_(std::move(open)) {}
   kj::Promise<void> invalidate(InvalidateContext context) override {
-    for (std::uint64_t ino : context.getParams().getInos()) seen_->push_back(ino);
+    std::vector<std::uint64_t> held;
+    for (std::uint64_t ino : context.getParams().getInos()) {
+      seen_->push_back(ino);
+      if (std::find(open_.begin(), open_.end(), ino) != open_.end()) held.push_back(ino);
+    }
+    auto list = context.getResults().initOpen(static_cast<unsigned>(held.size()));
+    for (unsigned i = 0; i < held.size(); ++i) list.set(i, held[i]);
     return kj::READY_NOW;
   }
 
  private:
   std::vector<std::uint64_t>* seen_;
+  std::vector<std::uint64_t> open_;
 };
 
 // One event loop, one socket pair, a TwoPartyServer on one end and a client on the other.
@@ -109,13 +119,15 @@ class MetaServiceTest : public ::testing::Test {
   std::unique_ptr<RpcHarness<schema::MetaService>> rpc_;
 };
 
-TEST_F(MetaServiceTest, SessionKeepsCallbackCapability) {
+TEST_F(MetaServiceTest, SessionKeepsCallbackCapabilityWhileItsServiceIsHeld) {
   std::vector<std::uint64_t> seen;
   auto req = meta().openSessionRequest();
   req.setCallback(kj::heap<RecordingCallback>(&seen));
   req.setClientName("test-client");
-  std::uint64_t id = req.send().wait(ws()).getSessionId();
+  auto opened = req.send().wait(ws());
+  std::uint64_t id = opened.getSessionId();
   EXPECT_NE(id, 0u);
+  EXPECT_EQ(opened.getLeaseMs(), 10000u);
   ASSERT_EQ(sessions_.size(), 1u);
   SessionTable::Session* s = sessions_.find(id);
   ASSERT_NE(s, nullptr);
@@ -129,9 +141,116 @@ TEST_F(MetaServiceTest, SessionKeepsCallbackCapability) {
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{11, 22}));
   auto second = meta().openSessionRequest();
   second.setCallback(kj::heap<RecordingCallback>(&seen));
-  EXPECT_NE(second.send().wait(ws()).getSessionId(), id);
-  EXPECT_TRUE(sessions_.close(id));
-  EXPECT_FALSE(sessions_.close(id));
+  auto secondOpened = second.send().wait(ws());
+  EXPECT_NE(secondOpened.getSessionId(), id);
+  EXPECT_EQ(sessions_.size(), 2u);
+  // Renewal through any capability; an unknown session is told its leases are gone.
+  auto renew = meta().renewSessionRequest();
+  renew.setSessionId(id);
+  EXPECT_TRUE(renew.send().wait(ws()).getValid());
+  auto unknown = meta().renewSessionRequest();
+  unknown.setSessionId(12345);
+  EXPECT_FALSE(unknown.send().wait(ws()).getValid());
+  // Dropping a session's service ends it.
+  { auto drop = kj::mv(opened); }
+  meta().mountInfoRequest().send().wait(ws());  // the release reached the server before this
+  EXPECT_EQ(sessions_.find(id), nullptr);
+  EXPECT_EQ(sessions_.size(), 1u);
+}
+
+// Two sessions' services, each with a callback recording what it is asked to drop.
+struct TwoSessions {
+  std::vector<std::uint64_t> seenA, seenB;
+  kj::Maybe<capnp::Response<schema::MetaService::OpenSessionResults>> a, b;
+  schema::MetaService::Client serviceA = nullptr, serviceB = nullptr;
+};
+
+TEST_F(MetaServiceTest, AChangeRecallsTheLeasesOfOtherSessionsOnly) {
+  const std::uint64_t f = create(kRootIno, "f");
+  TwoSessions t;
+  auto openA = meta().openSessionRequest();
+  openA.setCallback(kj::heap<RecordingCallback>(&t.seenA));
+  auto a = openA.send().wait(ws());
+  auto openB = meta().openSessionRequest();
+  openB.setCallback(kj::heap<RecordingCallback>(&t.seenB));
+  auto b = openB.send().wait(ws());
+  auto serviceA = a.getService();
+  auto serviceB = b.getService();
+
+  auto look = serviceA.lookupRequest();
+  setCred(look.initCred(), 0, 0);
+  look.setParent(kRootIno);
+  look.setName("f");
+  EXPECT_TRUE(look.send().wait(ws()).getResult().getLeased());
+  auto missing = serviceA.lookupRequest();
+  setCred(missing.initCred(), 0, 0);
+  missing.setParent(kRootIno);
+  missing.setName("nothing");
+  auto negative = missing.send().wait(ws());
+  EXPECT_EQ(negative.getResult().getErr(), ENOENT);
+  EXPECT_TRUE(negative.getResult().getLeased());  // the name's absence is leased too
+  // The bootstrap belongs to no session: nothing leased.
+  auto plain = meta().getattrRequest();
+  plain.setIno(f);
+  EXPECT_FALSE(plain.send().wait(ws()).getResult().getLeased());
+
+  // B changes f: A (holding f and the root's names) is called back first; B is not.
+  auto getB = serviceB.getattrRequest();
+  getB.setIno(f);
+  EXPECT_TRUE(getB.send().wait(ws()).getResult().getLeased());
+  auto chmod = serviceB.setattrRequest();
+  setCred(chmod.initCred(), 0, 0);
+  chmod.setIno(f);
+  chmod.getReq().setSetMode(true);
+  chmod.getReq().setMode(0600);
+  EXPECT_EQ(chmod.send().wait(ws()).getResult().getErr(), 0);
+  EXPECT_EQ(t.seenA, (std::vector<std::uint64_t>{f}));
+  EXPECT_TRUE(t.seenB.empty());
+  // A new entry in the root recalls A's lease on the root's names.
+  auto mk = serviceB.mkdirRequest();
+  setCred(mk.initCred(), 0, 0);
+  mk.setParent(kRootIno);
+  mk.setName("d");
+  mk.setMode(0755);
+  EXPECT_EQ(mk.send().wait(ws()).getResult().getErr(), 0);
+  EXPECT_EQ(t.seenA, (std::vector<std::uint64_t>{f, kRootIno}));
+  EXPECT_TRUE(t.seenB.empty());
+}
+
+TEST_F(MetaServiceTest, AFileAnotherSessionHoldsOpenOutlivesItsLastLink) {
+  const std::uint64_t f = create(kRootIno, "f");
+  std::vector<std::uint64_t> seenA, seenB;
+  auto openA = meta().openSessionRequest();
+  openA.setCallback(kj::heap<RecordingCallback>(&seenA, std::vector<std::uint64_t>{f}));
+  auto a = openA.send().wait(ws());
+  auto openB = meta().openSessionRequest();
+  openB.setCallback(kj::heap<RecordingCallback>(&seenB));
+  auto b = openB.send().wait(ws());
+  auto get = a.getService().getattrRequest();
+  get.setIno(f);
+  ASSERT_TRUE(get.send().wait(ws()).getResult().getLeased());
+
+  auto rm = b.getService().unlinkRequest();
+  setCred(rm.initCred(), 0, 0);
+  rm.setParent(kRootIno);
+  rm.setName("f");
+  auto removed = rm.send().wait(ws());
+  ASSERT_EQ(removed.getErr(), 0);
+  EXPECT_FALSE(removed.getLastLink());  // A holds it open: its data must stay
+  auto still = meta().getattrRequest();
+  still.setIno(f);
+  auto orphan = still.send().wait(ws());
+  ASSERT_EQ(orphan.getResult().getErr(), 0);
+  EXPECT_EQ(orphan.getResult().getAttr().getNlink(), 0u);
+
+  auto release = a.getService().releaseOpenRequest();
+  release.setIno(f);
+  auto released = release.send().wait(ws());
+  EXPECT_EQ(released.getErr(), 0);
+  EXPECT_TRUE(released.getFreed());
+  auto gone = meta().getattrRequest();
+  gone.setIno(f);
+  EXPECT_EQ(gone.send().wait(ws()).getResult().getErr(), ENOENT);
 }
 
 TEST_F(MetaServiceTest, MountInfoAndStatfs) {

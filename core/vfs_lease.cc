@@ -1,0 +1,114 @@
+// Leases on the client side: which cached attributes and names the metadata servers
+// vouch for (schema/meta.capnp, openSession), and their recalls.
+#include <algorithm>
+
+#include "core/vfs_impl.h"
+
+namespace myfs {
+
+namespace {
+
+// Leases are trusted until a little before the server's view of them runs out: clock
+// rates differ, and a renewal's reply is late by the time it arrives.
+std::int64_t trustedUntil(std::int64_t sentMs, std::uint32_t leaseMs) {
+  return sentMs + leaseMs - (leaseMs / 10 + 5);
+}
+
+}  // namespace
+
+bool VfsImpl::leaseLive(InodeId ino, std::uint64_t token) const {
+  if (token == 0) return false;
+  const ShardLeases& l = leases_[shardOfInode(ino)];
+  return token > l.floor.load(std::memory_order_acquire) &&
+         clockMs() < l.validUntilMs.load(std::memory_order_relaxed);
+}
+
+std::uint64_t VfsImpl::recallMark(InodeId ino) const { return leases_[shardOfInode(ino)].recalls.load(); }
+
+std::uint64_t VfsImpl::installLease(InodeId ino, std::atomic<std::uint64_t>& slot, std::uint64_t mark) {
+  const std::uint64_t current = slot.load();
+  if (leaseLive(ino, current)) return current;
+  std::uint64_t token = ++leaseTokens_;
+  slot.store(token);
+  // A recall that ran meanwhile may have been about this inode, before our store.
+  if (leases_[shardOfInode(ino)].recalls.load() != mark) {
+    slot.compare_exchange_strong(token, 0);
+    return 0;
+  }
+  return token;
+}
+
+std::shared_ptr<Inode> VfsImpl::findInode(InodeId ino) {
+  std::lock_guard lock(inodesMu_);
+  auto it = inodes_.find(ino);
+  return it == inodes_.end() ? nullptr : it->second;
+}
+
+void VfsImpl::noteForgotten(const Inode& inode) {
+  if (inode.attrLease.load() == 0 && inode.nameLease.load() == 0) return;
+  ShardLeases& l = leases_[shardOfInode(inode.ino)];
+  std::lock_guard lock(l.forgetMu);
+  l.forgotten.push_back(inode.ino);
+}
+
+std::vector<InodeId> VfsImpl::recall(std::uint32_t shard, std::span<const InodeId> inos) {
+  std::vector<InodeId> open;
+  if (shard >= mount_.shardCount) return open;
+  leases_[shard].recalls.fetch_add(1);
+  for (InodeId ino : inos) {
+    std::shared_ptr<Inode> inode = findInode(ino);
+    if (!inode) continue;
+    inode->attrLease.store(0);
+    inode->nameLease.store(0);
+    if (inode->openCount.load() > 0) {
+      inode->serverHoldsOpen.store(true);
+      open.push_back(ino);
+    }
+  }
+  return open;
+}
+
+void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs) {
+  if (shard >= mount_.shardCount) return;
+  ShardLeases& l = leases_[shard];
+  l.floor.store(leaseTokens_.load());
+  l.validUntilMs.store(trustedUntil(sentMs, leaseMs));
+  std::lock_guard lock(l.forgetMu);
+  l.forgotten.clear();
+}
+
+void VfsImpl::renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) {
+  if (shard >= mount_.shardCount) return;
+  ShardLeases& l = leases_[shard];
+  if (!valid) l.floor.store(leaseTokens_.load());
+  const std::int64_t until = trustedUntil(sentMs, leaseMs);
+  std::int64_t seen = l.validUntilMs.load();
+  while (seen < until && !l.validUntilMs.compare_exchange_weak(seen, until)) {
+  }
+}
+
+std::vector<InodeId> VfsImpl::forgotten(std::uint32_t shard) {
+  if (shard >= mount_.shardCount) return {};
+  ShardLeases& l = leases_[shard];
+  std::lock_guard lock(l.forgetMu);
+  return std::exchange(l.forgotten, {});
+}
+
+void VfsImpl::voidAllLeases() {
+  for (std::uint32_t s = 0; s < mount_.shardCount; ++s) {
+    ShardLeases& l = leases_[s];
+    l.floor.store(leaseTokens_.load());
+    l.validUntilMs.store(0);
+    new (&l.forgetMu) std::mutex();
+    l.forgotten.clear();
+  }
+  for (auto& [ino, inode] : inodes_) inode->serverHoldsOpen.store(false);
+}
+
+void VfsImpl::releaseServerOpen(Inode& inode) {
+  if (!inode.serverHoldsOpen.exchange(false)) return;
+  Result<LinkCountResult> r = cluster_.shardOf(inode.ino).releaseOpen(inode.ino);
+  if (r && r->freed && r->size > 0) (void)cluster_.data().remove(inode.ino);
+}
+
+}  // namespace myfs

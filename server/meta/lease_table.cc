@@ -1,0 +1,133 @@
+#include "server/meta/lease_table.h"
+
+#include <utility>
+
+namespace myfs::server {
+
+void LeaseTable::addSession(std::uint64_t session, Clock::time_point now) {
+  sessions_[session].lastRenewal = now;
+}
+
+std::vector<InodeId> LeaseTable::removeSession(std::uint64_t session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return {};
+  for (InodeId ino : it->second.leases) {
+    auto h = holders_.find(ino);
+    if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
+  }
+  std::vector<InodeId> opens(it->second.opens.begin(), it->second.opens.end());
+  for (InodeId ino : opens) {
+    auto o = openers_.find(ino);
+    if (o != openers_.end() && o->second.erase(session) && o->second.empty()) openers_.erase(o);
+  }
+  sessions_.erase(it);
+  return opens;
+}
+
+bool LeaseTable::renew(std::uint64_t session, Clock::time_point now) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return false;
+  it->second.lastRenewal = now;
+  return !std::exchange(it->second.revoked, false);
+}
+
+bool LeaseTable::grant(std::uint64_t session, std::span<const InodeId> inos) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end() || it->second.revoked) return false;
+  if (it->second.leases.size() + inos.size() > kMaxLeasesPerSession) return false;
+  for (InodeId ino : inos) {
+    if (recalling_.count(ino) != 0) return false;
+  }
+  for (InodeId ino : inos) {
+    if (it->second.leases.insert(ino).second) holders_[ino].insert(session);
+  }
+  return true;
+}
+
+void LeaseTable::forget(std::uint64_t session, std::span<const InodeId> inos) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  for (InodeId ino : inos) {
+    if (it->second.leases.erase(ino) == 0) continue;
+    auto h = holders_.find(ino);
+    if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
+  }
+}
+
+std::map<std::uint64_t, std::vector<InodeId>> LeaseTable::takeForRecall(std::span<const InodeId> inos,
+                                                                         std::uint64_t except) {
+  std::map<std::uint64_t, std::vector<InodeId>> out;
+  for (InodeId ino : inos) {
+    ++recalling_[ino];
+    auto h = holders_.find(ino);
+    if (h == holders_.end()) continue;
+    for (auto s = h->second.begin(); s != h->second.end();) {
+      if (*s == except) {
+        ++s;
+        continue;
+      }
+      out[*s].push_back(ino);
+      sessions_[*s].leases.erase(ino);
+      s = h->second.erase(s);
+    }
+    if (h->second.empty()) holders_.erase(h);
+  }
+  return out;
+}
+
+void LeaseTable::recallDone(std::span<const InodeId> inos) {
+  for (InodeId ino : inos) {
+    auto it = recalling_.find(ino);
+    if (it != recalling_.end() && --it->second <= 0) recalling_.erase(it);
+  }
+}
+
+bool LeaseTable::contended(std::span<const InodeId> inos, std::uint64_t except) const {
+  for (InodeId ino : inos) {
+    if (recalling_.count(ino) != 0) return true;
+    auto h = holders_.find(ino);
+    if (h == holders_.end()) continue;
+    if (h->second.size() > 1 || (h->second.size() == 1 && *h->second.begin() != except)) return true;
+  }
+  return false;
+}
+
+LeaseTable::Clock::time_point LeaseTable::revoke(std::uint64_t session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return Clock::time_point::min();
+  Session& s = it->second;
+  for (InodeId ino : s.leases) {
+    auto h = holders_.find(ino);
+    if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
+  }
+  s.leases.clear();
+  s.revoked = true;
+  return s.lastRenewal + lease_;
+}
+
+void LeaseTable::addOpen(std::uint64_t session, InodeId ino) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  if (it->second.opens.insert(ino).second) openers_[ino].insert(session);
+}
+
+bool LeaseTable::releaseOpen(std::uint64_t session, InodeId ino) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end() || it->second.opens.erase(ino) == 0) return false;
+  auto o = openers_.find(ino);
+  if (o != openers_.end() && o->second.erase(session) && o->second.empty()) openers_.erase(o);
+  return true;
+}
+
+bool LeaseTable::heldOpen(InodeId ino, std::uint64_t except) const {
+  auto o = openers_.find(ino);
+  if (o == openers_.end()) return false;
+  return o->second.size() > 1 || (o->second.size() == 1 && *o->second.begin() != except);
+}
+
+std::size_t LeaseTable::leaseCount(std::uint64_t session) const {
+  auto it = sessions_.find(session);
+  return it == sessions_.end() ? 0 : it->second.leases.size();
+}
+
+}  // namespace myfs::server

@@ -1,0 +1,96 @@
+// LeaseTable: which client sessions may cache which inodes of one metadata shard, and
+// which inodes a session holds open.
+//
+// A read lease on an inode lets its session cache the inode's attributes and, for a
+// directory, the names in it (positive and negative dentries). Leases do not expire one
+// by one: all leases of a session live while the session renews within the lease time.
+// Before a change to an inode commits, the server takes the leases of every other session
+// on it (takeForRecall) and calls those sessions back; while a recall is in flight no new
+// lease on the inode is granted, so a reply that raced the recall is never cached.
+//
+// A session that does not answer a recall is revoked: its leases go, and the server waits
+// until the session's last renewal has run out (revocationDeadline) before committing;
+// the next renewal tells the client its leases are gone (renew returns false).
+//
+// Open references: a session that answers a recall with "I have it open" keeps the inode
+// from being freed when its last link goes (an orphan), until it releases the reference
+// or the session ends.
+//
+// Thread-safety: none; used on the server's event-loop thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/types.h"
+
+namespace myfs::server {
+
+class LeaseTable {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Leases one session may hold at once; past it, grants are refused (the client then
+  // asks the server each time) until the client forgets some.
+  static constexpr std::size_t kMaxLeasesPerSession = 1u << 18;
+
+  explicit LeaseTable(std::chrono::milliseconds lease) : lease_(lease) {}
+  std::chrono::milliseconds lease() const { return lease_; }
+
+  void addSession(std::uint64_t session, Clock::time_point now);
+  // Forgets the session; returns the inodes it held open (orphans may now be freed).
+  std::vector<InodeId> removeSession(std::uint64_t session);
+  bool hasSession(std::uint64_t session) const { return sessions_.count(session) != 0; }
+  // Extends the session's leases. false: the session is unknown, or was revoked since
+  // its last renewal (its client must drop every cached lease of this shard); the
+  // session is usable again from this renewal on.
+  bool renew(std::uint64_t session, Clock::time_point now);
+
+  // Grants `session` a lease on each inode; false (nothing granted) if the session is
+  // unknown, any inode is being recalled, or the session holds too many leases.
+  bool grant(std::uint64_t session, std::span<const InodeId> inos);
+  // The client dropped these inodes from its cache.
+  void forget(std::uint64_t session, std::span<const InodeId> inos);
+
+  // Sessions other than `except` holding a lease on any of `inos`, with the inodes each
+  // must drop. Their leases are removed and each inode counts one recall in flight
+  // until recallDone(inos).
+  std::map<std::uint64_t, std::vector<InodeId>> takeForRecall(std::span<const InodeId> inos,
+                                                               std::uint64_t except);
+  void recallDone(std::span<const InodeId> inos);
+  // Whether any session other than `except` holds a lease on one of inos, or a recall of
+  // one is in flight.
+  bool contended(std::span<const InodeId> inos, std::uint64_t except) const;
+
+  // A session did not answer a recall: drops all its leases. Returns the time after
+  // which its client has stopped trusting them (last renewal + lease).
+  Clock::time_point revoke(std::uint64_t session);
+
+  void addOpen(std::uint64_t session, InodeId ino);
+  // Drops the session's open reference; true if it had one.
+  bool releaseOpen(std::uint64_t session, InodeId ino);
+  // Whether a session other than `except` holds the inode open.
+  bool heldOpen(InodeId ino, std::uint64_t except = 0) const;
+
+  std::size_t leaseCount(std::uint64_t session) const;
+
+ private:
+  struct Session {
+    Clock::time_point lastRenewal;
+    bool revoked = false;
+    std::unordered_set<InodeId> leases;
+    std::unordered_set<InodeId> opens;
+  };
+
+  const std::chrono::milliseconds lease_;
+  std::unordered_map<std::uint64_t, Session> sessions_;
+  std::unordered_map<InodeId, std::unordered_set<std::uint64_t>> holders_;
+  std::unordered_map<InodeId, int> recalling_;
+  std::unordered_map<InodeId, std::unordered_set<std::uint64_t>> openers_;
+};
+
+}  // namespace myfs::server
