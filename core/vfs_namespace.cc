@@ -86,7 +86,7 @@ Result<void> VfsImpl::dropLink(const UnlinkResult& r) {
   bool last = r.lastLink;
   if (r.remoteInode) {
     MYFS_ASSIGN_OR_RETURN(lc, cluster_.shardOf(r.ino).linkCount(r.ino, -1, 0));
-    last = lc.nlink == 0;
+    last = lc.freed;  // nlink 0 but not freed: another client holds it open
     size = lc.size;
   }
   if (!last) {
@@ -231,7 +231,7 @@ Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, s
   if (added.replacedIno != 0) {
     MetaShard& owner = cluster_.shardOf(added.replacedIno);
     MYFS_ASSIGN_OR_RETURN(lc, owner.linkCount(added.replacedIno, -1, 0));
-    if (lc.nlink == 0) {
+    if (lc.freed) {
       UnlinkResult gone{added.replacedIno, false, true, lc.size};
       return dropLink(gone);
     }

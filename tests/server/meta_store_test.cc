@@ -439,6 +439,39 @@ TEST_F(MetaStoreTest, UnlinkLastLinkFreesInode) {
   EXPECT_EQ(s().statfs().bytes, 0u);
 }
 
+TEST_F(MetaStoreTest, AnInodeHeldOpenElsewhereOutlivesItsLastLinkUntilReleased) {
+  InodeId f = file(kRoot, kRootIno, "f");
+  InodeId g = file(kRoot, kRootIno, "g");
+  ASSERT_OK(s().linkCount(g, +1, 0));  // g has two links
+  std::set<InodeId> held{f, g};
+  s().setHeldOpen([&held](InodeId ino) { return held.count(ino) != 0; });
+  Result<UnlinkResult> u = s().unlink(kRoot, kRootIno, "f", false);
+  ASSERT_OK(u);
+  EXPECT_FALSE(u->lastLink);  // the holder's data must stay
+  ASSERT_OK(s().getattr(f));
+  EXPECT_EQ(s().getattr(f)->nlink, 0u);
+  EXPECT_ERRNO(s().lookup(kRoot, kRootIno, "f"), ENOENT);
+  // The last link through linkCount: kept too, and not reported freed.
+  ASSERT_OK(s().unlink(kRoot, kRootIno, "g", false));
+  Result<LinkCountResult> lc = s().linkCount(g, -1, 0);
+  ASSERT_OK(lc);
+  EXPECT_EQ(lc->nlink, 0u);
+  EXPECT_FALSE(lc->freed);
+  // Released while still held elsewhere: nothing happens to a linked inode.
+  InodeId h = file(kRoot, kRootIno, "h");
+  EXPECT_FALSE(s().releaseOrphan(h)->freed);
+  ASSERT_OK(s().getattr(h));
+  // The last holder lets go: freed, with the size that tells whether data exists.
+  held.clear();
+  Result<LinkCountResult> r = s().releaseOrphan(f);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->freed);
+  EXPECT_ERRNO(s().getattr(f), ENOENT);
+  EXPECT_TRUE(s().releaseOrphan(g)->freed);
+  EXPECT_ERRNO(s().releaseOrphan(g), ENOENT);
+  s().setHeldOpen(nullptr);
+}
+
 TEST_F(MetaStoreTest, UnlinkAndRmdirErrors) {
   InodeId dir = dirOf(kAlice, "home");
   file(kAlice, dir, "f");
