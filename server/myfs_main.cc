@@ -1,6 +1,6 @@
 // myfs: the command that runs a local cluster and programs on it.
 //
-//   myfs up [--dir DIR] [--meta N] [--data N] [--chunk-size BYTES] [--lock-lease-ms MS]
+//   myfs up [--dir DIR] [--meta N] [--data N] [--chunk-size BYTES] [--lease-ms MS]
 //   myfs status [--dir DIR]
 //   myfs run [--dir DIR] -- CMD [ARGS...]
 //   myfs down [--dir DIR]
@@ -57,7 +57,7 @@ struct ServerRecord {
 }
 
 void usage() {
-  std::cerr << "usage: myfs up [--dir DIR] [--meta N] [--data N] [--chunk-size BYTES] [--lock-lease-ms MS]\n"
+  std::cerr << "usage: myfs up [--dir DIR] [--meta N] [--data N] [--chunk-size BYTES] [--lease-ms MS]\n"
                "       myfs status [--dir DIR]\n"
                "       myfs run [--dir DIR] -- CMD [ARGS...]\n"
                "       myfs down [--dir DIR]\n";
@@ -101,7 +101,7 @@ Options parse(int argc, char** argv, int first) {
       o.data = std::atoi(value().c_str());
     } else if (a == "--chunk-size") {
       o.chunkSize = value();
-    } else if (a == "--lock-lease-ms") {
+    } else if (a == "--lease-ms" || a == "--lock-lease-ms") {
       o.lockLeaseMs = value();
     } else {
       die("unknown option " + a, 2);
@@ -144,7 +144,7 @@ ServerRecord startServer(const Options& o, const std::string& role, int index) {
   if (role == "meta") {
     args.insert(args.end(), {"--shard", std::to_string(index), "--shards", std::to_string(o.meta)});
     if (!o.chunkSize.empty()) args.insert(args.end(), {"--chunk-size", o.chunkSize});
-    if (!o.lockLeaseMs.empty()) args.insert(args.end(), {"--lock-lease-ms", o.lockLeaseMs});
+    if (!o.lockLeaseMs.empty()) args.insert(args.end(), {"--lease-ms", o.lockLeaseMs});
   }
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) die("pipe: " + std::string(std::strerror(errno)));

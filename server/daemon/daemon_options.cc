@@ -18,7 +18,7 @@ bool parseU32(std::string_view s, std::uint32_t* out) {
 
 const char* daemonUsage() {
   return "usage: myfsd --role meta|data --dir PATH [--listen HOST:PORT] [--unix PATH]\n"
-         "             [--shard I --shards N] [--chunk-size BYTES] [--lock-lease-ms MS]\n"
+         "             [--shard I --shards N] [--chunk-size BYTES] [--lease-ms MS]\n"
          "  --role meta|data     serve a metadata shard or a data chunk store\n"
          "  --dir PATH           store directory (created if missing)\n"
          "  --listen HOST:PORT   TCP address (port 0: any free port)\n"
@@ -26,8 +26,9 @@ const char* daemonUsage() {
          "  --shard I --shards N this metadata shard's index and the shard count (default 0 of 1)\n"
          "  --chunk-size BYTES   chunk size fixed when the metadata store is formatted\n"
          "                       (power of two, 65536..67108864; default 1048576)\n"
-         "  --lock-lease-ms MS   how long a silent client's file locks are kept (meta;\n"
-         "                       100..3600000, default 10000)\n"
+         "  --lease-ms MS        lease of a client session (meta; 100..3600000, default\n"
+         "                       10000): how long a silent client's file locks and cache\n"
+         "                       leases are kept (--lock-lease-ms: the same)\n"
          "At least one of --listen and --unix is required. Prints one READY line on stdout\n"
          "once listening; SIGTERM or SIGINT shut it down cleanly.\n";
 }
@@ -57,7 +58,7 @@ std::optional<DaemonOptions> parseDaemonOptions(int argc, const char* const* arg
       haveValue = true;
     }
     static constexpr std::string_view kFlags[] = {"--role", "--dir", "--listen", "--unix",
-                                                  "--shard", "--shards", "--chunk-size", "--lock-lease-ms"};
+                                                  "--shard", "--shards", "--chunk-size", "--lease-ms", "--lock-lease-ms"};
     bool known = false;
     for (std::string_view f : kFlags) known = known || f == flag;
     if (!known) {
@@ -99,9 +100,9 @@ std::optional<DaemonOptions> parseDaemonOptions(int argc, const char* const* arg
         return std::nullopt;
       }
       haveShards = true;
-    } else if (flag == "--lock-lease-ms") {
+    } else if (flag == "--lease-ms" || flag == "--lock-lease-ms") {
       if (!parseU32(value, &o.lockLeaseMs) || o.lockLeaseMs < 100 || o.lockLeaseMs > 3600000) {
-        *error = "--lock-lease-ms must be a number between 100 and 3600000, not '" + std::string(value) + "'";
+        *error = std::string(flag) + " must be a number between 100 and 3600000, not '" + std::string(value) + "'";
         return std::nullopt;
       }
       haveLease = true;
@@ -126,7 +127,7 @@ std::optional<DaemonOptions> parseDaemonOptions(int argc, const char* const* arg
     return std::nullopt;
   }
   if (o.role == DaemonRole::kData && (haveShard || haveShards || o.chunkSize != 0 || haveLease)) {
-    *error = "--shard, --shards, --chunk-size and --lock-lease-ms apply to --role meta only";
+    *error = "--shard, --shards, --chunk-size and --lease-ms apply to --role meta only";
     return std::nullopt;
   }
   if (o.shards == 0 || o.shards > 65536) {

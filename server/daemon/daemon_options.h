@@ -17,7 +17,7 @@ struct DaemonOptions {
   std::uint32_t shard = 0;         // --shard (meta)
   std::uint32_t shards = 1;        // --shards (meta)
   std::uint32_t chunkSize = 0;     // --chunk-size (meta, at format time); 0: the default
-  std::uint32_t lockLeaseMs = 10000;  // --lock-lease-ms (meta)
+  std::uint32_t lockLeaseMs = 10000;  // --lease-ms (meta): session leases, file locks
   bool help = false;               // --help
 };
 
