@@ -158,6 +158,46 @@ Result<void> PageCache::write(const void* buf, size_t n, std::uint64_t off) {
   return evictIfOverBudget(off / chunkSize_, (end - 1) / chunkSize_);
 }
 
+Result<size_t> PageCache::readDirect(void* buf, size_t n, std::uint64_t off, std::uint64_t size) {
+  if (off >= size || n == 0) return size_t{0};
+  n = static_cast<size_t>(std::min<std::uint64_t>(n, size - off));
+  if (dirtyChunks_ > 0) MYFS_TRY(writeBack(false));
+  std::vector<ChunkRead> reads;
+  auto* out = static_cast<std::byte*>(buf);
+  for (std::uint64_t pos = off, end = off + n; pos < end;) {
+    const std::uint64_t idx = pos / chunkSize_;
+    const auto lo = static_cast<std::uint32_t>(pos - idx * chunkSize_);
+    const auto hi = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, end - idx * chunkSize_));
+    reads.push_back(ChunkRead{ino_, idx, lo, hi - lo, out + (pos - off), 0});
+    pos = idx * chunkSize_ + hi;
+  }
+  MYFS_TRY(data_.read(reads));
+  for (const auto& rd : reads) std::memset(rd.out + rd.got, 0, rd.length - rd.got);  // holes
+  lastReadEnd_ = ~0ull;
+  return n;
+}
+
+Result<void> PageCache::writeDirect(const void* buf, size_t n, std::uint64_t off, bool sync) {
+  if (n == 0) return okResult();
+  if (dirtyChunks_ > 0) MYFS_TRY(writeBack(false));
+  std::vector<ChunkWrite> writes;
+  const auto* in = static_cast<const std::byte*>(buf);
+  const std::uint64_t end = off + n;
+  for (std::uint64_t pos = off; pos < end;) {
+    const std::uint64_t idx = pos / chunkSize_;
+    const auto lo = static_cast<std::uint32_t>(pos - idx * chunkSize_);
+    const auto hi = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, end - idx * chunkSize_));
+    writes.push_back(ChunkWrite{ino_, idx, lo, std::span<const std::byte>(in + (pos - off), hi - lo)});
+    pos = idx * chunkSize_ + hi;
+  }
+  MYFS_TRY(data_.write(writes, sync));
+  for (auto it = chunks_.lower_bound(off / chunkSize_); it != chunks_.end() && it->first <= (end - 1) / chunkSize_;) {
+    cached_ -= static_cast<std::int64_t>(it->second.bytes.size());  // clean now: the copy is stale
+    it = chunks_.erase(it);
+  }
+  return okResult();
+}
+
 Result<void> PageCache::writeBack(bool onlyFull) {
   std::vector<ChunkWrite> writes;
   for (auto& [idx, c] : chunks_) {

@@ -36,6 +36,11 @@ class PageCache {
   Result<size_t> read(void* buf, size_t n, std::uint64_t off, std::uint64_t size);
   // Caches n bytes at off as dirty; may write back full chunks.
   Result<void> write(const void* buf, size_t n, std::uint64_t off);
+  // Bypassing the cache (O_DIRECT, strict consistency): dirty data is written back first
+  // (so that it cannot land later over what follows); reads come from the data servers,
+  // writes go to them before returning (sync: durably) and drop the cached copy.
+  Result<size_t> readDirect(void* buf, size_t n, std::uint64_t off, std::uint64_t size);
+  Result<void> writeDirect(const void* buf, size_t n, std::uint64_t off, bool sync);
   // Writes every dirty range back (sync: durable on the data servers).
   Result<void> flush(bool sync);
   // Forgets cached data past `size` (after a truncate); dirty data before it stays.

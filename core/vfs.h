@@ -55,6 +55,12 @@ inline constexpr std::int64_t kTimeOmit = -2;
 struct VfsOptions {
   std::string prefix = "/myfs";            // the mount point, for realpath and escapes
   std::uint64_t pageCacheBytes = 256u << 20;  // bound of cached file data per process
+  // Consistency across clients. false (the default): close-to-open: a client sees what
+  // another wrote once the writer closed (or fsync'ed) and the reader opened after that.
+  // true (strict): file data bypasses the page cache: every write reaches the data
+  // servers, and the size the metadata server, before write() returns; every read fetches
+  // from the data servers; so every read sees every write completed before it started.
+  bool strict = false;
 };
 
 // An open file description as another process needs it (Vfs::describe).

@@ -281,11 +281,13 @@ Result<size_t> VfsImpl::readAt(File& f, void* buf, size_t n, std::uint64_t off) 
   if (!validRange(off, n)) return Errno(EINVAL);
   n = std::min(n, kMaxRwCount);
   Inode& inode = *f.inode;
+  if (options_.strict) MYFS_TRY(loadInode(inode.ino));  // the size as of now
   std::lock_guard lock(inode.mu);
   if (inode.attr.isDir()) return Errno(EISDIR);
   if (n == 0) return size_t{0};
   // ext4 answers a direct read at or past the end with 0 before looking at alignment.
   if ((f.flags & O_DIRECT) && off < inode.attr.size && !directAligned(buf, n, off)) return Errno(EINVAL);
+  if (options_.strict || (f.flags & O_DIRECT)) return pagesOf(inode).readDirect(buf, n, off, inode.attr.size);
   return pagesOf(inode).read(buf, n, off, inode.attr.size);
 }
 
@@ -295,19 +297,25 @@ Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_
   if (!validRange(*off, n)) return Errno(EINVAL);
   n = std::min(n, kMaxRwCount);
   Inode& inode = *f.inode;
+  if (options_.strict && append) MYFS_TRY(loadInode(inode.ino));  // the end of file as of now
   std::lock_guard lock(inode.mu);
   if (append) *off = inode.attr.size;
   if (n == 0) return size_t{0};
   MYFS_TRY(checkWriteLimits(fileSizeLimit_.load(std::memory_order_relaxed), *off, &n));
   if ((f.flags & O_DIRECT) && !directAligned(buf, n, *off)) return Errno(EINVAL);
-  MYFS_TRY(pagesOf(inode).write(buf, n, *off));
+  const bool sync = (f.flags & (O_SYNC | O_DSYNC)) != 0;
+  if (options_.strict || (f.flags & O_DIRECT)) {
+    MYFS_TRY(pagesOf(inode).writeDirect(buf, n, *off, sync));
+  } else {
+    MYFS_TRY(pagesOf(inode).write(buf, n, *off));
+  }
   if (*off + n > inode.attr.size) {
     inode.attr.size = *off + n;
     inode.sizeDirty = true;
   }
   inode.mtimeDirty = true;
   inode.attr.mtimeNs = inode.attr.ctimeNs = nowNs();
-  if (f.flags & (O_SYNC | O_DSYNC)) MYFS_TRY(flushInode(inode, true));
+  if (sync || (options_.strict && inode.sizeDirty)) MYFS_TRY(flushInode(inode, sync));
   return n;
 }
 

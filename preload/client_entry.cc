@@ -47,6 +47,13 @@ extern "C" __attribute__((visibility("default"))) myfs::preload::ClientApi* myfs
   if (!config) return fail(why);
   myfs::VfsOptions options;
   if (const char* p = std::getenv("MYFS_PREFIX"); p && *p) options.prefix = p;
+  if (const char* c = std::getenv("MYFS_CONSISTENCY"); c && *c) {
+    if (std::string(c) == "strict") {
+      options.strict = true;
+    } else if (std::string(c) != "close-to-open") {
+      return fail(std::string("MYFS_CONSISTENCY is neither close-to-open nor strict: ") + c);
+    }
+  }
   if (const char* b = std::getenv("MYFS_PAGE_CACHE"); b && *b) {
     if (!parseBytes(b, &options.pageCacheBytes)) {
       return fail(std::string("MYFS_PAGE_CACHE is not a size (e.g. 256M): ") + b);

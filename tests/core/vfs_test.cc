@@ -1,4 +1,5 @@
 // The client VFS driven directly (no shim), over the servers' stores in this process.
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -496,6 +497,62 @@ TEST_F(VfsTest, WithoutLeasesEveryWalkAsksTheServers) {
   const int lookups = cluster_->counts().lookups.load();
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(vfs_->stat(At::root(), "c/f", true).ok());
   EXPECT_EQ(lookups + 20, cluster_->counts().lookups.load());
+}
+
+TEST_F(VfsTest, StrictClientsSeeEveryCompletedWriteAtOnce) {
+  VfsOptions strict;
+  strict.strict = true;
+  auto a = makeVfs(*cluster_, strict);
+  auto b = makeVfs(*cluster_, strict);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->open(3, At::root(), "s", O_CREAT | O_RDWR, 0644).ok());
+  ASSERT_EQ(5u, *(*a)->write(3, "hello", 5));
+  ASSERT_TRUE((*b)->open(3, At::root(), "s", O_RDONLY, 0).ok());
+  char buf[16] = {};
+  ASSERT_EQ(5u, *(*b)->pread(3, buf, sizeof buf, 0));  // written, not closed: seen
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  // An overwrite and an append through A, read again through B's same open file.
+  ASSERT_EQ(5u, *(*a)->pwrite(3, "HELLO", 5, 0));
+  ASSERT_EQ(3u, *(*a)->pwrite(3, "!!!", 3, 5));
+  ASSERT_EQ(8u, *(*b)->pread(3, buf, sizeof buf, 0));
+  EXPECT_EQ(std::string(buf, 8), "HELLO!!!");
+  EXPECT_EQ(8u, (*b)->fstat(3)->size);
+  ASSERT_TRUE((*a)->close(3).ok());
+  ASSERT_TRUE((*b)->close(3).ok());
+}
+
+TEST_F(VfsTest, CloseToOpenClientsSeeWritesAfterCloseAndReopen) {
+  auto b = makeVfs(*cluster_, VfsOptions{});
+  ASSERT_TRUE(b.ok());
+  writeFile("c2o", "old!");
+  ASSERT_TRUE((*b)->open(3, At::root(), "c2o", O_RDONLY, 0).ok());
+  char buf[16] = {};
+  ASSERT_EQ(4u, *(*b)->pread(3, buf, sizeof buf, 0));
+  writeFile("c2o", "new data");  // another client writes and closes
+  ASSERT_TRUE((*b)->close(3).ok());
+  ASSERT_TRUE((*b)->open(3, At::root(), "c2o", O_RDONLY, 0).ok());
+  ASSERT_EQ(8u, *(*b)->pread(3, buf, sizeof buf, 0));
+  EXPECT_EQ(std::string(buf, 8), "new data");
+  ASSERT_TRUE((*b)->close(3).ok());
+}
+
+TEST_F(VfsTest, DirectIoBypassesThePageCache) {
+  writeFile("d", std::string(2 * kChunk, 'a'));
+  int fd = open("d", O_RDWR | O_DIRECT);
+  ASSERT_GT(fd, 0);
+  alignas(4096) static char block[4096];
+  std::memset(block, 'z', sizeof block);
+  const int writes = cluster_->counts().dataWrites.load();
+  ASSERT_EQ(4096u, *vfs_->pwrite(fd, block, sizeof block, 4096));
+  EXPECT_GT(cluster_->counts().dataWrites.load(), writes);  // on the servers before returning
+  const int reads = cluster_->counts().dataReads.load();
+  alignas(4096) static char back[4096];
+  ASSERT_EQ(4096u, *vfs_->pread(fd, back, sizeof back, 4096));
+  ASSERT_EQ(4096u, *vfs_->pread(fd, back, sizeof back, 4096));
+  EXPECT_EQ(reads + 2, cluster_->counts().dataReads.load());  // never from the cache
+  EXPECT_EQ(std::string(back, 4096), std::string(4096, 'z'));
+  ASSERT_TRUE(vfs_->close(fd).ok());
+  EXPECT_EQ(readFile("d").substr(4000, 200), std::string(96, 'a') + std::string(104, 'z'));
 }
 
 TEST_F(VfsTest, PageCacheStaysWithinItsBudget) {
