@@ -19,12 +19,23 @@ trap '"$bin/myfs" down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$cluste
 "$bin/myfs" up --dir "$cluster" >/dev/null
 export $(cat "$cluster/cluster.env")
 results="$cluster/results"
+# CPU time (user + system) all servers have used so far, in microseconds.
+server_cpu_us() {
+  local total=0 pid
+  for pid in $(awk '{print $3}' "$cluster/servers"); do
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
+  done
+  echo $(( total * 1000000 / $(getconf CLK_TCK) ))
+}
 {
+  echo "files $FILES n"
   "$bin/myfs_bench" floor
   "$bin/myfs_bench" rpc
-  for t in 1 2; do
+  for t in 1 2 8; do
     "$bin/myfs_bench" meta "$native" "$FILES" "$t" | sed 's/^/native_/'
+    before=$(server_cpu_us)
     "$bin/myfs" run -- "$bin/myfs_bench" meta /myfs "$FILES" "$t" | sed 's/^/myfs_/'
+    echo "server_cpu_meta_t$t $(( $(server_cpu_us) - before )) us"
   done
   "$bin/myfs_bench" data "$native" "$MIB" | sed 's/^/native_/'
   "$bin/myfs" run -- "$bin/myfs_bench" data /myfs "$MIB" | sed 's/^/myfs_/'
@@ -36,15 +47,27 @@ awk '
       v["rtt_unix"], v["rtt_unix_same_cpu"], v["rtt_tcp"]
     printf "       null Cap\x27n Proto call to metadata shard 0: %.1f us (%.1fx the unix round trip)\n",
       v["rpc_null_call"], v["rpc_null_call"] / v["rtt_unix"]
-    printf "%-22s %14s %14s %10s %14s\n", "workload", "native tmpfs", "myfs", "myfs/native", "us/op on myfs"
+    printf "%-24s %14s %14s %10s %14s\n", "workload", "native tmpfs", "myfs", "myfs/native", "us/op on myfs"
     for (i = 0; i < n; i++) {
       k = order[i]
-      if (k !~ /^myfs_/) continue
+      if (k !~ /^myfs_/ || k ~ /_cpu$/) continue
       w = substr(k, 6)
       nat = v["native_" w]; my = v[k]
       ratio = (u[k] == "us/op") ? nat / my : my / nat
       usop = (u[k] == "ops/s" || u[k] == "entries/s") ? sprintf("%.1f (%.1fx RPC)", 1e6 / my, (1e6 / my) / v["rpc_null_call"]) : ""
-      printf "%-22s %10.1f %-5s %10.1f %-5s %8.3f %s\n", w, nat, u[k], my, u[k], ratio, usop
+      printf "%-24s %10.1f %-5s %10.1f %-5s %8.3f %s\n", w, nat, u[k], my, u[k], ratio, usop
+    }
+    # Metadata CPU cost per operation: the client process per phase, the servers over
+    # the whole run of each thread count divided by its create, stat, unlink and mkdir
+    # operations (the cached phases never reach them).
+    printf "CPU per metadata operation on myfs (us): client create/stat/stat_cached/unlink/mkdir, servers per op of the run\n"
+    for (t = 1; t <= 8; t *= 2) {
+      if (!(("myfs_create_t" t "_cpu") in v)) continue
+      f = v["files"]
+      ops = f * 3 + f / 4  # create, stat, unlink, mkdir: the phases that reach a server
+      printf "  %d thread%s: client %.1f / %.1f / %.2f / %.1f / %.1f   servers %.1f\n", t, t == 1 ? " " : "s",
+        v["myfs_create_t" t "_cpu"], v["myfs_stat_t" t "_cpu"], v["myfs_stat_cached_t" t "_cpu"],
+        v["myfs_unlink_t" t "_cpu"], v["myfs_mkdir_t" t "_cpu"], v["server_cpu_meta_t" t] / ops
     }
   }' "$results"
 

@@ -14,6 +14,7 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -56,43 +57,77 @@ double parallel(int threads, int n, Fn fn) {
   return secondsSince(start);
 }
 
+// CPU time (user + system) this process has used, in microseconds.
+double cpuMicros() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+// Runs one phase of `ops` operations; reports its rate and this process's CPU per op.
+template <typename Fn>
+void phase(const std::string& name, int threads, int ops, const char* unit, Fn fn) {
+  const double cpu = cpuMicros();
+  const double s = parallel(threads, ops, fn);
+  report(name.c_str(), ops / s, unit);
+  report((name + "_cpu").c_str(), (cpuMicros() - cpu) / ops, "us/op");
+}
+
 int meta(const std::string& dir, int files, int threads) {
   const std::string d = dir + "/meta-" + std::to_string(threads);
   if (mkdir(d.c_str(), 0755) != 0) die("mkdir");
   auto name = [&](int i) { return d + "/f" + std::to_string(i); };
-  double s = parallel(threads, files, [&](int a, int b) {
+  const std::string t = "_t" + std::to_string(threads);
+  phase("create" + t, threads, files, "ops/s", [&](int a, int b) {
     for (int i = a; i < b; ++i) {
       int fd = open(name(i).c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
       if (fd < 0 || close(fd) != 0) die("create");
     }
   });
-  std::string t = "_t" + std::to_string(threads);
-  report(("create" + t).c_str(), files / s, "ops/s");
-  s = parallel(threads, files, [&](int a, int b) {
+  phase("stat" + t, threads, files, "ops/s", [&](int a, int b) {
     struct stat st;
     for (int i = a; i < b; ++i) {
       if (stat(name(i).c_str(), &st) != 0) die("stat");
     }
   });
-  report(("stat" + t).c_str(), files / s, "ops/s");
+  // The same paths again: cached (dentries and attributes under a lease on myfs).
+  const int rounds = 10;
+  phase("stat_cached" + t, threads, files * rounds, "ops/s", [&](int a, int b) {
+    struct stat st;
+    for (int i = a; i < b; ++i) {
+      if (stat(name(i % files).c_str(), &st) != 0) die("stat");
+    }
+  });
+  phase("open_close_cached" + t, threads, files * rounds, "ops/s", [&](int a, int b) {
+    for (int i = a; i < b; ++i) {
+      int fd = open(name(i % files).c_str(), O_RDONLY);
+      if (fd < 0 || close(fd) != 0) die("open");
+    }
+  });
   auto start = Clock::now();
   DIR* dp = opendir(d.c_str());
   if (dp == nullptr) die("opendir");
   int seen = 0;
   while (readdir(dp) != nullptr) ++seen;
   closedir(dp);
-  s = secondsSince(start);
+  double s = secondsSince(start);
   if (seen != files + 2) {
     std::fprintf(stderr, "readdir saw %d entries, expected %d\n", seen, files + 2);
     return 1;
   }
   report(("readdir" + t).c_str(), files / s, "entries/s");
-  s = parallel(threads, files, [&](int a, int b) {
+  phase("unlink" + t, threads, files, "ops/s", [&](int a, int b) {
     for (int i = a; i < b; ++i) {
       if (unlink(name(i).c_str()) != 0) die("unlink");
     }
   });
-  report(("unlink" + t).c_str(), files / s, "ops/s");
+  const int dirs = files / 4;
+  phase("mkdir" + t, threads, dirs, "ops/s", [&](int a, int b) {
+    for (int i = a; i < b; ++i) {
+      if (mkdir(name(i).c_str(), 0755) != 0) die("mkdir");
+    }
+  });
+  for (int i = 0; i < dirs; ++i) rmdir(name(i).c_str());
   rmdir(d.c_str());
   return 0;
 }
@@ -130,6 +165,29 @@ int data(const std::string& dir, long mib) {
   }
   report("rand_read_4k", secondsSince(start) / reads * 1e6, "us/op");
   close(fd);
+  unlink(f.c_str());
+
+  // A file that fits in the page cache: written without fsync (write-back), then read
+  // twice; the second read is served from the cache on myfs.
+  const long small = std::min<long>(mib, 128);
+  fd = open(f.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  if (fd < 0) die("open");
+  start = Clock::now();
+  for (long i = 0; i < small; ++i) {
+    if (write(fd, buf.data(), block) != static_cast<ssize_t>(block)) die("write");
+  }
+  report("seq_write", static_cast<double>(small) / secondsSince(start), "MiB/s");
+  if (close(fd) != 0) die("close");
+  for (const char* name : {"seq_read_first", "seq_read_cached"}) {
+    fd = open(f.c_str(), O_RDONLY);
+    if (fd < 0) die("open");
+    start = Clock::now();
+    got = 0;
+    while ((n = read(fd, buf.data(), block)) > 0) got += n;
+    if (got != small * static_cast<long>(block)) die("short read");
+    report(name, static_cast<double>(small) / secondsSince(start), "MiB/s");
+    close(fd);
+  }
   unlink(f.c_str());
   return 0;
 }
