@@ -2,7 +2,9 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <deque>
 
 #include "core/vfs_impl.h"
@@ -54,19 +56,29 @@ Result<std::vector<std::string>> splitPath(std::string_view path) {
 }
 
 std::int64_t VfsImpl::clockMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  // The coarse clock (a few ms of resolution, no system call): leases keep a margin far
+  // larger than that.
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-Cred VfsImpl::credentials(bool effective) const {
-  Cred c;
-  c.uid = effective ? geteuid() : getuid();
-  c.gid = effective ? getegid() : getgid();
+const Cred& VfsImpl::credentials(bool effective) const {
+  std::atomic<const CredSnapshot*>& slot = creds_[effective ? 0 : 1];
+  const std::uint64_t generation = credGeneration_.load(std::memory_order_acquire);
+  const CredSnapshot* cached = slot.load(std::memory_order_acquire);
+  if (cached != nullptr && cached->generation == generation) return cached->cred;
+  auto snap = std::make_unique<CredSnapshot>();
+  snap->generation = generation;
+  snap->cred.uid = effective ? geteuid() : getuid();
+  snap->cred.gid = effective ? getegid() : getgid();
   gid_t groups[64];
   int n = getgroups(64, groups);
-  for (int i = 0; i < n; ++i) c.groups.push_back(groups[i]);
-  return c;
+  for (int i = 0; i < n; ++i) snap->cred.groups.push_back(groups[i]);
+  std::lock_guard lock(credMu_);
+  slot.store(snap.get(), std::memory_order_release);
+  credSnapshots_.push_back(std::move(snap));  // kept: callers may still hold older ones
+  return credSnapshots_.back()->cred;
 }
 
 std::shared_ptr<Inode> VfsImpl::inodeObject(InodeId ino) {
@@ -187,8 +199,8 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
   // "" names nothing, except relative to an open file, where it is that file itself
   // (AT_EMPTY_PATH: front ends pass "" with a dirfd only for that flag).
   if (path.empty() && (at.dirFd < 0 || parentOnly)) return Errno(ENOENT);
-  MYFS_ASSIGN_OR_RETURN(split, splitPath(path));
-  std::deque<std::string> comps(split.begin(), split.end());
+  MYFS_ASSIGN_OR_RETURN(comps, splitPath(path));
+  std::reverse(comps.begin(), comps.end());  // a stack: the next component at the back
   Walk w;
   w.trailingSlash = !path.empty() && path.back() == '/';
 
@@ -220,8 +232,8 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
 
   int symlinks = 0;
   while (!comps.empty()) {
-    std::string c = std::move(comps.front());
-    comps.pop_front();
+    std::string c = std::move(comps.back());
+    comps.pop_back();
     const bool isLast = comps.empty();
     if (!cur.attr.isDir()) return Errno(ENOTDIR);
     if (parentOnly && isLast) {
@@ -239,7 +251,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
       if (cur.inode->ino == mount_.rootIno) {
         // Above the mount: the rest of the walk belongs to the kernel.
         std::string parent = options_.prefix.substr(0, options_.prefix.rfind('/'));
-        std::string rest = joinComponents(comps);
+        std::string rest = joinComponents(std::vector<std::string>(comps.rbegin(), comps.rend()));
         std::string real = (parent.empty() ? "/" : parent + "/") + rest;
         if (w.trailingSlash && !rest.empty()) real += '/';
         return escapeTo(std::move(real));
@@ -265,7 +277,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
         const bool inside = target.compare(0, prefix.size(), prefix) == 0 &&
                             (target.size() == prefix.size() || target[prefix.size()] == '/');
         if (!inside) {
-          std::string rest = joinComponents(comps);
+          std::string rest = joinComponents(std::vector<std::string>(comps.rbegin(), comps.rend()));
           return escapeTo(rest.empty() ? target : target + "/" + rest);
         }
         MYFS_ASSIGN_OR_RETURN(inner, splitPath(std::string_view(target).substr(prefix.size())));
@@ -274,7 +286,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
         w.canon.clear();
       }
       if (targetComps.empty() && isLast && parentOnly) targetComps.push_back(".");
-      comps.insert(comps.begin(), targetComps.begin(), targetComps.end());
+      comps.insert(comps.end(), targetComps.rbegin(), targetComps.rend());
       continue;
     }
     cur = child;
@@ -296,7 +308,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
 }
 
 Result<std::string> VfsImpl::resolveDirectory(At at, std::string_view path) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
   if (!w.node.attr.isDir()) return Errno(ENOTDIR);
   if (!mayAccess(w.node.attr, cred, kMayExec)) return Errno(EACCES);

@@ -146,6 +146,9 @@ class Vfs {
   // The process's RLIMIT_FSIZE changed (setrlimit, prlimit): read it again. Writes and
   // size changes check the limit as last read (EFBIG and SIGXFSZ past it).
   virtual void resourceLimitsChanged() = 0;
+  // The process's user or group ids changed (setuid, setgroups, ...): read them again.
+  // Calls use the ids as last read, so that a cached path walk needs no system call.
+  virtual void credentialsChanged() = 0;
 
   // ---- Descriptions shared with other processes (fork, exec).
   virtual std::vector<int> openFds() const = 0;

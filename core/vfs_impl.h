@@ -85,6 +85,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::vector<int> openFds() const override;
   void afterForkInChild() override;
   void resourceLimitsChanged() override;
+  void credentialsChanged() override { credGeneration_.fetch_add(1, std::memory_order_acq_rel); }
   Result<OpenFileInfo> describe(int fd) override;
   Result<void> shareOffset(int fd, const std::function<Result<void>(std::uint64_t)>& install) override;
   Result<void> adopt(int fd, InodeId ino, std::string path, int flags) override;
@@ -159,7 +160,12 @@ class VfsImpl final : public Vfs, public LeaseListener {
   void forget(InodeId parent, std::string_view name);
   // kEscapeErrno, with realPath for takeEscapedPath().
   Errno escapeTo(std::string realPath);
-  Cred credentials(bool effective = true) const;
+  // The process's ids as last read (credentialsChanged), valid as long as the Vfs.
+  const Cred& credentials(bool effective = true) const;
+  struct CredSnapshot {
+    std::uint64_t generation = 0;
+    Cred cred;
+  };
   std::int64_t clockMs() const;
 
   // ---- vfs_namespace.cc helpers
@@ -224,6 +230,10 @@ class VfsImpl final : public Vfs, public LeaseListener {
   const MountInfo mount_;
   std::unique_ptr<ShardLeases[]> leases_;  // one per metadata shard
   std::atomic<std::uint64_t> leaseTokens_{0};
+  std::atomic<std::uint64_t> credGeneration_{1};
+  mutable std::atomic<const CredSnapshot*> creds_[2] = {nullptr, nullptr};  // effective, real
+  mutable std::mutex credMu_;
+  mutable std::vector<std::unique_ptr<CredSnapshot>> credSnapshots_;  // GUARDED_BY(credMu_)
   DentryCache dentries_;
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};

@@ -148,7 +148,7 @@ Result<void> VfsImpl::truncateInode(Inode& inode, std::uint64_t size, const Cred
 }
 
 Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode_t mode) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   const bool follow = !(flags & O_NOFOLLOW);
   if (!(flags & O_CREAT)) {
     MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
@@ -585,7 +585,7 @@ Result<size_t> VfsImpl::fillDirents(File& file, void* buf, size_t n, std::uint64
     ++f->dirPos;
     return true;
   };
-  const Cred cred = credentials();
+  const Cred& cred = credentials();
   while (true) {
     if (f->dirPos == 0) {
       if (!emit(f->inode->ino, DT_DIR, ".")) break;
@@ -651,6 +651,7 @@ void VfsImpl::resourceLimitsChanged() { fileSizeLimit_.store(readFileSizeLimit()
 void VfsImpl::afterForkInChild() {
   new (&inodesMu_) std::mutex();
   new (&renewerMu_) std::mutex();
+  new (&credMu_) std::mutex();
   for (auto& [ino, inode] : inodes_) new (&inode->mu) std::mutex();
   files_.afterForkInChild();
   dentries_.afterForkInChild();

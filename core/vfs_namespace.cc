@@ -30,7 +30,7 @@ Result<Attr> VfsImpl::stat(At at, std::string_view path, bool follow) {
 }
 
 Result<void> VfsImpl::access(At at, std::string_view path, int mask, bool effective) {
-  Cred cred = credentials(effective);
+  const Cred& cred = credentials(effective);
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
   if (mask != F_OK && !mayAccess(w.node.attr, cred, mask & 7)) return Errno(EACCES);
   return okResult();
@@ -61,14 +61,14 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
 }
 
 Result<void> VfsImpl::mkdir(At at, std::string_view path, mode_t mode) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
   if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
   return mkdirIn(w.node, w.last, mode, cred);
 }
 
 Result<void> VfsImpl::mknod(At at, std::string_view path, mode_t mode, dev_t rdev) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
   if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
   if ((mode & S_IFMT) == 0) mode |= S_IFREG;
@@ -109,7 +109,7 @@ Result<void> VfsImpl::dropLink(const UnlinkResult& r) {
 }
 
 Result<void> VfsImpl::unlink(At at, std::string_view path) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
   if (w.last.empty() || w.last == "." || w.last == "..") return Errno(w.last.empty() ? EISDIR : EISDIR);
   const InodeId p = w.node.inode->ino;
@@ -125,7 +125,7 @@ Result<void> VfsImpl::unlink(At at, std::string_view path) {
 }
 
 Result<void> VfsImpl::rmdir(At at, std::string_view path) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
   if (w.last.empty()) return Errno(EBUSY);
   if (w.last == ".") return Errno(EINVAL);
@@ -160,7 +160,7 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
       ((flags & RENAME_WHITEOUT) && (flags & RENAME_EXCHANGE))) {
     return Errno(EINVAL);
   }
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(src, walkParent(from, fromPath, cred));
   MYFS_ASSIGN_OR_RETURN(dst, walkParent(to, toPath, cred));
   if (src.last.empty() || dst.last.empty()) return Errno(EBUSY);
@@ -290,7 +290,7 @@ Result<void> VfsImpl::exchangeAcrossShards(const Cred& cred, const Node& srcDir,
 }
 
 Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::string_view toPath, bool follow) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(src, walkFull(from, fromPath, follow, cred));
   if (src.node.attr.isDir()) return Errno(EPERM);
   // fs.protected_hardlinks (on in every distribution): only the owner, or whoever may
@@ -326,7 +326,7 @@ Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::strin
 Result<void> VfsImpl::symlink(std::string_view target, At at, std::string_view path) {
   if (target.empty()) return Errno(ENOENT);
   if (target.size() >= PATH_MAX) return Errno(ENAMETOOLONG);
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
   if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
   const InodeId p = w.node.inode->ino;
@@ -356,7 +356,7 @@ Result<void> VfsImpl::setattrNode(const Node& node, const SetAttr& req, const Cr
 
 Result<void> VfsImpl::truncate(At at, std::string_view path, off_t size) {
   if (size < 0) return Errno(EINVAL);
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
   if (w.node.attr.isDir()) return Errno(EISDIR);
   if (!w.node.attr.isReg()) return Errno(EINVAL);
@@ -366,7 +366,7 @@ Result<void> VfsImpl::truncate(At at, std::string_view path, off_t size) {
 }
 
 Result<void> VfsImpl::chmod(At at, std::string_view path, mode_t mode, bool follow) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
   if (w.node.attr.isLink()) return Errno(EOPNOTSUPP);  // Linux: fchmodat(AT_SYMLINK_NOFOLLOW)
   SetAttr req;
@@ -376,7 +376,7 @@ Result<void> VfsImpl::chmod(At at, std::string_view path, mode_t mode, bool foll
 }
 
 Result<void> VfsImpl::chown(At at, std::string_view path, uid_t uid, gid_t gid, bool follow) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
   SetAttr req;
   req.setUid = uid != static_cast<uid_t>(-1);
@@ -388,7 +388,7 @@ Result<void> VfsImpl::chown(At at, std::string_view path, uid_t uid, gid_t gid, 
 
 Result<void> VfsImpl::utimens(At at, std::string_view path, std::int64_t atimeNs, std::int64_t mtimeNs,
                               bool follow) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
   SetAttr req = timesRequest(atimeNs, mtimeNs);
   if (!req.setAtime && !req.setMtime) return okResult();
@@ -399,7 +399,7 @@ Result<void> VfsImpl::futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeN
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   SetAttr req = timesRequest(atimeNs, mtimeNs);
   if (!req.setAtime && !req.setMtime) return okResult();
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   {
     std::lock_guard lock(f->inode->mu);
     if (req.setMtime) {

@@ -77,7 +77,7 @@ Result<void> VfsImpl::removexattrIno(InodeId ino, std::string_view name, const C
 Result<size_t> VfsImpl::getxattr(At at, std::string_view path, bool follow, std::string_view name, void* value,
                                  size_t size) {
   MYFS_TRY(checkXattrName(name));
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
   return getxattrIno(w.node.inode->ino, name, value, size, cred);
 }
@@ -91,7 +91,7 @@ Result<size_t> VfsImpl::fgetxattr(int fd, std::string_view name, void* value, si
 Result<void> VfsImpl::setxattr(At at, std::string_view path, bool follow, std::string_view name, const void* value,
                                size_t size, int flags) {
   MYFS_TRY(checkSetxattr(name, size, flags));
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
   return setxattrIno(w.node.inode->ino, name, value, size, flags, cred);
 }
@@ -103,7 +103,7 @@ Result<void> VfsImpl::fsetxattr(int fd, std::string_view name, const void* value
 }
 
 Result<size_t> VfsImpl::listxattr(At at, std::string_view path, bool follow, char* list, size_t size) {
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
   return listxattrIno(w.node.inode->ino, list, size, cred);
 }
@@ -115,7 +115,7 @@ Result<size_t> VfsImpl::flistxattr(int fd, char* list, size_t size) {
 
 Result<void> VfsImpl::removexattr(At at, std::string_view path, bool follow, std::string_view name) {
   MYFS_TRY(checkXattrName(name));
-  Cred cred = credentials();
+  const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
   return removexattrIno(w.node.inode->ino, name, cred);
 }

@@ -244,3 +244,26 @@ MYFS_EXPORT int prlimit64(pid_t pid, enum __rlimit_resource resource, const stru
   if (rl != nullptr && (pid == 0 || pid == getpid())) noteLimit(resource, rc);
   return rc;
 }
+
+// The Vfs reads the process's ids once and again when they change here, so that a path
+// walk through cached directories makes no system call.
+namespace {
+
+int noteIds(int rc) {
+  if (rc == 0 && !inShim() && !inVforkChild()) {
+    if (Vfs* vfs = loadedVfs()) vfs->credentialsChanged();
+  }
+  return rc;
+}
+
+}  // namespace
+
+MYFS_EXPORT int setuid(uid_t uid) noexcept { return noteIds(MYFS_REAL(setuid)(uid)); }
+MYFS_EXPORT int setgid(gid_t gid) noexcept { return noteIds(MYFS_REAL(setgid)(gid)); }
+MYFS_EXPORT int seteuid(uid_t uid) noexcept { return noteIds(MYFS_REAL(seteuid)(uid)); }
+MYFS_EXPORT int setegid(gid_t gid) noexcept { return noteIds(MYFS_REAL(setegid)(gid)); }
+MYFS_EXPORT int setreuid(uid_t r, uid_t e) noexcept { return noteIds(MYFS_REAL(setreuid)(r, e)); }
+MYFS_EXPORT int setregid(gid_t r, gid_t e) noexcept { return noteIds(MYFS_REAL(setregid)(r, e)); }
+MYFS_EXPORT int setresuid(uid_t r, uid_t e, uid_t s) noexcept { return noteIds(MYFS_REAL(setresuid)(r, e, s)); }
+MYFS_EXPORT int setresgid(gid_t r, gid_t e, gid_t s) noexcept { return noteIds(MYFS_REAL(setresgid)(r, e, s)); }
+MYFS_EXPORT int setgroups(size_t n, const gid_t* groups) noexcept { return noteIds(MYFS_REAL(setgroups)(n, groups)); }
