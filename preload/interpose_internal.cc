@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ namespace {
 __attribute__((tls_model("initial-exec"))) thread_local bool tlsInternal = false;  // see tlsDepth
 constexpr int kMaxTracked = 1 << 16;
 std::atomic<bool> gInternal[kMaxTracked];
+std::atomic<int> gHighestInternal{-1};
 
 // Moves fd to a high number (close-on-exec) and records it.
 int relocate(int fd) {
@@ -36,7 +38,12 @@ int relocate(int fd) {
   int high = MYFS_REAL(fcntl)(fd, F_DUPFD_CLOEXEC, floor);
   if (high < 0) high = fd;  // no room up there: keep it where it is
   else MYFS_REAL(close)(fd);
-  if (high < kMaxTracked) gInternal[high].store(true, std::memory_order_relaxed);
+  if (high < kMaxTracked) {
+    gInternal[high].store(true, std::memory_order_relaxed);
+    int seen = gHighestInternal.load(std::memory_order_relaxed);
+    while (seen < high && !gHighestInternal.compare_exchange_weak(seen, high)) {
+    }
+  }
   return high;
 }
 
@@ -51,6 +58,17 @@ bool isInternalFd(int fd) {
 
 void forgetInternalFd(int fd) {
   if (fd >= 0 && fd < kMaxTracked) gInternal[fd].store(false, std::memory_order_relaxed);
+}
+
+void closeParentConnectionsInChild() {
+  const int highest = gHighestInternal.load(std::memory_order_relaxed);
+  for (int fd = 0; fd <= highest && fd < kMaxTracked; ++fd) {
+    if (!gInternal[fd].load(std::memory_order_relaxed)) continue;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;  // event loop fds stay
+    MYFS_REAL(close)(fd);
+    gInternal[fd].store(false, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace myfs::preload

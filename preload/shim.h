@@ -95,6 +95,9 @@ void enterInternalThread();
 void internalScope(bool inside);
 bool isInternalFd(int fd);     // made by a client thread, asked about by the application
 void forgetInternalFd(int fd);
+// In a forked child: closes the parent's server connections it inherited, so that a
+// server sees the parent's sessions end when the parent does (the child opens its own).
+void closeParentConnectionsInChild();
 
 // The absolute path ("/myfs/a/b") of a shadow fd's myfs file, written back first so
 // that metadata calls on it see its data; false if fd is not a shadow.

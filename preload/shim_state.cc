@@ -92,7 +92,10 @@ std::string libraryDir() {
 void childAfterFork() {
   gPid = static_cast<pid_t>(syscall(SYS_getpid));
   ClientApi* api = gApi.load();
-  if (api != nullptr) api->afterFork();
+  if (api != nullptr) {
+    closeParentConnectionsInChild();
+    api->afterFork();
+  }
   new (&gStartMu) std::mutex();
   new (&cwdState().mu) std::mutex();
   resetDescriptionLockInChild();
