@@ -24,6 +24,10 @@ struct Inode {
   // in this directory (nameLease) were learned; 0: none.
   std::atomic<std::uint64_t> attrLease{0};
   std::atomic<std::uint64_t> nameLease{0};
+  // This process changed the inode's times, link count or size on the server (a name
+  // added in it, a link removed): `attr` is still right for walking through it (type,
+  // mode, owner), not for stat.
+  std::atomic<bool> timesStale{false};
   std::atomic<int> openCount{0};  // open file descriptions in this process (changed under mu)
   // A recall found it open here: the server keeps it (even unlinked) until releaseOpen.
   std::atomic<bool> serverHoldsOpen{false};

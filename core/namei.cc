@@ -130,12 +130,15 @@ Attr VfsImpl::learnLocked(Inode& in, const Attr& fresh) {
   return merged;
 }
 
-Result<VfsImpl::Node> VfsImpl::loadInode(InodeId ino) {
+Result<VfsImpl::Node> VfsImpl::loadInode(InodeId ino, bool forStat) {
   auto inode = inodeObject(ino);
   {
     std::lock_guard lock(inode->mu);
-    if (leaseLive(ino, inode->attrLease.load())) return Node{inode, inode->attr};
+    if (leaseLive(ino, inode->attrLease.load()) && !(forStat && inode->timesStale.load())) {
+      return Node{inode, inode->attr};
+    }
   }
+  inode->timesStale.store(false);
   const std::uint64_t mark = recallMark(ino);
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(ino).getattr(ino));
   std::lock_guard lock(inode->mu);
@@ -156,6 +159,10 @@ VfsImpl::Node VfsImpl::cachedOrIncomplete(InodeId ino, std::uint32_t type) {
 
 void VfsImpl::stale(InodeId ino) {
   if (std::shared_ptr<Inode> inode = findInode(ino)) inode->attrLease.store(0);
+}
+
+void VfsImpl::touched(InodeId ino) {
+  if (std::shared_ptr<Inode> inode = findInode(ino)) inode->timesStale.store(true);
 }
 
 Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view name, const Cred& cred) {
@@ -185,6 +192,16 @@ Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view nam
 }
 
 void VfsImpl::forget(InodeId parent, std::string_view name) { dentries_.erase(parent, name); }
+
+void VfsImpl::learnEntry(InodeId parent, std::string_view name, InodeId child) {
+  std::shared_ptr<Inode> dir = findInode(parent);
+  const std::uint64_t lease = dir ? dir->nameLease.load() : 0;
+  if (leaseLive(parent, lease)) {
+    dentries_.insert(parent, name, child, lease);
+  } else {
+    dentries_.erase(parent, name);
+  }
+}
 
 Result<VfsImpl::Walk> VfsImpl::walkFull(At at, std::string_view path, bool followLast, const Cred& cred) {
   return walk(at, path, false, followLast, cred);
@@ -299,8 +316,8 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     return w;
   }
   if (w.trailingSlash && !cur.attr.isDir()) return Errno(ENOTDIR);
-  if (!cur.complete) {
-    MYFS_ASSIGN_OR_RETURN(full, loadInode(cur.inode->ino));
+  if (!cur.complete || cur.inode->timesStale.load()) {
+    MYFS_ASSIGN_OR_RETURN(full, loadInode(cur.inode->ino, true));
     cur = full;
   }
   w.node = cur;

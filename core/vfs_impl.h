@@ -146,18 +146,24 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // The child `name` of directory `dir` (ENOENT when absent), from the dentry cache or server.
   Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred);
   // The inode with attributes the server vouches for: cached under a live lease, else
-  // fetched.
-  Result<Node> loadInode(InodeId ino);
+  // fetched. forStat: times and link count must be current too (see Inode::timesStale).
+  Result<Node> loadInode(InodeId ino, bool forStat = false);
   // The cached inode if its attributes are fresh, else an incomplete node of `type`.
   Node cachedOrIncomplete(InodeId ino, std::uint32_t type);
   // Marks cached attributes out of date (after a change made through another inode).
   void stale(InodeId ino);
+  // Marks cached times and link count out of date (our own change to a name in a
+  // directory, or to a link count): walks still use the attributes, stat fetches them.
+  void touched(InodeId ino);
   // The cache object for ino, created empty if absent.
   std::shared_ptr<Inode> inodeObject(InodeId ino);
   // Records attributes fresh from the server; returns them merged with local changes.
   Attr learn(const Attr& fresh);
   Attr learnLocked(Inode& inode, const Attr& fresh);  // requires inode.mu held
   void forget(InodeId parent, std::string_view name);
+  // Our own change made `name` in `parent` name `child` (0: nothing): cached under the
+  // parent's lease when it holds one (the server recalls other clients', not ours).
+  void learnEntry(InodeId parent, std::string_view name, InodeId child);
   // kEscapeErrno, with realPath for takeEscapedPath().
   Errno escapeTo(std::string realPath);
   // The process's ids as last read (credentialsChanged), valid as long as the Vfs.

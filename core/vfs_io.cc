@@ -168,9 +168,9 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     std::vector<std::string> canon = w.canon;
     canon.push_back(w.last);
     if (cr.created) {
-      forget(p, w.last);
       Attr attr = learn(cr.attr);
-      stale(p);
+      learnEntry(p, w.last, attr.ino);
+      touched(p);
       return openNode(fd, Node{inodeObject(attr.ino), attr}, joinComponents(canon), flags, true, cred);
     }
     Node existing;
@@ -437,7 +437,7 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
 
 Result<Attr> VfsImpl::fstat(int fd) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
-  auto n = loadInode(f->inode->ino);
+  auto n = loadInode(f->inode->ino, true);
   if (n) return n->attr;
   std::lock_guard lock(f->inode->mu);
   if (!f->inode->unlinked) return n.error();

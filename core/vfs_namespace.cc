@@ -40,9 +40,11 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
   const InodeId p = parent.inode->ino;
   const std::uint32_t target = shardForNewDirectory(p, name, cluster_.shardCount());
   const std::uint32_t dirMode = S_IFDIR | (mode & 07777);
+  InodeId made = 0;
   if (target == shardOfInode(p)) {
     MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).mkdir(cred, p, name, dirMode));
     learn(attr);
+    made = attr.ino;
   } else {
     // Two shards: the inode first (unreferenced if we stop here), then the entry
     // (whose shard checks write permission on the parent).
@@ -54,9 +56,10 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
     }
     MYFS_ASSIGN_OR_RETURN(linked, cluster_.shard(target).linkCount(attr.ino, +1, 0));
     (void)linked;
+    made = attr.ino;
   }
-  forget(p, name);
-  stale(p);  // the parent's nlink and times changed
+  learnEntry(p, name, made);
+  touched(p);  // the parent's nlink and times changed
   return okResult();
 }
 
@@ -77,7 +80,8 @@ Result<void> VfsImpl::mknod(At at, std::string_view path, mode_t mode, dev_t rde
   const InodeId p = w.node.inode->ino;
   MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, mode, true, rdev));
   learn(cr.attr);
-  forget(p, w.last);
+  learnEntry(p, w.last, cr.attr.ino);
+  touched(p);
   return okResult();
 }
 
@@ -90,7 +94,7 @@ Result<void> VfsImpl::dropLink(const UnlinkResult& r) {
     size = lc.size;
   }
   if (!last) {
-    stale(r.ino);  // nlink and ctime changed
+    touched(r.ino);  // nlink and ctime changed
     return okResult();
   }
   auto inode = inodeObject(r.ino);
@@ -120,7 +124,8 @@ Result<void> VfsImpl::unlink(At at, std::string_view path) {
   }
   forget(p, w.last);
   MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(p).unlink(cred, p, w.last, false));
-  stale(p);
+  learnEntry(p, w.last, 0);
+  touched(p);
   return dropLink(r);
 }
 
@@ -134,7 +139,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   forget(p, w.last);
   auto r = cluster_.shardOf(p).unlink(cred, p, w.last, true);
   if (r.ok()) {
-    stale(p);
+    touched(p);
     return okResult();
   }
   if (r.err() != EXDEV) return r.error();
@@ -149,7 +154,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   }
   forget(p, w.last);
   MYFS_TRY(owner.linkCount(child.inode->ino, -1, 0));  // frees the (empty) directory
-  stale(p);
+  touched(p);
   return okResult();
 }
 
@@ -189,8 +194,8 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
     }
     MYFS_ASSIGN_OR_RETURN(r, std::move(renamed));
     if (r.movedIno != 0) stale(r.movedIno);
-    stale(sp);
-    if (dp != sp) stale(dp);
+    touched(sp);
+    if (dp != sp) touched(dp);
     if (r.replaced.ino != 0) return dropLink(r.replaced);
     return okResult();
   }
@@ -226,8 +231,8 @@ Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, s
   forget(dstDir.inode->ino, dstName);
   if (moved.attr.isDir()) MYFS_TRY(cluster_.shardOf(ino).linkCount(ino, 0, dstDir.inode->ino));
   stale(ino);
-  stale(srcDir.inode->ino);
-  stale(dstDir.inode->ino);
+  touched(srcDir.inode->ino);
+  touched(dstDir.inode->ino);
   if (added.replacedIno != 0) {
     MetaShard& owner = cluster_.shardOf(added.replacedIno);
     MYFS_ASSIGN_OR_RETURN(lc, owner.linkCount(added.replacedIno, -1, 0));
@@ -284,8 +289,8 @@ Result<void> VfsImpl::exchangeAcrossShards(const Cred& cred, const Node& srcDir,
   if (b.attr.isDir()) MYFS_TRY(cluster_.shardOf(ib).linkCount(ib, 0, sp));
   stale(ia);
   stale(ib);
-  stale(sp);
-  stale(dp);
+  touched(sp);
+  touched(dp);
   return okResult();
 }
 
@@ -318,8 +323,8 @@ Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::strin
     return added.error();
   }
   forget(dp, dst.last);
-  stale(ino);
-  stale(dp);
+  touched(ino);
+  touched(dp);
   return okResult();
 }
 
@@ -332,7 +337,8 @@ Result<void> VfsImpl::symlink(std::string_view target, At at, std::string_view p
   const InodeId p = w.node.inode->ino;
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).symlink(cred, p, w.last, target));
   learn(attr);
-  forget(p, w.last);
+  learnEntry(p, w.last, attr.ino);
+  touched(p);
   return okResult();
 }
 
