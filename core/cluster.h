@@ -65,6 +65,10 @@ class MetaShard {
   // The client closed an inode it reported open to a recall (LeaseListener::recall);
   // `freed`: it was an orphan and is gone, its data is the caller's to remove.
   virtual Result<LinkCountResult> releaseOpen(InodeId /*ino*/) { return LinkCountResult{}; }
+  // The write lease on a file this client is about to write (see schema writeLease);
+  // false: not granted (the client then keeps nothing to itself for long: it writes
+  // back at close as always).
+  virtual Result<bool> writeLease(InodeId /*ino*/) { return false; }
 };
 
 // The client's side of metadata leases (schema/meta.capnp, openSession). A Cluster whose
@@ -73,9 +77,18 @@ class LeaseListener {
  public:
   virtual ~LeaseListener() = default;
   // The server took back the leases on these inodes of `shard`: their cached attributes
-  // and the cached names in them are no longer to be trusted. Returns the inodes among
-  // them that this client holds open (they keep an open reference on the server).
-  virtual std::vector<InodeId> recall(std::uint32_t shard, std::span<const InodeId> inos) = 0;
+  // and the cached names in them are no longer to be trusted. Answers with the inodes
+  // among them this client holds open (they keep an open reference on the server) and
+  // those whose write lease it held: flushRecalled() must write those back before the
+  // server gets its answer.
+  struct RecallAnswer {
+    std::vector<InodeId> open;
+    std::vector<InodeId> flush;
+  };
+  virtual RecallAnswer recall(std::uint32_t shard, std::span<const InodeId> inos) = 0;
+  // Writes back what this client kept to itself under the write leases of `inos`. Called
+  // on a thread of the Cluster's that may block (not the one that called recall()).
+  virtual void flushRecalled(std::span<const InodeId> inos) = 0;
   // A session with `shard` began (sentMs: steady-clock ms when it was asked for): every
   // lease from an earlier session is void; the new session's leases hold until
   // sentMs + leaseMs unless renewed.

@@ -41,6 +41,7 @@ struct SetAttr {
 struct CreateResult {
   Attr attr;
   bool created = false;
+  bool writeLeased = false;  // the calling session holds the new file's write lease
 
   bool operator==(const CreateResult&) const = default;
 };

@@ -31,6 +31,9 @@ struct Inode {
   std::atomic<int> openCount{0};  // open file descriptions in this process (changed under mu)
   // A recall found it open here: the server keeps it (even unlinked) until releaseOpen.
   std::atomic<bool> serverHoldsOpen{false};
+  // This client holds the write lease (schema writeLease): others' reads of the
+  // attributes recall it, and we write back before answering.
+  std::atomic<bool> writeLeased{false};
 
   std::mutex mu;
   Attr attr;                       // as last seen on the server, plus local changes below

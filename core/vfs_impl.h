@@ -91,7 +91,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Result<void> adopt(int fd, InodeId ino, std::string path, int flags) override;
 
   // ---- LeaseListener (vfs_lease.cc), called from the RPC thread.
-  std::vector<InodeId> recall(std::uint32_t shard, std::span<const InodeId> inos) override;
+  RecallAnswer recall(std::uint32_t shard, std::span<const InodeId> inos) override;
+  void flushRecalled(std::span<const InodeId> inos) override;
   void sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs) override;
   void renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) override;
   std::vector<InodeId> forgotten(std::uint32_t shard) override;
@@ -135,6 +136,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   void noteForgotten(const Inode& inode);
   // Every lease of every shard is void (a forked child has sessions of its own).
   void voidAllLeases();
+  // The shard's write leases are gone (a new session, or revoked).
+  void dropWriteLeases(std::uint32_t shard);
   // At the last close of an inode a recall found open: the server drops the open
   // reference and, if the inode was unlinked meanwhile, its data is ours to remove.
   void releaseServerOpen(Inode& inode);

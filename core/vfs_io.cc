@@ -171,6 +171,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
       Attr attr = learn(cr.attr);
       learnEntry(p, w.last, attr.ino);
       touched(p);
+      if (cr.writeLeased) inodeObject(attr.ino)->writeLeased.store(true);
       return openNode(fd, Node{inodeObject(attr.ino), attr}, joinComponents(canon), flags, true, cred);
     }
     Node existing;
@@ -304,6 +305,11 @@ Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_
   MYFS_TRY(checkWriteLimits(fileSizeLimit_.load(std::memory_order_relaxed), *off, &n));
   if ((f.flags & O_DIRECT) && !directAligned(buf, n, *off)) return Errno(EINVAL);
   const bool sync = (f.flags & (O_SYNC | O_DSYNC)) != 0;
+  if (!inode.sizeDirty && !inode.mtimeDirty && !inode.writeLeased.load() && !options_.strict) {
+    // About to keep a new size and mtime to ourselves: others' stat then asks us first.
+    auto granted = cluster_.shardOf(inode.ino).writeLease(inode.ino);
+    if (granted && *granted) inode.writeLeased.store(true);
+  }
   if (options_.strict || (f.flags & O_DIRECT)) {
     MYFS_TRY(pagesOf(inode).writeDirect(buf, n, *off, sync));
   } else {

@@ -1,6 +1,8 @@
 // Leases on the client side: which cached attributes and names the metadata servers
 // vouch for (schema/meta.capnp, openSession), and their recalls.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "core/vfs_impl.h"
 
@@ -51,9 +53,9 @@ void VfsImpl::noteForgotten(const Inode& inode) {
   l.forgotten.push_back(inode.ino);
 }
 
-std::vector<InodeId> VfsImpl::recall(std::uint32_t shard, std::span<const InodeId> inos) {
-  std::vector<InodeId> open;
-  if (shard >= mount_.shardCount) return open;
+LeaseListener::RecallAnswer VfsImpl::recall(std::uint32_t shard, std::span<const InodeId> inos) {
+  RecallAnswer answer;
+  if (shard >= mount_.shardCount) return answer;
   leases_[shard].recalls.fetch_add(1);
   for (InodeId ino : inos) {
     std::shared_ptr<Inode> inode = findInode(ino);
@@ -62,10 +64,30 @@ std::vector<InodeId> VfsImpl::recall(std::uint32_t shard, std::span<const InodeI
     inode->nameLease.store(0);
     if (inode->openCount.load() > 0) {
       inode->serverHoldsOpen.store(true);
-      open.push_back(ino);
+      answer.open.push_back(ino);
     }
+    if (inode->writeLeased.exchange(false)) answer.flush.push_back(ino);
   }
-  return open;
+  return answer;
+}
+
+void VfsImpl::flushRecalled(std::span<const InodeId> inos) {
+  for (InodeId ino : inos) {
+    std::shared_ptr<Inode> inode = findInode(ino);
+    if (!inode) continue;
+    // A thread of ours may hold the inode while it talks to the server; the server does
+    // not wait for us on its behalf, so this wait ends. Bounded all the same.
+    std::unique_lock lock(inode->mu, std::defer_lock);
+    for (int i = 0; i < 2000 && !lock.try_lock(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (lock.owns_lock()) (void)flushInode(*inode, false);
+  }
+}
+
+void VfsImpl::dropWriteLeases(std::uint32_t shard) {
+  std::lock_guard lock(inodesMu_);
+  for (auto& [ino, inode] : inodes_) {
+    if (shardOfInode(ino) == shard) inode->writeLeased.store(false);
+  }
 }
 
 void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs) {
@@ -73,6 +95,7 @@ void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint
   ShardLeases& l = leases_[shard];
   l.floor.store(leaseTokens_.load());
   l.validUntilMs.store(trustedUntil(sentMs, leaseMs));
+  dropWriteLeases(shard);
   std::lock_guard lock(l.forgetMu);
   l.forgotten.clear();
 }
@@ -80,7 +103,10 @@ void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint
 void VfsImpl::renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) {
   if (shard >= mount_.shardCount) return;
   ShardLeases& l = leases_[shard];
-  if (!valid) l.floor.store(leaseTokens_.load());
+  if (!valid) {
+    l.floor.store(leaseTokens_.load());
+    dropWriteLeases(shard);
+  }
   const std::int64_t until = trustedUntil(sentMs, leaseMs);
   std::int64_t seen = l.validUntilMs.load();
   while (seen < until && !l.validUntilMs.compare_exchange_weak(seen, until)) {
@@ -102,7 +128,10 @@ void VfsImpl::voidAllLeases() {
     new (&l.forgetMu) std::mutex();
     l.forgotten.clear();
   }
-  for (auto& [ino, inode] : inodes_) inode->serverHoldsOpen.store(false);
+  for (auto& [ino, inode] : inodes_) {
+    inode->serverHoldsOpen.store(false);
+    inode->writeLeased.store(false);
+  }
 }
 
 void VfsImpl::releaseServerOpen(Inode& inode) {

@@ -135,7 +135,7 @@ void toWire(const MountInfo& in, schema::MetaService::MountInfoResults::Builder 
 
 Result<CreateResult> fromWire(schema::MetaService::CreateResults::Reader in) {
   MYFS_ASSIGN_OR_RETURN(attr, fromWire(in.getResult()));
-  return CreateResult{attr, in.getCreated()};
+  return CreateResult{attr, in.getCreated(), in.getWriteLeased()};
 }
 
 void toWire(const Result<CreateResult>& r, schema::MetaService::CreateResults::Builder out) {
@@ -143,7 +143,9 @@ void toWire(const Result<CreateResult>& r, schema::MetaService::CreateResults::B
   result.setErr(r.err());
   if (!r) return;
   toWire(r->attr, result.initAttr());
+  result.setLeased(r->attr.leased);
   out.setCreated(r->created);
+  out.setWriteLeased(r->writeLeased);
 }
 
 Result<DirPage> fromWire(schema::MetaService::ReaddirResults::Reader in) {

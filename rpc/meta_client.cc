@@ -40,6 +40,15 @@ class RpcMetaShard final : public MetaShard {
     return out;
   }
 
+  Result<bool> writeLease(InodeId ino) override {
+    return call<bool>(true, [&](Connection& c) {
+      auto req = c.cap<MetaService>().writeLeaseRequest(capnp::MessageSize{4, 0});
+      req.setIno(ino);
+      return req.send().then(
+          [](capnp::Response<MetaService::WriteLeaseResults>&& r) -> Result<bool> { return r.getGranted(); });
+    });
+  }
+
   Result<LinkCountResult> releaseOpen(InodeId ino) override {
     return call<LinkCountResult>(true, [&](Connection& c) {
       auto req = c.cap<MetaService>().releaseOpenRequest(capnp::MessageSize{4, 0});

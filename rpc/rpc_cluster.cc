@@ -63,11 +63,18 @@ class CallbackImpl final : public schema::ClientCallback::Server {
   kj::Promise<void> invalidate(InvalidateContext context) override {
     std::vector<InodeId> inos;
     for (auto i : context.getParams().getInos()) inos.push_back(i);
-    std::vector<InodeId> open;
-    if (LeaseListener* l = cluster_.leaseListener()) open = l->recall(shard_, inos);
-    auto list = context.getResults(capnp::MessageSize{4 + open.size(), 0}).initOpen(static_cast<unsigned>(open.size()));
-    for (unsigned i = 0; i < open.size(); ++i) list.set(i, open[i]);
-    return kj::READY_NOW;
+    LeaseListener::RecallAnswer answer;
+    LeaseListener* l = cluster_.leaseListener();
+    if (l != nullptr) answer = l->recall(shard_, inos);
+    auto list = context.getResults(capnp::MessageSize{4 + answer.open.size(), 0})
+                    .initOpen(static_cast<unsigned>(answer.open.size()));
+    for (unsigned i = 0; i < answer.open.size(); ++i) list.set(i, answer.open[i]);
+    if (answer.flush.empty()) return kj::READY_NOW;
+    // Write-lease holder: write back first, on a thread that may make calls.
+    RpcCluster& cluster = cluster_;
+    return cluster_.flusher().run([&cluster, flush = std::move(answer.flush)]() {
+      if (LeaseListener* now = cluster.leaseListener()) now->flushRecalled(flush);
+    });
   }
 
  private:
@@ -170,6 +177,7 @@ RpcCluster::~RpcCluster() {
     std::lock_guard lock(gLiveMu);
     liveClusters().erase(id_);
   }
+  flusher_.reset();  // before the loop its answers go to
   // This thread's direct state goes now; other threads drop theirs when they next call
   // another cluster or exit.
   if (tlsSlot.state != nullptr && tlsSlot.state->owner == id_ &&
@@ -279,8 +287,16 @@ RpcCluster::DirectState* RpcCluster::direct() {
   return slot.state;
 }
 
+RecallFlusher& RpcCluster::flusher() {
+  std::lock_guard lock(flusherMu_);
+  if (!flusher_) flusher_ = std::make_unique<RecallFlusher>();
+  return *flusher_;
+}
+
 void RpcCluster::abandonAfterFork() {
   ++gForkGeneration;
+  (void)flusher_.release();  // its thread is the parent's: leaked, never joined
+  new (&flusherMu_) std::mutex();
   state_.store(nullptr);  // leaked on purpose: see EventLoopThread
   new (&stateMu_) std::mutex();
   new (&startedMu_) std::mutex();

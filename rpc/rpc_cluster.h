@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/cluster.h"
+#include "rpc/recall_flusher.h"
 #include "rpc/transport.h"
 
 namespace myfs::rpc {
@@ -54,6 +55,8 @@ class RpcCluster final : public Cluster {
   // The id of this process's session with `shard`, opened on the loop thread (waited
   // for, once); 0 when none could be opened.
   std::uint64_t sessionIdFor(std::uint32_t shard);
+  // The thread that writes back what recalls ask for (started on first use).
+  RecallFlusher& flusher();
 
   // The loop thread (started on first use) and each server's connection.
   struct State;
@@ -72,6 +75,8 @@ class RpcCluster final : public Cluster {
   std::unique_ptr<DataPlane> data_;
   std::atomic<LeaseListener*> leases_{nullptr};
   // Per shard, the latest session's start (steady ms when asked) and lease (0: none).
+  std::mutex flusherMu_;
+  std::unique_ptr<RecallFlusher> flusher_;  // GUARDED_BY(flusherMu_)
   std::mutex startedMu_;
   std::vector<std::pair<std::int64_t, std::uint32_t>> started_;  // GUARDED_BY(startedMu_)
   const std::uint64_t id_;  // tells this cluster's per-thread states from others'

@@ -100,9 +100,10 @@ interface MetaService {
   # a directory), EINVAL. Clears setuid/setgid on chown by a non-root caller.
 
   create @5 (cred :Cred, parent :UInt64, name :Text, mode :UInt32, exclusive :Bool,
-             rdev :UInt64) -> (result :AttrResult, created :Bool);
+             rdev :UInt64) -> (result :AttrResult, created :Bool, writeLeased :Bool);
   # Creates a regular file (or fifo/socket/device by mode) in `parent` with a new inode on
-  # this shard. If the name exists and !exclusive, returns the existing entry's attr with
+  # this shard. A file created through a session's service comes with its write lease
+  # (writeLeased; see writeLease). If the name exists and !exclusive, returns the existing entry's attr with
   # created=false (its inode may live on another shard: see lookup).
   # Errors: EEXIST (exclusive), EACCES (no w+x on parent), ENOENT (parent removed),
   # ENOTDIR, ENAMETOOLONG.
@@ -231,6 +232,14 @@ interface MetaService {
   # `forget` (inodes the client no longer caches). valid = false: the session is unknown
   # or its leases were revoked (it did not answer a recall in time): the client drops
   # every lease it holds from this server; the session is usable again. Idempotent.
+
+  writeLease @27 (ino :UInt64) -> (granted :Bool);
+  # Through a session's service: the session is about to write the file and keep its new
+  # size and mtime to itself for a while. Other sessions' leases on the inode are
+  # recalled first; from then on, another session's lookup or getattr of the inode first
+  # recalls the write lease, and the holder writes its changes back before answering.
+  # Not granted (false) while a recall of the inode is in flight, to a revoked session or
+  # without a session.
 
   releaseOpen @26 (ino :UInt64) -> (err :Int32, freed :Bool, size :UInt64);
   # Through a session's service: the session closed an inode it had reported open. An

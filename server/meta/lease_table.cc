@@ -15,6 +15,7 @@ std::vector<InodeId> LeaseTable::removeSession(std::uint64_t session) {
     auto h = holders_.find(ino);
     if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
   }
+  for (InodeId ino : it->second.writes) writers_.erase(ino);
   std::vector<InodeId> opens(it->second.opens.begin(), it->second.opens.end());
   for (InodeId ino : opens) {
     auto o = openers_.find(ino);
@@ -37,11 +38,26 @@ bool LeaseTable::grant(std::uint64_t session, std::span<const InodeId> inos) {
   if (it->second.leases.size() + inos.size() > kMaxLeasesPerSession) return false;
   for (InodeId ino : inos) {
     if (recalling_.count(ino) != 0) return false;
+    if (auto w = writers_.find(ino); w != writers_.end() && w->second != session) return false;
   }
   for (InodeId ino : inos) {
     if (it->second.leases.insert(ino).second) holders_[ino].insert(session);
   }
   return true;
+}
+
+bool LeaseTable::grantWrite(std::uint64_t session, InodeId ino) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end() || it->second.revoked || recalling_.count(ino) != 0) return false;
+  auto [w, fresh] = writers_.try_emplace(ino, session);
+  if (!fresh && w->second != session) return false;
+  it->second.writes.insert(ino);
+  return true;
+}
+
+std::uint64_t LeaseTable::writer(InodeId ino) const {
+  auto w = writers_.find(ino);
+  return w == writers_.end() ? 0 : w->second;
 }
 
 void LeaseTable::forget(std::uint64_t session, std::span<const InodeId> inos) {
@@ -55,10 +71,16 @@ void LeaseTable::forget(std::uint64_t session, std::span<const InodeId> inos) {
 }
 
 std::map<std::uint64_t, std::vector<InodeId>> LeaseTable::takeForRecall(std::span<const InodeId> inos,
-                                                                         std::uint64_t except) {
+                                                                         std::uint64_t except, bool writersOnly) {
   std::map<std::uint64_t, std::vector<InodeId>> out;
   for (InodeId ino : inos) {
     ++recalling_[ino];
+    if (auto w = writers_.find(ino); w != writers_.end() && w->second != except) {
+      out[w->second].push_back(ino);
+      sessions_[w->second].writes.erase(ino);
+      writers_.erase(w);
+    }
+    if (writersOnly) continue;
     auto h = holders_.find(ino);
     if (h == holders_.end()) continue;
     for (auto s = h->second.begin(); s != h->second.end();) {
@@ -66,7 +88,8 @@ std::map<std::uint64_t, std::vector<InodeId>> LeaseTable::takeForRecall(std::spa
         ++s;
         continue;
       }
-      out[*s].push_back(ino);
+      auto& list = out[*s];
+      if (list.empty() || list.back() != ino) list.push_back(ino);
       sessions_[*s].leases.erase(ino);
       s = h->second.erase(s);
     }
@@ -82,9 +105,10 @@ void LeaseTable::recallDone(std::span<const InodeId> inos) {
   }
 }
 
-bool LeaseTable::contended(std::span<const InodeId> inos, std::uint64_t except) const {
+bool LeaseTable::contended(std::span<const InodeId> inos, std::uint64_t except, bool writersOnly) const {
   for (InodeId ino : inos) {
-    if (recalling_.count(ino) != 0) return true;
+    if (auto w = writers_.find(ino); w != writers_.end() && w->second != except) return true;
+    if (writersOnly) continue;
     auto h = holders_.find(ino);
     if (h == holders_.end()) continue;
     if (h->second.size() > 1 || (h->second.size() == 1 && *h->second.begin() != except)) return true;
@@ -101,6 +125,8 @@ LeaseTable::Clock::time_point LeaseTable::revoke(std::uint64_t session) {
     if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
   }
   s.leases.clear();
+  for (InodeId ino : s.writes) writers_.erase(ino);
+  s.writes.clear();
   s.revoked = true;
   return s.lastRenewal + lease_;
 }

@@ -12,6 +12,11 @@
 // until the session's last renewal has run out (revocationDeadline) before committing;
 // the next renewal tells the client its leases are gone (renew returns false).
 //
+// Write leases: a session that writes a file asks for one (grantWrite) and may then keep
+// the file's new size and mtime to itself; a reader from another session first recalls
+// it (takeWritersForRecall), and the holder writes back before answering. A write lease
+// excludes read leases of other sessions on the inode.
+//
 // Open references: a session that answers a recall with "I have it open" keeps the inode
 // from being freed when its last link goes (an orphan), until it releases the reference
 // or the session ends.
@@ -51,20 +56,26 @@ class LeaseTable {
   bool renew(std::uint64_t session, Clock::time_point now);
 
   // Grants `session` a lease on each inode; false (nothing granted) if the session is
-  // unknown, any inode is being recalled, or the session holds too many leases.
+  // unknown, any inode is being recalled or write-leased by another session, or the
+  // session holds too many leases.
   bool grant(std::uint64_t session, std::span<const InodeId> inos);
+  // Grants the write lease on ino (call once takeForRecall has cleared other sessions'
+  // leases); false if the session is unknown or revoked, or a recall is in flight.
+  bool grantWrite(std::uint64_t session, InodeId ino);
+  // The session holding the write lease on ino, or 0.
+  std::uint64_t writer(InodeId ino) const;
   // The client dropped these inodes from its cache.
   void forget(std::uint64_t session, std::span<const InodeId> inos);
 
-  // Sessions other than `except` holding a lease on any of `inos`, with the inodes each
-  // must drop. Their leases are removed and each inode counts one recall in flight
-  // until recallDone(inos).
+  // Sessions other than `except` holding a lease (read or write) on any of `inos`, with
+  // the inodes each must drop; writersOnly: only write leases. Those leases are removed
+  // and each inode counts one recall in flight until recallDone(inos).
   std::map<std::uint64_t, std::vector<InodeId>> takeForRecall(std::span<const InodeId> inos,
-                                                               std::uint64_t except);
+                                                               std::uint64_t except, bool writersOnly = false);
   void recallDone(std::span<const InodeId> inos);
-  // Whether any session other than `except` holds a lease on one of inos, or a recall of
-  // one is in flight.
-  bool contended(std::span<const InodeId> inos, std::uint64_t except) const;
+  // Whether any session other than `except` holds a lease (writersOnly: a write lease)
+  // on one of inos.
+  bool contended(std::span<const InodeId> inos, std::uint64_t except, bool writersOnly = false) const;
 
   // A session did not answer a recall: drops all its leases. Returns the time after
   // which its client has stopped trusting them (last renewal + lease).
@@ -83,12 +94,14 @@ class LeaseTable {
     Clock::time_point lastRenewal;
     bool revoked = false;
     std::unordered_set<InodeId> leases;
+    std::unordered_set<InodeId> writes;  // write leases
     std::unordered_set<InodeId> opens;
   };
 
   const std::chrono::milliseconds lease_;
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::unordered_map<InodeId, std::unordered_set<std::uint64_t>> holders_;
+  std::unordered_map<InodeId, std::uint64_t> writers_;
   std::unordered_map<InodeId, int> recalling_;
   std::unordered_map<InodeId, std::unordered_set<std::uint64_t>> openers_;
 };

@@ -117,37 +117,51 @@ kj::Promise<void> recallSession(std::shared_ptr<MetaShardState> st, std::uint64_
 
 }  // namespace
 
-kj::Promise<void> MetaServiceImpl::recall(std::vector<InodeId> inos) {
+kj::Promise<void> MetaServiceImpl::recall(std::vector<InodeId> inos, bool writersOnly) {
   MetaShardState& st = *state_;
-  if (!st.leases.contended(inos, session_)) return kj::READY_NOW;
   kj::Vector<kj::Promise<void>> waits;
   for (InodeId ino : inos) {
     auto it = st.recalls.find(ino);
-    if (it != st.recalls.end()) waits.add(it->second.done.addBranch());
+    if (it == st.recalls.end()) continue;
+    for (MetaShardState::InFlight& f : it->second) {
+      // A recall of this session's own leases waits for this session (its write-back):
+      // waiting for it here could only deadlock.
+      if (f.targets.size() == 1 && f.targets.front() == session_) continue;
+      waits.add(f.done.addBranch());
+    }
   }
-  auto holders = st.leases.takeForRecall(inos, session_);
+  if (waits.empty() && !st.leases.contended(inos, session_, writersOnly)) return kj::READY_NOW;
+  auto holders = st.leases.takeForRecall(inos, session_, writersOnly);
   if (holders.empty()) {
     st.leases.recallDone(inos);
   } else {
     kj::Vector<kj::Promise<void>> calls;
-    for (auto& [session, list] : holders) calls.add(recallSession(state_, session, std::move(list)));
+    std::vector<std::uint64_t> targets;
+    for (auto& [session, list] : holders) {
+      targets.push_back(session);
+      calls.add(recallSession(state_, session, std::move(list)));
+    }
     const std::uint64_t batch = st.nextBatch++;
     auto done = kj::joinPromises(calls.releaseAsArray())
                     .then([state = state_, inos, batch]() {
                       state->leases.recallDone(inos);
                       for (InodeId ino : inos) {
                         auto it = state->recalls.find(ino);
-                        if (it != state->recalls.end() && it->second.batch == batch) state->recalls.erase(it);
+                        if (it == state->recalls.end()) continue;
+                        std::erase_if(it->second, [batch](const MetaShardState::InFlight& f) { return f.batch == batch; });
+                        if (it->second.empty()) state->recalls.erase(it);
                       }
                     })
                     .fork();
-    for (InodeId ino : inos) st.recalls.insert_or_assign(ino, MetaShardState::InFlight{batch, done.addBranch().fork()});
+    for (InodeId ino : inos) {
+      st.recalls[ino].push_back(MetaShardState::InFlight{batch, done.addBranch().fork(), targets});
+    }
     waits.add(done.addBranch());
   }
   // Another session may have been granted a lease meanwhile (before the recall began):
   // look again once these recalls are over.
-  return kj::joinPromises(waits.releaseAsArray()).then([this, inos = std::move(inos)]() mutable {
-    return recall(std::move(inos));
+  return kj::joinPromises(waits.releaseAsArray()).then([this, inos = std::move(inos), writersOnly]() mutable {
+    return recall(std::move(inos), writersOnly);
   });
 }
 
@@ -192,6 +206,17 @@ kj::Promise<void> MetaServiceImpl::renewSession(RenewSessionContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> MetaServiceImpl::writeLease(WriteLeaseContext context) {
+  const InodeId ino = context.getParams().getIno();
+  if (session_ == 0) {
+    context.getResults(kSmallResultSize).setGranted(false);
+    return kj::READY_NOW;
+  }
+  return recallThenCommit({ino}, [this, context, ino]() mutable {
+    context.getResults(kSmallResultSize).setGranted(state_->leases.grantWrite(session_, ino));
+  });
+}
+
 kj::Promise<void> MetaServiceImpl::releaseOpen(ReleaseOpenContext context) {
   const InodeId ino = context.getParams().getIno();
   MetaShardState& st = *state_;
@@ -214,6 +239,17 @@ kj::Promise<void> MetaServiceImpl::mountInfo(MountInfoContext context) {
 
 kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
   auto p = context.getParams();
+  if (auto child = state_->store.entryIno(p.getParent(), text(p.getName()))) {
+    const InodeId inos[1] = {*child};
+    if (state_->leases.contended(inos, session_, true)) {
+      return recall({*child}, true).then([this, context]() mutable { return answerLookup(context); });
+    }
+  }
+  return answerLookup(context);
+}
+
+kj::Promise<void> MetaServiceImpl::answerLookup(LookupContext context) {
+  auto p = context.getParams();
   const InodeId parent = p.getParent();
   Result<Attr> r = state_->store.lookup(fromWire(p.getCred()), parent, text(p.getName()));
   auto out = context.getResults(kAttrResultSize).initResult();
@@ -235,10 +271,18 @@ kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
 }
 
 kj::Promise<void> MetaServiceImpl::getattr(GetattrContext context) {
-  Result<Attr> r = state_->store.getattr(context.getParams().getIno());
-  leaseReply(r);
-  toWire(r, context.getResults(kAttrResultSize).initResult());
-  return kj::READY_NOW;
+  const InodeId ino = context.getParams().getIno();
+  auto answer = [this, context, ino]() mutable {
+    Result<Attr> r = state_->store.getattr(ino);
+    leaseReply(r);
+    toWire(r, context.getResults(kAttrResultSize).initResult());
+  };
+  const InodeId inos[1] = {ino};
+  if (!state_->leases.contended(inos, session_, true)) {
+    answer();
+    return kj::READY_NOW;
+  }
+  return recall({ino}, true).then(kj::mv(answer));  // the writer writes back first
 }
 
 kj::Promise<void> MetaServiceImpl::setattr(SetattrContext context) {
@@ -259,6 +303,8 @@ kj::Promise<void> MetaServiceImpl::create(CreateContext context) {
       Result<Attr> a = r->attr;
       if (a->nlink != 0) leaseReply(a);
       r->attr = *a;
+      // Nobody else can know a file just made: its writer may keep its size for a while.
+      if (r->created && session_ != 0) r->writeLeased = state_->leases.grantWrite(session_, r->attr.ino);
     }
     toWire(r, context.getResults(kAttrResultSize));
   });

@@ -42,8 +42,9 @@ struct MetaShardState {
   struct InFlight {
     std::uint64_t batch;
     kj::ForkedPromise<void> done;
+    std::vector<std::uint64_t> targets;  // the sessions called back
   };
-  std::unordered_map<InodeId, InFlight> recalls;  // per inode: the latest recall batch
+  std::unordered_map<InodeId, std::vector<InFlight>> recalls;  // per inode: recalls in flight
   std::uint64_t nextBatch = 1;
 };
 
@@ -102,10 +103,13 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   kj::Promise<void> renewSession(RenewSessionContext context) override;
   // LeaseTable::releaseOpen, then MetaStore::releaseOrphan when nobody holds it open.
   kj::Promise<void> releaseOpen(ReleaseOpenContext context) override;
+  // Recalls other sessions' leases on the inode, then LeaseTable::grantWrite.
+  kj::Promise<void> writeLease(WriteLeaseContext context) override;
 
  private:
-  // Resolves once no session but this one holds a lease on any of inos.
-  kj::Promise<void> recall(std::vector<InodeId> inos);
+  // Resolves once no session but this one holds a lease (writersOnly: a write lease) on
+  // any of inos, and no recall of them aimed at another session is in flight.
+  kj::Promise<void> recall(std::vector<InodeId> inos, bool writersOnly = false);
   // Runs commit() (which fills in the reply) after recall(inos); the store sees this
   // session as the requester.
   template <typename Commit>
@@ -113,6 +117,8 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // Grants this session a lease on attr.ino (and `also`, when on this shard) and marks it.
   void leaseReply(Result<Attr>& r, InodeId also = 0);
   bool isLocal(InodeId ino) const;
+  // lookup's answer, once no other session holds a write lease on the child.
+  kj::Promise<void> answerLookup(LookupContext context);
 
   std::shared_ptr<MetaShardState> state_;
   const std::uint64_t session_;  // 0: none (the bootstrap)

@@ -453,14 +453,7 @@ check(B.ok('[st(R + "/d/new"), text(R + "/d/sub/g"), st(R + "/d/sub2")]') == ['E
 
 // 2. Eight clients that all cached the negative dentry create the same name at once.
 TEST_F(MultiClientTest, ExclusiveCreateRaceHasExactlyOneWinner) {
-  if (getenv("MYFS_TEST_KNOWN_BUGS") == nullptr) {
-    GTEST_SKIP() << "known bug: concurrent conflicting changes to one inode by several leased sessions wedge its "
-                    "metadata server: MetaServiceImpl::recall() spins (LeaseTable::recalling_ counts a recall of the "
-                    "inode, MetaShardState::recalls holds none to wait for, so recall() re-runs at once, forever, "
-                    "and the event loop never gets to I/O); every client of that shard then fails with EIO. "
-                    "Set MYFS_TEST_KNOWN_BUGS=1 to run it.";
-  }
-  // Its own servers: a metadata server this wedges would fail the other tests too.
+  // Its own servers: a metadata server wedged by a recall bug would fail the other tests too.
   Cluster own(2, 2, "--lock-lease-ms " + std::to_string(kLeaseMs));
   orchestrate("excl", R"PY(
 N = 8
@@ -692,6 +685,48 @@ check(same(got), "A's stats a moment later still see B's changes", got)
 B.ok('os.chmod(R + "/d/f", 0o640)')
 got = A.ok('st(R + "/d/f")')
 check(isinstance(got, dict) and got['mode'] == '0o640', "A, a live client again, sees B's next chmod", got)
+  )PY");
+}
+
+// 7. Write leases: A writes a file it has open and does not close; B's stat sees A's
+//    new size at once (A writes back when B's lookup recalls its write lease), for a
+//    file A created and for one it opened; and A's later writes are seen by B's next
+//    stat again (A asked for the write lease anew).
+TEST_F(MultiClientTest, StatByOneClientSeesTheSizeAnotherIsStillWriting) {
+  orchestrate("wlease", R"PY(
+A = Agent('A')
+B = Agent('B')
+A.ok("fd = os.open(R + '/new', os.O_CREAT | os.O_WRONLY, 0o644); os.write(fd, blob(1, 300000))")
+s = B.ok("st(R + '/new')")
+check(isinstance(s, dict) and s['size'] == 300000, 'B sees the size of a file A created and is writing', s)
+A.ok("os.write(fd, blob(2, 100000))")
+s = B.ok("st(R + '/new')")
+check(isinstance(s, dict) and s['size'] == 400000, 'B sees it grow again', s)
+A.ok("os.close(fd)")
+B.ok("put(R + '/old', b'x' * 10)")
+A.ok("fd = os.open(R + '/old', os.O_WRONLY); os.lseek(fd, 0, os.SEEK_END); os.write(fd, b'y' * 90)")
+s = B.ok("st(R + '/old')")
+check(isinstance(s, dict) and s['size'] == 100, 'B sees the size of an existing file A is appending to', s)
+A.ok("os.close(fd)")
+check(B.ok("text(R + '/old')") == 'x' * 10 + 'y' * 90, 'and its content after A closed it')
+  )PY");
+}
+
+// 8. Strict consistency (MYFS_CONSISTENCY=strict in both clients): B reads what A wrote
+//    without A closing or syncing, through a file B opened before A wrote.
+TEST_F(MultiClientTest, StrictClientsReadEveryCompletedWriteOfAnother) {
+  orchestrate("strict", R"PY(
+os.environ['MYFS_CONSISTENCY'] = 'strict'
+A = Agent('A')
+B = Agent('B')
+A.ok("fa = os.open(R + '/s', os.O_CREAT | os.O_RDWR, 0o644); os.write(fa, b'first')")
+B.ok("fb = os.open(R + '/s', os.O_RDONLY)")
+check(B.ok("os.pread(fb, 100, 0).decode()") == 'first', 'B reads a write A has not closed')
+A.ok("os.pwrite(fa, b'FIRST and more', 0)")
+check(B.ok("os.pread(fb, 100, 0).decode()") == 'FIRST and more', 'B reads the overwrite at once, through the same fd')
+check(B.ok("os.fstat(fb).st_size") == 14, 'and its size')
+A.ok("os.close(fa)")
+B.ok("os.close(fb)")
   )PY");
 }
 

@@ -30,12 +30,39 @@ TEST_F(LeaseTableTest, GrantsOnlyToKnownSessionsAndNotDuringARecall) {
   ASSERT_EQ(holders.size(), 1u);
   EXPECT_EQ(holders[kA], std::vector<InodeId>{10});
   EXPECT_EQ(table_.leaseCount(kA), 1u);  // 11 is still leased
-  // While the recall is in flight, nobody gets inode 10, and a change to it waits.
+  // While the recall is in flight nobody gets inode 10 (the service makes changes wait
+  // for the recall itself); nobody holds it any more.
   EXPECT_FALSE(table_.grant(kB, ten));
-  EXPECT_TRUE(table_.contended(ten, kB));
-  table_.recallDone(ten);
+  EXPECT_FALSE(table_.grantWrite(kB, 10));
   EXPECT_FALSE(table_.contended(ten, kB));
+  table_.recallDone(ten);
   EXPECT_TRUE(table_.grant(kB, ten));
+}
+
+TEST_F(LeaseTableTest, AWriteLeaseExcludesOtherSessionsReadLeasesUntilRecalled) {
+  const InodeId f[] = {20};
+  ASSERT_TRUE(table_.grantWrite(kA, 20));
+  EXPECT_EQ(table_.writer(20), kA);
+  EXPECT_TRUE(table_.grant(kA, f));   // the writer may also read-lease it
+  EXPECT_FALSE(table_.grant(kB, f));  // nobody else
+  EXPECT_FALSE(table_.grantWrite(kB, 20));
+  EXPECT_TRUE(table_.contended(f, kB, true));
+  EXPECT_FALSE(table_.contended(f, kA, true));
+  // A reader recalls the write lease only: A keeps its read lease.
+  auto writers = table_.takeForRecall(f, kB, true);
+  ASSERT_EQ(writers.size(), 1u);
+  EXPECT_EQ(writers[kA], std::vector<InodeId>{20});
+  table_.recallDone(f);
+  EXPECT_EQ(table_.writer(20), 0u);
+  EXPECT_EQ(table_.leaseCount(kA), 1u);
+  EXPECT_TRUE(table_.grant(kB, f));
+  // Revocation and the end of a session drop write leases too.
+  ASSERT_TRUE(table_.grantWrite(kB, 21));
+  table_.revoke(kB);
+  EXPECT_EQ(table_.writer(21), 0u);
+  ASSERT_TRUE(table_.grantWrite(kA, 22));
+  table_.removeSession(kA);
+  EXPECT_EQ(table_.writer(22), 0u);
 }
 
 TEST_F(LeaseTableTest, TheChangingSessionKeepsItsOwnLeases) {
