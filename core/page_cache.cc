@@ -35,7 +35,7 @@ std::uint64_t PageCache::cachedBytes() const {
 
 void PageCache::resize(Chunk& c, size_t newSize) {
   cached_ += static_cast<std::int64_t>(newSize) - static_cast<std::int64_t>(c.bytes.size());
-  c.bytes.resize(newSize);
+  c.bytes.resize(newSize, chunkSize_);
 }
 
 Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint64_t size) {

@@ -12,9 +12,13 @@
 // Thread-safety: none; the owning Inode's mutex guards every call.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <utility>
 #include <map>
 #include <vector>
 
@@ -22,6 +26,41 @@
 #include "core/result.h"
 
 namespace myfs {
+
+// The bytes of one cached chunk: grows without zeroing what it adds (only bytes the
+// chunk's valid pages or dirty range cover are ever read), in place when it can.
+class PageBuffer {
+ public:
+  PageBuffer() = default;
+  ~PageBuffer() { std::free(data_); }
+  PageBuffer(PageBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
+  PageBuffer& operator=(PageBuffer&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(cap_, o.cap_);
+    return *this;
+  }
+  std::byte* data() { return data_; }
+  const std::byte* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  // New bytes are uninitialized; capacity grows by half at least, up to `limit`.
+  void resize(std::size_t n, std::size_t limit) {
+    if (n > cap_) {
+      const std::size_t cap = std::max(n, std::min(limit, cap_ + cap_ / 2));
+      void* p = std::realloc(data_, cap);
+      if (p == nullptr) throw std::bad_alloc();
+      data_ = static_cast<std::byte*>(p);
+      cap_ = cap;
+    }
+    size_ = n;
+  }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
 
 class PageCache {
  public:
@@ -55,7 +94,7 @@ class PageCache {
 
  private:
   struct Chunk {
-    std::vector<std::byte> bytes;  // content where `valid` says so, plus the dirty range
+    PageBuffer bytes;  // content where `valid` says so, plus the dirty range
     std::uint64_t valid = 0;       // bit p: page p mirrors the server (with dirty bytes on top)
     std::uint32_t dirtyLo = 0, dirtyHi = 0;  // dirty range, empty when equal
     bool dirty() const { return dirtyHi > dirtyLo; }

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <functional>
 
+#include <capnp/orphan.h>
+
 #include "rpc/cluster_internal.h"
 #include "rpc/convert.h"
 #include "schema/data.capnp.h"
@@ -26,12 +28,23 @@ class RpcDataPlane final : public DataPlane {
     std::vector<Part> parts;
     for (const auto& w : writes) {
       parts.push_back(Part{dataServerForChunk(w.ino, w.chunk, servers_), [&w, sync](Connection& c) {
+                             // Word-aligned data goes out from the caller's buffer
+                             // (alive until the call returns), not copied into the message.
+                             const bool external =
+                                 reinterpret_cast<std::uintptr_t>(w.data.data()) % sizeof(capnp::word) == 0 &&
+                                 w.data.size() >= 4096;
                              auto req = c.cap<DataService>().writeRequest(
-                                 capnp::MessageSize{8 + w.data.size() / 8, 0});
+                                 capnp::MessageSize{8 + (external ? 0 : w.data.size() / 8), 0});
                              req.setIno(w.ino);
                              req.setChunk(w.chunk);
                              req.setOffset(w.offset);
-                             req.setData(bytes(w.data.data(), w.data.size()));
+                             if (external) {
+                               DataService::WriteParams::Builder params = req;
+                               req.adoptData(capnp::Orphanage::getForMessageContaining(params).referenceExternalData(
+                                   bytes(w.data.data(), w.data.size())));
+                             } else {
+                               req.setData(bytes(w.data.data(), w.data.size()));
+                             }
                              req.setSync(sync);
                              return req.send().then([](capnp::Response<DataService::WriteResults>&& r) {
                                return fromErr(r.getErr());
