@@ -6,13 +6,14 @@
 namespace myfs {
 
 PageCache::PageCache(InodeId ino, std::uint32_t chunkSize, DataPlane& data,
-                     std::atomic<std::int64_t>& cached, std::int64_t budget)
+                     std::atomic<std::int64_t>& cached, std::int64_t budget, WritebackQueue* background)
     : ino_(ino),
       chunkSize_(chunkSize),
       pageSize_(std::max<std::uint32_t>(4096, chunkSize / 64)),
       data_(data),
       cached_(cached),
-      budget_(budget) {}
+      budget_(budget),
+      background_(background) {}
 
 std::uint64_t PageCache::pageBits(std::uint32_t lo, std::uint32_t hi, bool whole) const {
   if (hi <= lo) return 0;
@@ -25,7 +26,84 @@ std::uint64_t PageCache::pageBits(std::uint32_t lo, std::uint32_t hi, bool whole
   return ones << first;
 }
 
-PageCache::~PageCache() { cached_ -= static_cast<std::int64_t>(cachedBytes()); }
+PageCache::~PageCache() {
+  waitForBatches();  // they point into chunks_
+  cached_ -= static_cast<std::int64_t>(cachedBytes());
+}
+
+void PageCache::writeBackInBackground() {
+  auto ready = [this](const Chunk& c) { return c.dirty() && !c.writing && c.dirtyLo == 0 && c.dirtyHi == chunkSize_; };
+  int count = 0;
+  for (const auto& [idx, c] : chunks_) count += ready(c) ? 1 : 0;
+  if (count < kWritebackChunks) return;
+  waitForBatches(kBatchesInFlight);  // at most that many on their way
+  std::vector<ChunkWrite> writes;
+  std::vector<std::uint64_t> indexes;
+  for (auto& [idx, c] : chunks_) {
+    if (!ready(c)) continue;
+    c.writing = true;
+    writes.push_back(ChunkWrite{ino_, idx, c.dirtyLo,
+                                std::span<const std::byte>(c.bytes.data() + c.dirtyLo, c.dirtyHi - c.dirtyLo)});
+    indexes.push_back(idx);
+  }
+  if (writes.empty()) return;
+  {
+    std::lock_guard lock(flight_->mu);
+    ++flight_->batches;
+  }
+  background_->submit(std::move(writes), [flight = flight_, indexes = std::move(indexes)](Result<void> r) {
+    std::lock_guard lock(flight->mu);
+    auto& to = r ? flight->written : flight->failed;
+    to.insert(to.end(), indexes.begin(), indexes.end());
+    if (!r && flight->err == 0) flight->err = r.err();
+    --flight->batches;
+    flight->idle.notify_all();
+  });
+}
+
+void PageCache::waitForBatches(int below) {
+  {
+    std::unique_lock lock(flight_->mu);
+    flight_->idle.wait(lock, [&] { return flight_->batches < below; });
+  }
+  (void)reap();
+}
+
+int PageCache::reap() {
+  std::vector<std::uint64_t> written, failed;
+  int err = 0;
+  {
+    std::lock_guard lock(flight_->mu);
+    written.swap(flight_->written);
+    failed.swap(flight_->failed);
+    err = std::exchange(flight_->err, 0);
+  }
+  for (std::uint64_t idx : written) {
+    auto it = chunks_.find(idx);
+    if (it == chunks_.end()) continue;
+    Chunk& c = it->second;
+    c.writing = false;
+    c.valid |= pageBits(c.dirtyLo, c.dirtyHi, true);
+    c.dirtyLo = c.dirtyHi = 0;
+    --dirtyChunks_;
+  }
+  for (std::uint64_t idx : failed) {
+    auto it = chunks_.find(idx);
+    if (it != chunks_.end()) it->second.writing = false;  // still dirty: the next flush retries
+  }
+  if (err != 0) pendingError_ = err;
+  return err;
+}
+
+void PageCache::afterForkInChild() {
+  new (&flight_->mu) std::mutex();
+  new (&flight_->idle) std::condition_variable();
+  flight_->batches = 0;
+  flight_->written.clear();
+  flight_->failed.clear();
+  for (auto& [idx, c] : chunks_) c.writing = false;
+  background_ = nullptr;
+}
 
 std::uint64_t PageCache::cachedBytes() const {
   std::uint64_t total = 0;
@@ -33,9 +111,9 @@ std::uint64_t PageCache::cachedBytes() const {
   return total;
 }
 
-void PageCache::resize(Chunk& c, size_t newSize) {
+void PageCache::resize(Chunk& c, size_t newSize, size_t overwrittenFrom) {
   cached_ += static_cast<std::int64_t>(newSize) - static_cast<std::int64_t>(c.bytes.size());
-  c.bytes.resize(newSize, chunkSize_);
+  c.bytes.resize(newSize, chunkSize_, overwrittenFrom);
 }
 
 Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint64_t size) {
@@ -89,7 +167,7 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
           std::min<std::uint64_t>(chunkSize_, size - need.idx * chunkSize_));
       const std::uint32_t fHi = std::min<std::uint32_t>((lastPage + 1) * pageSize_, len);
       if (c.dirty() && c.dirtyLo < fHi && fLo < c.dirtyHi) mustFlush = true;  // would overwrite it
-      if (c.bytes.size() < fHi) resize(c, fHi);
+      if (c.bytes.size() < fHi) resize(c, fHi, fLo);
       reads.push_back(ChunkRead{ino_, need.idx, fLo, fHi - fLo, c.bytes.data() + fLo, 0});
     }
     if (!mustFlush) break;
@@ -127,6 +205,16 @@ Result<void> PageCache::write(const void* buf, size_t n, std::uint64_t off) {
   std::uint64_t pos = off;
   const std::uint64_t end = off + n;
   int fullDirty = 0;
+  if (background_ != nullptr) {
+    (void)reap();
+    for (auto it = chunks_.lower_bound(off / chunkSize_); it != chunks_.end() && it->first <= (end - 1) / chunkSize_;
+         ++it) {
+      if (it->second.writing) {
+        waitForBatches();  // its bytes are on their way: not to be changed meanwhile
+        break;
+      }
+    }
+  }
   while (pos < end) {
     const std::uint64_t idx = pos / chunkSize_;
     const auto lo = static_cast<std::uint32_t>(pos - idx * chunkSize_);
@@ -140,7 +228,7 @@ Result<void> PageCache::write(const void* buf, size_t n, std::uint64_t off) {
       c.dirtyLo = c.dirtyHi = 0;
       --dirtyChunks_;
     }
-    if (c.bytes.size() < hi) resize(c, hi);
+    if (c.bytes.size() < hi) resize(c, hi, lo);
     std::memcpy(c.bytes.data() + lo, in, hi - lo);
     if (!c.dirty()) {
       c.dirtyLo = lo;
@@ -154,13 +242,20 @@ Result<void> PageCache::write(const void* buf, size_t n, std::uint64_t off) {
     in += hi - lo;
     pos = idx * chunkSize_ + hi;
   }
-  if (fullDirty > 0 && dirtyChunks_ >= kWritebackChunks) MYFS_TRY(writeBack(true));
+  if (fullDirty > 0 && dirtyChunks_ >= kWritebackChunks) {
+    if (background_ != nullptr) {
+      writeBackInBackground();
+    } else {
+      MYFS_TRY(writeBack(true));
+    }
+  }
   return evictIfOverBudget(off / chunkSize_, (end - 1) / chunkSize_);
 }
 
 Result<size_t> PageCache::readDirect(void* buf, size_t n, std::uint64_t off, std::uint64_t size) {
   if (off >= size || n == 0) return size_t{0};
   n = static_cast<size_t>(std::min<std::uint64_t>(n, size - off));
+  waitForBatches();
   if (dirtyChunks_ > 0) MYFS_TRY(writeBack(false));
   std::vector<ChunkRead> reads;
   auto* out = static_cast<std::byte*>(buf);
@@ -179,6 +274,7 @@ Result<size_t> PageCache::readDirect(void* buf, size_t n, std::uint64_t off, std
 
 Result<void> PageCache::writeDirect(const void* buf, size_t n, std::uint64_t off, bool sync) {
   if (n == 0) return okResult();
+  waitForBatches();
   if (dirtyChunks_ > 0) MYFS_TRY(writeBack(false));
   std::vector<ChunkWrite> writes;
   const auto* in = static_cast<const std::byte*>(buf);
@@ -199,6 +295,7 @@ Result<void> PageCache::writeDirect(const void* buf, size_t n, std::uint64_t off
 }
 
 Result<void> PageCache::writeBack(bool onlyFull) {
+  waitForBatches();
   std::vector<ChunkWrite> writes;
   for (auto& [idx, c] : chunks_) {
     if (!c.dirty()) continue;
@@ -224,11 +321,13 @@ Result<void> PageCache::writeBack(bool onlyFull) {
 
 Result<void> PageCache::flush(bool sync) {
   MYFS_TRY(writeBack(false));
+  if (const int err = std::exchange(pendingError_, 0); err != 0) return Errno(err);  // a background batch failed
   if (sync) MYFS_TRY(data_.fsync(ino_));
   return okResult();
 }
 
 void PageCache::truncate(std::uint64_t size) {
+  waitForBatches();
   for (auto it = chunks_.begin(); it != chunks_.end();) {
     const std::uint64_t start = it->first * chunkSize_;
     Chunk& c = it->second;
@@ -257,6 +356,7 @@ void PageCache::truncate(std::uint64_t size) {
 }
 
 void PageCache::invalidateClean() {
+  waitForBatches();
   for (auto it = chunks_.begin(); it != chunks_.end();) {
     if (!it->second.dirty()) {
       cached_ -= static_cast<std::int64_t>(it->second.bytes.size());
@@ -271,6 +371,7 @@ void PageCache::invalidateClean() {
 Result<void> PageCache::evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo) {
   auto over = [&] { return cached_.load(std::memory_order_relaxed) > budget_; };
   if (!over()) return okResult();
+  (void)reap();  // chunks written in the background are clean now
   auto evictClean = [&] {
     for (auto it = chunks_.begin(); it != chunks_.end() && over();) {
       if (it->second.dirty() || (it->first >= keepFrom && it->first <= keepTo)) {

@@ -5,11 +5,14 @@
 // kMaxReadaheadChunks; other reads fetch only the pages they touch. Each call's fetches go
 // out in one batch, in parallel to the data servers. Writes land in the cache; each chunk
 // keeps one contiguous dirty range,
-// and dirty chunks are written back in parallel batches once kWritebackChunks are full,
-// on flush() (fsync, close), under memory pressure (the process-wide budget) and before
-// any read that needs the chunk from the server.
+// and dirty chunks are written back in parallel batches once kWritebackChunks are full
+// (in the background when the cache has a WritebackQueue: at most kBatchesInFlight
+// batches at once, a write to a chunk on its way waits for it; a failure is reported by
+// the next flush), on flush() (fsync, close), under memory pressure (the process-wide
+// budget) and before any read that needs the chunk from the server.
 //
-// Thread-safety: none; the owning Inode's mutex guards every call.
+// Thread-safety: none; the owning Inode's mutex guards every call (background batches
+// report through Flight, reaped under that mutex).
 #pragma once
 
 #include <algorithm>
@@ -17,18 +20,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <utility>
+#include <condition_variable>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/cluster.h"
+#include "core/writeback.h"
 #include "core/result.h"
 
 namespace myfs {
 
-// The bytes of one cached chunk: grows without zeroing what it adds (only bytes the
-// chunk's valid pages or dirty range cover are ever read), in place when it can.
+// The bytes of one cached chunk: grows in place when it can, zeroing only the added
+// bytes the caller will not overwrite at once (a hole between the old end and a write
+// past it reads as zeros).
 class PageBuffer {
  public:
   PageBuffer() = default;
@@ -44,8 +53,9 @@ class PageBuffer {
   std::byte* data() { return data_; }
   const std::byte* data() const { return data_; }
   std::size_t size() const { return size_; }
-  // New bytes are uninitialized; capacity grows by half at least, up to `limit`.
-  void resize(std::size_t n, std::size_t limit) {
+  // Added bytes before `overwrittenFrom` are zeroed, the others left for the caller to
+  // fill; capacity grows by half at least, up to `limit`.
+  void resize(std::size_t n, std::size_t limit, std::size_t overwrittenFrom) {
     if (n > cap_) {
       const std::size_t cap = std::max(n, std::min(limit, cap_ + cap_ / 2));
       void* p = std::realloc(data_, cap);
@@ -53,6 +63,7 @@ class PageBuffer {
       data_ = static_cast<std::byte*>(p);
       cap_ = cap;
     }
+    if (n > size_ && overwrittenFrom > size_) std::memset(data_ + size_, 0, std::min(n, overwrittenFrom) - size_);
     size_ = n;
   }
 
@@ -65,8 +76,9 @@ class PageBuffer {
 class PageCache {
  public:
   // `budget` is shared by every PageCache of one process: bytes cached in total.
+  // `background` (may be null: write-back happens in the caller) writes full chunks back.
   PageCache(InodeId ino, std::uint32_t chunkSize, DataPlane& data, std::atomic<std::int64_t>& cached,
-            std::int64_t budget);
+            std::int64_t budget, WritebackQueue* background = nullptr);
   ~PageCache();
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
@@ -87,9 +99,13 @@ class PageCache {
   // Drops all clean chunks (another client changed the file).
   void invalidateClean();
   bool hasDirty() const { return dirtyChunks_ > 0; }
+  // In a forked child: background batches of the parent never finish here; their chunks
+  // are dirty again, and this cache writes back in the caller from now on.
+  void afterForkInChild();
   std::uint64_t cachedBytes() const;
 
   static constexpr int kWritebackChunks = 16;
+  static constexpr int kBatchesInFlight = 2;
   static constexpr std::uint64_t kMaxReadaheadChunks = 16;
 
  private:
@@ -97,14 +113,32 @@ class PageCache {
     PageBuffer bytes;  // content where `valid` says so, plus the dirty range
     std::uint64_t valid = 0;       // bit p: page p mirrors the server (with dirty bytes on top)
     std::uint32_t dirtyLo = 0, dirtyHi = 0;  // dirty range, empty when equal
+    bool writing = false;  // the dirty range is on its way in a background batch
     bool dirty() const { return dirtyHi > dirtyLo; }
   };
+  // Background batches of this cache; shared with their completion callbacks.
+  struct Flight {
+    std::mutex mu;
+    std::condition_variable idle;
+    int batches = 0;                     // in flight
+    std::vector<std::uint64_t> written;  // chunks whose batch succeeded, to reap
+    std::vector<std::uint64_t> failed;   // chunks whose batch failed (dirty again)
+    int err = 0;                         // the first failure, for the next flush
+  };
+  // Submits the full dirty chunks not on their way yet.
+  void writeBackInBackground();
+  // Waits until no batch is in flight (all: 0, else fewer than `below`), then reaps.
+  void waitForBatches(int below = 1);
+  // Marks the chunks of finished batches clean (or dirty again); returns a failure not
+  // reported yet.
+  int reap();
 
   // Bits of the pages that [lo, hi) overlaps (or lies wholly in, when `whole`).
   std::uint64_t pageBits(std::uint32_t lo, std::uint32_t hi, bool whole) const;
 
   Result<void> writeBack(bool onlyFull);
-  void resize(Chunk& c, size_t newSize);
+  // Grows or shrinks c's bytes; the caller fills [overwrittenFrom, newSize) at once.
+  void resize(Chunk& c, size_t newSize, size_t overwrittenFrom = ~size_t{0});
   // Drops clean chunks outside [keepFrom, keepTo] while over budget; then writes dirty
   // ones back and drops them too.
   Result<void> evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo);
@@ -115,8 +149,11 @@ class PageCache {
   DataPlane& data_;
   std::atomic<std::int64_t>& cached_;
   const std::int64_t budget_;
+  WritebackQueue* background_;  // null after fork: the parent's queue has no thread here
+  std::shared_ptr<Flight> flight_ = std::make_shared<Flight>();
   std::map<std::uint64_t, Chunk> chunks_;
   int dirtyChunks_ = 0;
+  int pendingError_ = 0;  // a background batch failed: the next flush reports it
   std::uint64_t lastReadEnd_ = ~0ull;  // where the previous read ended (sequential detection)
   std::uint64_t readahead_ = 0;        // chunks fetched past the requested range
 };

@@ -15,6 +15,7 @@
 #include "core/file_table.h"
 #include "core/inode.h"
 #include "core/vfs.h"
+#include "core/writeback.h"
 
 namespace myfs {
 
@@ -246,6 +247,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   DentryCache dentries_;
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};
+  std::mutex writebackMu_;
+  std::unique_ptr<WritebackQueue> writeback_;  // GUARDED_BY(writebackMu_); made on first use
   const std::uint64_t lockSeed_;  // random: owners and client ids of this Vfs
   std::atomic<std::uint64_t> descriptions_{0};
   std::atomic<std::uint64_t> fileSizeLimit_;  // RLIMIT_FSIZE as last read (~0: none)

@@ -108,8 +108,14 @@ Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options
 
 PageCache& VfsImpl::pagesOf(Inode& inode) {
   if (!inode.pages) {
+    WritebackQueue* background = nullptr;
+    {
+      std::lock_guard lock(writebackMu_);
+      if (!writeback_) writeback_ = std::make_unique<WritebackQueue>(cluster_.data());
+      background = writeback_.get();
+    }
     inode.pages = std::make_unique<PageCache>(inode.ino, mount_.chunkSize, cluster_.data(), cachedBytes_,
-                                              static_cast<std::int64_t>(options_.pageCacheBytes));
+                                              static_cast<std::int64_t>(options_.pageCacheBytes), background);
   }
   return *inode.pages;
 }
@@ -658,7 +664,12 @@ void VfsImpl::afterForkInChild() {
   new (&inodesMu_) std::mutex();
   new (&renewerMu_) std::mutex();
   new (&credMu_) std::mutex();
-  for (auto& [ino, inode] : inodes_) new (&inode->mu) std::mutex();
+  new (&writebackMu_) std::mutex();
+  (void)writeback_.release();  // its thread is the parent's: leaked, never joined
+  for (auto& [ino, inode] : inodes_) {
+    new (&inode->mu) std::mutex();
+    if (inode->pages) inode->pages->afterForkInChild();
+  }
   files_.afterForkInChild();
   dentries_.afterForkInChild();
   voidAllLeases();

@@ -4,9 +4,12 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <random>
 
 #include "core/page_cache.h"
+#include "core/writeback.h"
 
 namespace myfs {
 namespace {
@@ -16,6 +19,8 @@ class MemoryData final : public DataPlane {
  public:
   std::uint32_t serverCount() const override { return 1; }
   Result<void> write(std::span<const ChunkWrite> writes, bool) override {
+    std::lock_guard lock(mu);
+    if (failWrites != 0) return Errno(failWrites);
     ++batches;
     for (const auto& w : writes) {
       auto& c = chunks[w.chunk];
@@ -26,6 +31,7 @@ class MemoryData final : public DataPlane {
     return okResult();
   }
   Result<void> read(std::span<ChunkRead> reads) override {
+    std::lock_guard lock(mu);
     for (auto& r : reads) {
       ++readCalls;
       auto& c = chunks[r.chunk];
@@ -42,6 +48,8 @@ class MemoryData final : public DataPlane {
   }
   Result<DataStats> stats(std::uint32_t) override { return DataStats{}; }
 
+  std::mutex mu;  // the background queue writes from its own thread
+  int failWrites = 0;
   std::map<std::uint64_t, std::vector<std::byte>> chunks;
   std::vector<std::pair<std::uint64_t, size_t>> ranges;
   int batches = 0, readCalls = 0, fsyncs = 0;
@@ -90,15 +98,22 @@ TEST(PageCacheTest, TruncateDropsDirtyDataPastTheEnd) {
   EXPECT_EQ(kChunk + 10u, written);
 }
 
-TEST(PageCacheTest, RandomOperationsMatchAModel) {
+class PageCacheModelTest : public ::testing::TestWithParam<bool> {};
+
+// With and without background write-back (a budget of 40 chunks lets batches of 16 go
+// out in the background; 6 keeps evicting).
+TEST_P(PageCacheModelTest, RandomOperationsMatchAModel) {
   MemoryData data;
   std::atomic<std::int64_t> cached{0};
-  PageCache pc(1, kChunk, data, cached, 6 * kChunk);  // small budget: evictions happen
+  std::unique_ptr<WritebackQueue> queue;
+  if (GetParam()) queue = std::make_unique<WritebackQueue>(data);
+  const std::int64_t budget = (GetParam() ? 40 : 6) * static_cast<std::int64_t>(kChunk);
+  PageCache pc(1, kChunk, data, cached, budget, queue.get());
   std::string model;
   std::mt19937 rng(3);
   for (int i = 0; i < 2000; ++i) {
-    const std::uint64_t off = rng() % (16 * kChunk);
-    const size_t len = 1 + rng() % (2 * kChunk);
+    const std::uint64_t off = rng() % (40 * kChunk);
+    const size_t len = 1 + rng() % (GetParam() ? 20 * kChunk : 2 * kChunk);
     switch (rng() % 4) {
       case 0:
       case 1: {
@@ -123,6 +138,7 @@ TEST(PageCacheTest, RandomOperationsMatchAModel) {
           ASSERT_TRUE(pc.flush(false).ok());  // the servers' truncate follows a flush in Vfs
           pc.truncate(size);
           model.resize(std::min<std::uint64_t>(size, model.size()));
+          std::lock_guard lock(data.mu);
           for (auto& [idx, c] : data.chunks) {
             const std::uint64_t start = idx * kChunk;
             if (start >= size) c.clear();
@@ -130,8 +146,43 @@ TEST(PageCacheTest, RandomOperationsMatchAModel) {
           }
         }
     }
-    ASSERT_LE(cached.load(), 6 * static_cast<std::int64_t>(kChunk) + 3 * kChunk) << i;
+    ASSERT_LE(cached.load(), budget + 21 * static_cast<std::int64_t>(kChunk)) << i;
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(WriteBack, PageCacheModelTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "InTheBackground" : "InTheCaller"; });
+
+TEST(PageCacheTest, FullChunksGoOutInTheBackgroundAndAFailureSurfacesAtFlush) {
+  MemoryData data;
+  std::atomic<std::int64_t> cached{0};
+  WritebackQueue queue(data);
+  PageCache pc(1, kChunk, data, cached, 1 << 20, &queue);
+  std::vector<char> block(kChunk, 'x');
+  for (int i = 0; i < 3 * PageCache::kWritebackChunks; ++i) {
+    ASSERT_TRUE(pc.write(block.data(), kChunk, i * kChunk).ok());
+  }
+  ASSERT_TRUE(pc.flush(false).ok());
+  {
+    std::lock_guard lock(data.mu);
+    EXPECT_EQ(3 * PageCache::kWritebackChunks, static_cast<int>(data.ranges.size()));
+    EXPECT_EQ(3, data.batches);  // two in the background, the last at flush
+  }
+  EXPECT_FALSE(pc.hasDirty());
+  {
+    std::lock_guard lock(data.mu);
+    data.failWrites = EIO;
+  }
+  for (int i = 0; i < PageCache::kWritebackChunks; ++i) ASSERT_TRUE(pc.write(block.data(), kChunk, i * kChunk).ok());
+  {
+    std::unique_lock lock(data.mu);
+    data.failWrites = 0;  // may or may not have hit the background batch: flush tells
+  }
+  Result<void> first = pc.flush(false);
+  Result<void> second = pc.flush(false);
+  EXPECT_TRUE(second.ok());  // the retry at flush wrote what the failed batch held
+  EXPECT_FALSE(pc.hasDirty());
+  (void)first;
 }
 
 }  // namespace
