@@ -5,6 +5,46 @@
 
 namespace myfs {
 
+namespace {
+
+// Freed buffers of one size (the first whole-chunk size seen), for PageBuffer.
+struct BufferPool {
+  static constexpr std::size_t kKept = 16;
+  std::mutex mu;
+  std::size_t size = 0;
+  std::vector<std::byte*> free;
+};
+
+BufferPool& bufferPool() {
+  static auto* pool = new BufferPool;  // never destroyed: buffers may outlive static destructors
+  return *pool;
+}
+
+}  // namespace
+
+std::byte* PageBuffer::reuse(std::size_t cap) {
+  BufferPool& pool = bufferPool();
+  std::lock_guard lock(pool.mu);
+  if (cap != pool.size || pool.free.empty()) return nullptr;
+  std::byte* p = pool.free.back();
+  pool.free.pop_back();
+  return p;
+}
+
+void PageBuffer::release(std::byte* data, std::size_t cap) {
+  if (data == nullptr) return;
+  BufferPool& pool = bufferPool();
+  {
+    std::lock_guard lock(pool.mu);
+    if (pool.size == 0 && cap >= 256 * 1024) pool.size = cap;
+    if (cap == pool.size && pool.free.size() < BufferPool::kKept) {
+      pool.free.push_back(data);
+      return;
+    }
+  }
+  std::free(data);
+}
+
 PageCache::PageCache(InodeId ino, std::uint32_t chunkSize, DataPlane& data,
                      std::atomic<std::int64_t>& cached, std::int64_t budget, WritebackQueue* background)
     : ino_(ino),

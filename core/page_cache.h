@@ -41,7 +41,7 @@ namespace myfs {
 class PageBuffer {
  public:
   PageBuffer() = default;
-  ~PageBuffer() { std::free(data_); }
+  ~PageBuffer() { release(data_, cap_); }
   PageBuffer(PageBuffer&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
   PageBuffer& operator=(PageBuffer&& o) noexcept {
@@ -58,9 +58,10 @@ class PageBuffer {
   void resize(std::size_t n, std::size_t limit, std::size_t overwrittenFrom) {
     if (n > cap_) {
       const std::size_t cap = std::max(n, std::min(limit, cap_ + cap_ / 2));
-      void* p = std::realloc(data_, cap);
+      std::byte* p = data_ == nullptr ? reuse(cap) : nullptr;
+      if (p == nullptr) p = static_cast<std::byte*>(std::realloc(data_, cap));
       if (p == nullptr) throw std::bad_alloc();
-      data_ = static_cast<std::byte*>(p);
+      data_ = p;
       cap_ = cap;
     }
     if (n > size_ && overwrittenFrom > size_) std::memset(data_ + size_, 0, std::min(n, overwrittenFrom) - size_);
@@ -68,6 +69,11 @@ class PageBuffer {
   }
 
  private:
+  // Whole-chunk buffers freed recently are kept (a few dozen) and handed out again:
+  // fresh memory costs a page fault per page, more than filling it.
+  static std::byte* reuse(std::size_t cap);
+  static void release(std::byte* data, std::size_t cap);
+
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t cap_ = 0;
