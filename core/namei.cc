@@ -134,23 +134,23 @@ Result<VfsImpl::Node> VfsImpl::loadInode(InodeId ino, bool forStat) {
   auto inode = inodeObject(ino);
   {
     std::lock_guard lock(inode->mu);
-    if (leaseLive(ino, inode->attrLease.load()) && !(forStat && inode->timesStale.load())) {
-      return Node{inode, inode->attr};
-    }
+    const std::uint64_t token = inode->attrLease.load();
+    if (leaseLive(ino, token) && !(forStat && inode->timesStale.load())) return Node{inode, inode->attr, true, token};
   }
   inode->timesStale.store(false);
   const std::uint64_t mark = recallMark(ino);
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(ino).getattr(ino));
   std::lock_guard lock(inode->mu);
   Attr merged = learnLocked(*inode, attr);
-  if (attr.leased) installLease(ino, inode->attrLease, mark);
-  return Node{inode, merged};
+  const std::uint64_t token = attr.leased ? installLease(ino, inode->attrLease, mark) : 0;
+  return Node{inode, merged, true, token};
 }
 
 VfsImpl::Node VfsImpl::cachedOrIncomplete(InodeId ino, std::uint32_t type) {
   auto inode = inodeObject(ino);
   std::lock_guard lock(inode->mu);
-  if (leaseLive(ino, inode->attrLease.load())) return Node{inode, inode->attr, true};
+  const std::uint64_t token = inode->attrLease.load();
+  if (leaseLive(ino, token)) return Node{inode, inode->attr, true, token};
   Attr a;
   a.ino = ino;
   a.mode = type & S_IFMT;
@@ -165,11 +165,13 @@ void VfsImpl::touched(InodeId ino) {
   if (std::shared_ptr<Inode> inode = findInode(ino)) inode->timesStale.store(true);
 }
 
-Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view name, const Cred& cred) {
+Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view name, const Cred& cred,
+                                           std::uint64_t* nameToken) {
   Inode& d = *dir.inode;
   const std::uint64_t lease = d.nameLease.load();
   if (leaseLive(d.ino, lease)) {
     if (auto hit = dentries_.lookup(d.ino, name, lease)) {
+      if (nameToken != nullptr) *nameToken = lease;
       if (hit->ino == 0) return Errno(ENOENT);
       return loadInode(hit->ino);
     }
@@ -178,6 +180,7 @@ Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view nam
   bool parentLeased = false;
   auto r = cluster_.shardOf(d.ino).lookup(cred, d.ino, name, &parentLeased);
   const std::uint64_t token = parentLeased ? installLease(d.ino, d.nameLease, mark) : 0;
+  if (nameToken != nullptr) *nameToken = token;
   if (!r) {
     if (r.err() == ENOENT) dentries_.insert(d.ino, name, 0, token);
     return r.error();
@@ -187,13 +190,17 @@ Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view nam
   auto inode = inodeObject(r->ino);
   std::lock_guard lock(inode->mu);
   Attr merged = learnLocked(*inode, *r);
-  if (r->leased) installLease(r->ino, inode->attrLease, mark);
-  return Node{inode, merged};
+  const std::uint64_t attrToken = r->leased ? installLease(r->ino, inode->attrLease, mark) : 0;
+  return Node{inode, merged, true, attrToken};
 }
 
-void VfsImpl::forget(InodeId parent, std::string_view name) { dentries_.erase(parent, name); }
+void VfsImpl::forget(InodeId parent, std::string_view name) {
+  namespaceGeneration_.fetch_add(1);
+  dentries_.erase(parent, name);
+}
 
 void VfsImpl::learnEntry(InodeId parent, std::string_view name, InodeId child) {
+  namespaceGeneration_.fetch_add(1);
   std::shared_ptr<Inode> dir = findInode(parent);
   const std::uint64_t lease = dir ? dir->nameLease.load() : 0;
   if (leaseLive(parent, lease)) {
@@ -220,6 +227,11 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
   std::reverse(comps.begin(), comps.end());  // a stack: the next component at the back
   Walk w;
   w.trailingSlash = !path.empty() && path.back() == '/';
+  // A plain walk from the root (no symlink, no ".."), all under leases, is recorded.
+  const std::uint64_t credGeneration = credGeneration_.load();
+  const std::uint64_t nsGeneration = namespaceGeneration_.load();
+  bool recordable = at.dirFd < 0 && !parentOnly;
+  WalkRecord record;
 
   Node cur;
   if (at.dirFd >= 0) {
@@ -244,7 +256,9 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     MYFS_ASSIGN_OR_RETURN(base, splitPath(file->path));
     w.canon = std::move(base);
   } else {
-    cur = cachedOrIncomplete(mount_.rootIno, S_IFDIR);
+    // The root's attributes, leased: every walk starts there, and a recorded walk needs them.
+    MYFS_ASSIGN_OR_RETURN(root, loadInode(mount_.rootIno));
+    cur = root;
   }
 
   int symlinks = 0;
@@ -265,6 +279,7 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     if (cur.complete && !mayAccess(cur.attr, cred, kMayExec)) return Errno(EACCES);
     if (c == ".") continue;
     if (c == "..") {
+      recordable = false;
       if (cur.inode->ino == mount_.rootIno) {
         // Above the mount: the rest of the walk belongs to the kernel.
         std::string parent = options_.prefix.substr(0, options_.prefix.rfind('/'));
@@ -283,8 +298,17 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
       continue;
     }
     if (c.size() > NAME_MAX) return Errno(ENAMETOOLONG);
-    MYFS_ASSIGN_OR_RETURN(child, lookupChild(cur, c, cred));
+    std::uint64_t nameToken = 0;
+    MYFS_ASSIGN_OR_RETURN(child, lookupChild(cur, c, cred, recordable ? &nameToken : nullptr));
+    if (recordable) {
+      if (nameToken == 0 || cur.attrToken == 0) {
+        recordable = false;
+      } else {
+        record.steps.push_back(WalkRecord::Step{cur.inode, cur.attrToken, nameToken});
+      }
+    }
     if (child.attr.isLink() && (!isLast || followLast || w.trailingSlash)) {
+      recordable = false;
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
       MYFS_ASSIGN_OR_RETURN(target, cluster_.shardOf(child.inode->ino).readlink(child.inode->ino));
       if (target.empty()) return Errno(ENOENT);
@@ -321,7 +345,40 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     cur = full;
   }
   w.node = cur;
+  if (recordable && cur.attrToken != 0 && !record.steps.empty()) {
+    record.target = cur.inode;
+    record.targetToken = cur.attrToken;
+    record.credGeneration = credGeneration;
+    record.namespaceGeneration = nsGeneration;
+    record.canon = joinComponents(w.canon);
+    walks_.insert(path, followLast, std::move(record));
+  }
   return w;
+}
+
+std::optional<VfsImpl::Node> VfsImpl::cachedWalk(std::string_view path, bool follow, std::string* canon) {
+  std::optional<Node> out;
+  (void)credentials();  // brings credGeneration_'s snapshot up to date
+  const std::uint64_t credGeneration = credGeneration_.load();
+  const std::uint64_t nsGeneration = namespaceGeneration_.load();
+  walks_.with(path, follow, [&](const WalkRecord& r) {
+    if (r.credGeneration != credGeneration || r.namespaceGeneration != nsGeneration) return false;
+    for (const WalkRecord::Step& step : r.steps) {
+      const InodeId ino = step.dir->ino;
+      if (step.dir->attrLease.load() != step.attrToken || step.dir->nameLease.load() != step.nameToken ||
+          !leaseLive(ino, step.attrToken) || !leaseLive(ino, step.nameToken)) {
+        return false;
+      }
+    }
+    Inode& target = *r.target;
+    if (target.timesStale.load()) return false;
+    std::lock_guard lock(target.mu);
+    if (target.attrLease.load() != r.targetToken || !leaseLive(target.ino, r.targetToken)) return false;
+    out = Node{r.target, target.attr, true, r.targetToken};
+    if (canon != nullptr) *canon = r.canon;
+    return true;
+  });
+  return out;
 }
 
 Result<std::string> VfsImpl::resolveDirectory(At at, std::string_view path) {

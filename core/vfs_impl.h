@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 
 #include "core/cluster.h"
 #include "core/dentry_cache.h"
+#include "core/walk_cache.h"
 #include "core/file_table.h"
 #include "core/inode.h"
 #include "core/vfs.h"
@@ -106,6 +108,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
     std::shared_ptr<Inode> inode;
     Attr attr;
     bool complete = true;
+    std::uint64_t attrToken = 0;  // the lease token `attr` was read under (0: none)
   };
   // The result of walking a path.
   struct Walk {
@@ -148,7 +151,12 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Result<Walk> walkParent(At at, std::string_view path, const Cred& cred);
   Result<Walk> walk(At at, std::string_view path, bool parentOnly, bool followLast, const Cred& cred);
   // The child `name` of directory `dir` (ENOENT when absent), from the dentry cache or server.
-  Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred);
+  // *nameToken: the lease token of dir's names the answer relied on (0: none).
+  Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred,
+                           std::uint64_t* nameToken = nullptr);
+  // A walk from the root of `path` recorded in walks_ and still good under its leases:
+  // the target (attributes copied now) and, when canon is given, its path.
+  std::optional<Node> cachedWalk(std::string_view path, bool follow, std::string* canon = nullptr);
   // The inode with attributes the server vouches for: cached under a live lease, else
   // fetched. forStat: times and link count must be current too (see Inode::timesStale).
   Result<Node> loadInode(InodeId ino, bool forStat = false);
@@ -245,6 +253,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   mutable std::mutex credMu_;
   mutable std::vector<std::unique_ptr<CredSnapshot>> credSnapshots_;  // GUARDED_BY(credMu_)
   DentryCache dentries_;
+  WalkCache walks_;
+  std::atomic<std::uint64_t> namespaceGeneration_{1};  // bumped by our own name changes
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};
   std::mutex writebackMu_;

@@ -157,6 +157,13 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
   const Cred& cred = credentials();
   const bool follow = !(flags & O_NOFOLLOW);
   if (!(flags & O_CREAT)) {
+    if (at.dirFd < 0) {
+      std::string canon;
+      if (auto hit = cachedWalk(path, follow, &canon)) {
+        if (hit->attr.isLink() && !(flags & O_PATH)) return Errno((flags & O_DIRECTORY) ? ENOTDIR : ELOOP);
+        return openNode(fd, *hit, std::move(canon), flags, false, cred);
+      }
+    }
     MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, cred));
     if (w.node.attr.isLink() && !(flags & O_PATH)) return Errno((flags & O_DIRECTORY) ? ENOTDIR : ELOOP);
     return openNode(fd, w.node, joinComponents(w.canon), flags, false, cred);
@@ -672,6 +679,7 @@ void VfsImpl::afterForkInChild() {
   }
   files_.afterForkInChild();
   dentries_.afterForkInChild();
+  walks_.afterForkInChild();
   voidAllLeases();
 }
 

@@ -25,12 +25,21 @@ SetAttr timesRequest(std::int64_t atimeNs, std::int64_t mtimeNs) {
 }  // namespace
 
 Result<Attr> VfsImpl::stat(At at, std::string_view path, bool follow) {
+  if (at.dirFd < 0) {
+    if (auto hit = cachedWalk(path, follow)) return hit->attr;
+  }
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, follow, credentials()));
   return w.node.attr;
 }
 
 Result<void> VfsImpl::access(At at, std::string_view path, int mask, bool effective) {
   const Cred& cred = credentials(effective);
+  if (at.dirFd < 0 && effective) {
+    if (auto hit = cachedWalk(path, true)) {
+      if (mask != F_OK && !mayAccess(hit->attr, cred, mask & 7)) return Errno(EACCES);
+      return okResult();
+    }
+  }
   MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
   if (mask != F_OK && !mayAccess(w.node.attr, cred, mask & 7)) return Errno(EACCES);
   return okResult();
