@@ -2,6 +2,8 @@
 // vfs_namespace.cc (operations on names) and vfs_io.cc (open files and data).
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -185,6 +187,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
     Cred cred;
   };
   std::int64_t clockMs() const;
+  // This process's id, as read at start and after fork (no system call).
+  pid_t processId() const { return pid_.load(std::memory_order_relaxed); }
 
   // ---- vfs_namespace.cc helpers
   Result<void> dropLink(const UnlinkResult& r);
@@ -249,6 +253,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::unique_ptr<ShardLeases[]> leases_;  // one per metadata shard
   std::atomic<std::uint64_t> leaseTokens_{0};
   std::atomic<std::uint64_t> credGeneration_{1};
+  std::atomic<pid_t> pid_{::getpid()};
   mutable std::atomic<const CredSnapshot*> creds_[2] = {nullptr, nullptr};  // effective, real
   mutable std::mutex credMu_;
   mutable std::vector<std::unique_ptr<CredSnapshot>> credSnapshots_;  // GUARDED_BY(credMu_)

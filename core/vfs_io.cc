@@ -668,6 +668,7 @@ std::vector<int> VfsImpl::openFds() const { return files_.openFds(); }
 void VfsImpl::resourceLimitsChanged() { fileSizeLimit_.store(readFileSizeLimit(), std::memory_order_relaxed); }
 
 void VfsImpl::afterForkInChild() {
+  pid_.store(::getpid());
   new (&inodesMu_) std::mutex();
   new (&renewerMu_) std::mutex();
   new (&credMu_) std::mutex();

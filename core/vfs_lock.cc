@@ -40,11 +40,11 @@ struct VfsImpl::LockRenewer {
 };
 
 std::uint64_t VfsImpl::processLockOwner() const {
-  return mix(lockSeed_ ^ (static_cast<std::uint64_t>(::getpid()) << 1));
+  return mix(lockSeed_ ^ (static_cast<std::uint64_t>(processId()) << 1));
 }
 
 std::uint64_t VfsImpl::newDescriptionOwner() {
-  return mix(lockSeed_ + (static_cast<std::uint64_t>(::getpid()) << 32) + descriptions_.fetch_add(1) + 1);
+  return mix(lockSeed_ + (static_cast<std::uint64_t>(processId()) << 32) + descriptions_.fetch_add(1) + 1);
 }
 
 FileLock VfsImpl::lockRequest(const File& f, LockKind kind, int type, std::uint64_t start, std::uint64_t end) const {
@@ -55,7 +55,7 @@ FileLock VfsImpl::lockRequest(const File& f, LockKind kind, int type, std::uint6
   req.end = kind == LockKind::kFlock ? kLockToEof : end;
   req.owner = kind == LockKind::kPosix ? processLockOwner() : f.lockOwner;
   req.client = processLockOwner();
-  req.pid = kind == LockKind::kPosix ? static_cast<std::int32_t>(::getpid()) : -1;
+  req.pid = kind == LockKind::kPosix ? static_cast<std::int32_t>(processId()) : -1;
   return req;
 }
 
@@ -91,7 +91,7 @@ Result<void> VfsImpl::setLock(int fd, LockKind kind, int type, std::uint64_t sta
     inode.posixLocked = true;
   } else {
     std::lock_guard lock(f->mu);
-    f->descriptionLockPid = ::getpid();
+    f->descriptionLockPid = processId();
   }
   keepLocksAlive(shardOfInode(ino));
   // What the previous holder wrote is on the servers: cached pages may be stale.
@@ -135,7 +135,7 @@ Result<void> VfsImpl::releaseLocksOnClose(File& f, bool lastReference) {
   bool described;
   {
     std::lock_guard lock(f.mu);
-    described = lastReference && f.descriptionLockPid == ::getpid();
+    described = lastReference && f.descriptionLockPid == processId();
     if (described) f.descriptionLockPid = 0;
   }
   if (described) {
@@ -159,7 +159,7 @@ void VfsImpl::releaseLocksAtExit() {
     }
     {
       std::lock_guard lock((*f)->mu);
-      description = (*f)->descriptionLockPid == ::getpid();
+      description = (*f)->descriptionLockPid == processId();
       if (description) (*f)->descriptionLockPid = 0;
     }
     if (posix) (void)unlockAll(**f, LockKind::kPosix);
@@ -172,10 +172,10 @@ void VfsImpl::releaseLocksAtExit() {
 
 void VfsImpl::keepLocksAlive(std::uint32_t shard) {
   std::lock_guard lock(renewerMu_);
-  if (renewer_ != nullptr && renewer_->pid != ::getpid()) renewer_ = nullptr;  // the parent's: its thread is gone
+  if (renewer_ != nullptr && renewer_->pid != processId()) renewer_ = nullptr;  // the parent's: its thread is gone
   if (renewer_ == nullptr) {
     auto* r = new LockRenewer;
-    r->pid = ::getpid();
+    r->pid = processId();
     const std::uint64_t client = processLockOwner();
     r->thread = std::thread([this, r, client] {
       std::chrono::milliseconds interval(1000);
@@ -201,7 +201,7 @@ void VfsImpl::keepLocksAlive(std::uint32_t shard) {
 
 void VfsImpl::stopLockRenewer() {
   std::lock_guard lock(renewerMu_);
-  if (renewer_ == nullptr || renewer_->pid != ::getpid()) return;
+  if (renewer_ == nullptr || renewer_->pid != processId()) return;
   {
     std::lock_guard rl(renewer_->mu);
     renewer_->stop = true;

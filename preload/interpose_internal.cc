@@ -60,6 +60,14 @@ void forgetInternalFd(int fd) {
   if (fd >= 0 && fd < kMaxTracked) gInternal[fd].store(false, std::memory_order_relaxed);
 }
 
+int keepInternal(int fd) {
+  const bool was = tlsInternal;
+  tlsInternal = true;
+  fd = relocate(fd);
+  tlsInternal = was;
+  return fd;
+}
+
 void closeParentConnectionsInChild() {
   const int highest = gHighestInternal.load(std::memory_order_relaxed);
   for (int fd = 0; fd <= highest && fd < kMaxTracked; ++fd) {

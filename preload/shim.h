@@ -95,6 +95,8 @@ void enterInternalThread();
 void internalScope(bool inside);
 bool isInternalFd(int fd);     // made by a client thread, asked about by the application
 void forgetInternalFd(int fd);
+// Makes fd one of the client's own: moved high, close-on-exec, protected from close().
+int keepInternal(int fd);
 // In a forked child: closes the parent's server connections it inherited, so that a
 // server sees the parent's sessions end when the parent does (the child opens its own).
 void closeParentConnectionsInChild();

@@ -362,6 +362,13 @@ std::string lexicalMyfsDirectory(const Routed& r) {
 
 int newPlaceholder(bool cloexec, bool directory) {
   (void)directory;
+  // A duplicate of one /dev/null kept open (the lowest free number, as open would
+  // give): no path lookup per open. /dev/null has no state a duplicate could share.
+  static int master = keepInternal(MYFS_REAL(open)("/dev/null", O_RDWR | O_CLOEXEC));
+  if (master >= 0) {
+    int fd = MYFS_REAL(fcntl)(master, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+    if (fd >= 0) return fd;
+  }
   return MYFS_REAL(open)("/dev/null", O_RDWR | (cloexec ? O_CLOEXEC : 0));
 }
 
