@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -131,6 +132,9 @@ class DataPlane {
   virtual Result<void> remove(InodeId ino) = 0;
   virtual Result<void> fsync(InodeId ino) = 0;
   virtual Result<DataStats> stats(std::uint32_t server) = 0;
+  // Every stored chunk of ino: index -> bytes held from the chunk's start (past them, a
+  // hole). ENOSYS: the data plane cannot tell (callers treat the whole file as data).
+  virtual Result<std::map<std::uint64_t, std::uint32_t>> extents(InodeId /*ino*/) { return Errno(ENOSYS); }
 };
 
 // All servers of one file system.

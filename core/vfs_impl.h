@@ -238,6 +238,9 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Result<size_t> readAt(File& f, void* buf, size_t n, std::uint64_t off);
   Result<size_t> writeAt(File& f, const void* buf, size_t n, std::uint64_t* off, bool append);
   Result<void> truncateInode(Inode& inode, std::uint64_t size, const Cred& cred);
+  // lseek's SEEK_DATA (data = true) or SEEK_HOLE from off < size, from the chunks the data
+  // servers hold (a chunk's bytes past its stored length are a hole).
+  Result<std::uint64_t> seekDataOrHole(Inode& inode, std::uint64_t off, std::uint64_t size, bool data);
   // The file position of f used through fd, and setting it (the kernel's when the
   // offset is shared with other processes); require f.mu held.
   Result<std::uint64_t> positionOf(const File& f, int fd) const;

@@ -434,13 +434,13 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
     case SEEK_CUR: base = static_cast<std::int64_t>(current); break;
     case SEEK_END: base = static_cast<std::int64_t>(size); break;
     case SEEK_DATA:
+    case SEEK_HOLE: {
       if (off < 0 || static_cast<std::uint64_t>(off) >= size) return Errno(ENXIO);
-      setPosition(*f, fd, static_cast<std::uint64_t>(off));
-      return off;
-    case SEEK_HOLE:
-      if (off < 0 || static_cast<std::uint64_t>(off) >= size) return Errno(ENXIO);
-      setPosition(*f, fd, size);
-      return static_cast<off_t>(size);
+      MYFS_ASSIGN_OR_RETURN(found, seekDataOrHole(*f->inode, static_cast<std::uint64_t>(off), size,
+                                                  whence == SEEK_DATA));
+      setPosition(*f, fd, found);
+      return static_cast<off_t>(found);
+    }
     default: return Errno(EINVAL);
   }
   // As ext4 (generic_file_llseek_size): a position below 0 or past the maximum file size
@@ -452,6 +452,36 @@ Result<off_t> VfsImpl::lseek(int fd, off_t off, int whence) {
   }
   setPosition(*f, fd, static_cast<std::uint64_t>(pos));
   return static_cast<off_t>(pos);
+}
+
+Result<std::uint64_t> VfsImpl::seekDataOrHole(Inode& inode, std::uint64_t off, std::uint64_t size, bool data) {
+  {
+    std::lock_guard lock(inode.mu);
+    MYFS_TRY(flushInode(inode, false));  // what the data servers hold is the file
+  }
+  auto extents = cluster_.data().extents(inode.ino);
+  if (!extents) {
+    if (extents.err() != ENOSYS) return extents.error();
+    return data ? off : size;  // no extents to ask: all data, one hole at the end
+  }
+  // Data: [chunk start, chunk start + length) of each stored chunk, below the size.
+  const std::uint64_t cs = mount_.chunkSize;
+  auto inData = [&](std::uint64_t pos) {
+    auto it = extents->find(pos / cs);
+    return it != extents->end() && pos - (pos / cs) * cs < it->second;
+  };
+  if (!data) {
+    std::uint64_t pos = off;
+    while (pos < size && inData(pos)) pos = (pos / cs) * cs + (*extents)[pos / cs];
+    return std::min(pos, size);
+  }
+  if (inData(off)) return off;
+  for (auto it = extents->upper_bound(off / cs); it != extents->end(); ++it) {
+    const std::uint64_t start = it->first * cs;
+    if (start >= size) break;
+    if (it->second > 0) return start;
+  }
+  return Errno(ENXIO);
 }
 
 Result<Attr> VfsImpl::fstat(int fd) {

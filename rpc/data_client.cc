@@ -102,6 +102,22 @@ class RpcDataPlane final : public DataPlane {
     });
   }
 
+  Result<std::map<std::uint64_t, std::uint32_t>> extents(InodeId ino) override {
+    std::map<std::uint64_t, std::uint32_t> all;
+    MYFS_TRY(everyServer([ino, &all](Connection& c) {
+      auto req = c.cap<DataService>().extentsRequest(capnp::MessageSize{4, 0});
+      req.setIno(ino);
+      return req.send().then([&all](capnp::Response<DataService::ExtentsResults>&& r) -> Result<void> {
+        if (r.getErr() != 0) return Errno(r.getErr());
+        auto chunks = r.getChunks();
+        auto lengths = r.getLengths();
+        for (unsigned i = 0; i < chunks.size() && i < lengths.size(); ++i) all[chunks[i]] = lengths[i];
+        return okResult();
+      });
+    }));
+    return all;
+  }
+
   Result<DataStats> stats(std::uint32_t server) override {
     if (server >= servers_) return Errno(EINVAL);
     auto send = [](Connection& c) {

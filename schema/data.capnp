@@ -38,4 +38,8 @@ interface DataService {
   # Makes every chunk of ino stored here durable.
 
   stats @5 () -> (stats :DataStats);
+
+  extents @6 (ino :UInt64) -> (err :Int32, chunks :List(UInt64), lengths :List(UInt32));
+  # The chunks of ino this server holds and the bytes each chunk file holds (data from
+  # the chunk's start up to that length; past it, a hole). For SEEK_DATA and SEEK_HOLE.
 }

@@ -364,6 +364,24 @@ Result<void> ChunkStore::remove(InodeId ino) {
   return okResult();
 }
 
+Result<std::map<std::uint64_t, std::uint32_t>> ChunkStore::extents(InodeId ino) {
+  std::lock_guard<std::mutex> lock(lockFor(ino));
+  std::map<std::uint64_t, std::uint32_t> out;
+  MYFS_ASSIGN_OR_RETURN(files, listDirIfExists(inodeDir(ino)));
+  if (!files) return out;
+  for (const fs::path& f : *files) {
+    const std::string name = f.filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;  // sidecars
+    struct stat st;
+    if (::stat(f.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;
+      return ioError("stat", f.string(), errno);
+    }
+    out[std::stoull(name)] = static_cast<std::uint32_t>(st.st_size);
+  }
+  return out;
+}
+
 Result<void> ChunkStore::fsync(InodeId ino) {
   std::lock_guard<std::mutex> lock(lockFor(ino));
   const std::string idir = inodeDir(ino);

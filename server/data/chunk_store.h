@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +54,9 @@ class ChunkStore {
 
   // Makes every chunk of ino and the directory entries durable. Errors: EIO, ENOSPC.
   Result<void> fsync(InodeId ino);
+
+  // The chunks of ino held here: index -> bytes the chunk file holds. Errors: EIO.
+  Result<std::map<std::uint64_t, std::uint32_t>> extents(InodeId ino);
 
   // Counts chunks, bytes and inodes by scanning the store, and the disk's capacity.
   Result<DataStats> stats();

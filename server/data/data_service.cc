@@ -49,6 +49,23 @@ kj::Promise<void> DataServiceImpl::fsync(FsyncContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> DataServiceImpl::extents(ExtentsContext context) {
+  Result<std::map<std::uint64_t, std::uint32_t>> r = store_.extents(context.getParams().getIno());
+  const unsigned n = r ? static_cast<unsigned>(r->size()) : 0;
+  auto out = context.getResults(capnp::MessageSize{8 + n * 2, 0});
+  out.setErr(r.err());
+  if (!r) return kj::READY_NOW;
+  auto chunks = out.initChunks(n);
+  auto lengths = out.initLengths(n);
+  unsigned i = 0;
+  for (const auto& [chunk, length] : *r) {
+    chunks.set(i, chunk);
+    lengths.set(i, length);
+    ++i;
+  }
+  return kj::READY_NOW;
+}
+
 kj::Promise<void> DataServiceImpl::stats(StatsContext context) {
   Result<DataStats> r = store_.stats();
   auto st = context.getResults(kSmallResultSize).initStats();

@@ -26,6 +26,8 @@ class DataServiceImpl final : public schema::DataService::Server {
   kj::Promise<void> remove(RemoveContext context) override;
   // ChunkStore::fsync.
   kj::Promise<void> fsync(FsyncContext context) override;
+  // ChunkStore::extents.
+  kj::Promise<void> extents(ExtentsContext context) override;
   // ChunkStore::stats (a failed scan reports zero counts and logs).
   kj::Promise<void> stats(StatsContext context) override;
 

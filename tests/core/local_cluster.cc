@@ -151,6 +151,14 @@ class LocalData final : public DataPlane {
     return okResult();
   }
   Result<DataStats> stats(std::uint32_t server) override { return stores_.at(server)->stats(); }
+  Result<std::map<std::uint64_t, std::uint32_t>> extents(InodeId ino) override {
+    std::map<std::uint64_t, std::uint32_t> all;
+    for (auto& store : stores_) {
+      MYFS_ASSIGN_OR_RETURN(part, store->extents(ino));
+      all.insert(part.begin(), part.end());
+    }
+    return all;
+  }
 
  private:
   server::ChunkStore& owner(InodeId ino, std::uint64_t chunk) {

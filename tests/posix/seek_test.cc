@@ -34,9 +34,7 @@ const PosixCase kSeekCases[] = {
 };
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
-const KnownDifferences kKnownDifferences = {
-    {"enxio_trailing_hole", "SEEK_DATA in the hole at the end of a file truncated larger returns the offset instead of ENXIO"},
-};
+const KnownDifferences kKnownDifferences = {};
 
 POSIX_FAMILY(Seek, kSeekCases, kKnownDifferences);
 
