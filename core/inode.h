@@ -41,6 +41,8 @@ struct Inode {
   bool sizeDirty = false;   // attr.size grew locally and is not on the server yet
   bool mtimeDirty = false;  // data changed locally: mtime to be set on the server
   bool unlinked = false;    // last link removed while open: drop data at last close
+  bool anonymous = false;   // an O_TMPFILE inode never linked: freed at last close
+  bool linkable = true;     // false for O_TMPFILE|O_EXCL: linkat refuses it
   bool posixLocked = false;  // this process took a kPosix lock on it (released on close)
 };
 

@@ -230,6 +230,9 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // ---- vfs_io.cc helpers
   Result<std::shared_ptr<File>> fileOf(int fd) const { return files_.get(fd); }
   Result<void> openNode(int fd, Node node, std::string path, int flags, bool created, const Cred& cred);
+  // open(O_TMPFILE): an unnamed file in the directory `path`, freed at its last close
+  // unless linkat gives it a name.
+  Result<void> openTmpfile(int fd, At at, std::string_view path, int flags, mode_t mode, const Cred& cred);
   Result<void> release(std::shared_ptr<File> file);
   Result<void> flushInode(Inode& inode, bool sync);  // requires inode.mu held
   PageCache& pagesOf(Inode& inode);                   // requires inode.mu held

@@ -156,6 +156,7 @@ Result<void> VfsImpl::truncateInode(Inode& inode, std::uint64_t size, const Cred
 Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode_t mode) {
   const Cred& cred = credentials();
   const bool follow = !(flags & O_NOFOLLOW);
+  if ((flags & O_TMPFILE) == O_TMPFILE) return openTmpfile(fd, at, path, flags, mode, cred);
   if (!(flags & O_CREAT)) {
     if (at.dirFd < 0) {
       std::string canon;
@@ -217,6 +218,27 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
   }
 }
 
+Result<void> VfsImpl::openTmpfile(int fd, At at, std::string_view path, int flags, mode_t mode, const Cred& cred) {
+  const int acc = flags & O_ACCMODE;
+  if (acc != O_WRONLY && acc != O_RDWR) return Errno(EINVAL);
+  MYFS_ASSIGN_OR_RETURN(w, walkFull(at, path, true, cred));
+  if (!w.node.attr.isDir()) return Errno(ENOTDIR);
+  if (!mayAccess(w.node.attr, cred, kMayWrite | kMayExec)) return Errno(EACCES);
+  // An inode of the directory's shard with no name (pending: nlink 0) until linkat.
+  const InodeId dir = w.node.inode->ino;
+  MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(dir).makeInode(cred, dir, S_IFREG | (mode & 07777), ""));
+  auto inode = inodeObject(attr.ino);
+  {
+    std::lock_guard lock(inode->mu);
+    learnLocked(*inode, attr);
+    inode->anonymous = true;
+    inode->linkable = !(flags & O_EXCL);
+  }
+  std::string where = joinComponents(w.canon);
+  const int openFlags = (flags & ~O_TMPFILE) | O_CREAT;  // O_CREAT: created, no permission check on the file
+  return openNode(fd, Node{inode, attr}, where.empty() ? "#tmpfile" : where + "/#tmpfile", openFlags, true, cred);
+}
+
 Result<void> VfsImpl::openNode(int fd, Node node, std::string path, int flags, bool created, const Cred& cred) {
   const Attr& attr = node.attr;
   const int acc = flags & O_ACCMODE;
@@ -254,17 +276,21 @@ Result<void> VfsImpl::release(std::shared_ptr<File> file) {
   Inode& inode = *file->inode;
   bool dropData = false;
   bool lastOpen = false;
+  bool freeAnonymous = false;
   Result<void> flushed;
   {
     std::lock_guard lock(inode.mu);
-    if (!inode.unlinked) flushed = flushInode(inode, false);
     lastOpen = --inode.openCount == 0;
-    if (lastOpen && inode.unlinked) {
+    freeAnonymous = lastOpen && inode.anonymous;
+    if (!inode.unlinked && !freeAnonymous) flushed = flushInode(inode, false);
+    if (lastOpen && (inode.unlinked || inode.anonymous)) {
       dropData = true;
+      inode.anonymous = false;
       if (inode.pages) inode.pages->truncate(0);
       inode.sizeDirty = inode.mtimeDirty = false;
     }
   }
+  if (freeAnonymous) (void)cluster_.shardOf(inode.ino).linkCount(inode.ino, -1, 0);  // frees the pending inode
   Result<void> unlocked = releaseLocksOnClose(*file, true);  // after the write-back
   if (lastOpen) releaseServerOpen(inode);
   if (dropData) MYFS_TRY(cluster_.data().remove(inode.ino));

@@ -323,17 +323,29 @@ Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::strin
   if (dst.trailingSlash) return Errno(ENOENT);
   const InodeId ino = src.node.inode->ino;
   const InodeId dp = dst.node.inode->ino;
+  bool anonymous = false;
+  {
+    std::lock_guard lock(src.node.inode->mu);
+    if (src.node.inode->anonymous && !src.node.inode->linkable) return Errno(ENOENT);  // O_TMPFILE|O_EXCL
+    anonymous = src.node.inode->anonymous;
+  }
+  if (!anonymous && src.node.attr.nlink == 0) return Errno(ENOENT);  // removed: no name to add
   // The link count first: a crash in between leaves a count one too high, never an
-  // entry to a freed inode.
+  // entry to a freed inode. (An O_TMPFILE inode is pending: +1 makes it linked.)
   MYFS_TRY(cluster_.shardOf(ino).linkCount(ino, +1, 0));
   auto added = cluster_.shardOf(dp).addEntry(cred, dp, dst.last, ino, src.node.attr.mode, false);
   if (!added) {
-    (void)cluster_.shardOf(ino).linkCount(ino, -1, 0);
+    // An O_TMPFILE inode keeps its count: its last close drops it, freeing the inode.
+    if (!anonymous) (void)cluster_.shardOf(ino).linkCount(ino, -1, 0);
     return added.error();
   }
   forget(dp, dst.last);
   touched(ino);
   touched(dp);
+  if (anonymous) {
+    std::lock_guard lock(src.node.inode->mu);
+    src.node.inode->anonymous = false;  // named now: an ordinary file
+  }
   return okResult();
 }
 

@@ -32,23 +32,10 @@ int becomeStandardStream(int fd) {
   return fd;
 }
 
-// open(O_TMPFILE) is refused as by a file system without it (EOPNOTSUPP), after the
-// checks Linux makes first: the access mode, then the directory.
-int refuseTmpfile(Vfs& vfs, const Routed& r, int flags) {
-  const int acc = flags & O_ACCMODE;
-  if (acc != O_WRONLY && acc != O_RDWR) return failWith(EINVAL);
-  auto dir = vfs.stat(r.at, r.rel, true);
-  if (!dir) return failWith(isEscape(dir.err()) ? EOPNOTSUPP : dir.err());
-  if (!dir->isDir()) return failWith(ENOTDIR);
-  logOnce("O_TMPFILE on myfs is not supported: EOPNOTSUPP");
-  return failWith(EOPNOTSUPP);
-}
-
 int openMyfs(const Routed& r, int flags, mode_t mode) {
   Vfs* vfs = startVfs();
   if (vfs == nullptr) return failWith(EIO);
   Guard g;
-  if ((flags & O_TMPFILE) == O_TMPFILE) return refuseTmpfile(*vfs, r, flags);
   int fd = newPlaceholder((flags & O_CLOEXEC) != 0, (flags & O_DIRECTORY) != 0);
   if (fd < 0) return -1;
   Result<void> res = vfs->open(fd, r.at, r.rel, flags, mode & ~currentUmask());

@@ -84,11 +84,32 @@ int renameAt(int oldDir, const char* oldPath, int newDir, const char* newPath, u
   return toInt(res);
 }
 
+// N when path is "/proc/self/fd/N" (or /proc/<own pid>/fd/N) and N is a myfs fd; else -1.
+int procSelfFd(const char* path) {
+  if (path == nullptr || badUserAddress(path)) return -1;
+  std::string_view p(path);
+  std::string own = "/proc/" + std::to_string(getpid()) + "/fd/";
+  std::string_view rest;
+  if (p.starts_with("/proc/self/fd/")) {
+    rest = p.substr(14);
+  } else if (p.starts_with(own)) {
+    rest = p.substr(own.size());
+  } else {
+    return -1;
+  }
+  if (rest.empty() || rest.size() > 9 || rest.find_first_not_of("0123456789") != std::string_view::npos) return -1;
+  const int fd = std::stoi(std::string(rest));
+  return isMyfsFd(fd) ? fd : -1;
+}
+
 int linkAt(int oldDir, const char* oldPath, int newDir, const char* newPath, int flags) {
   // linkat(fd, "", AT_EMPTY_PATH) links the open file itself.
   // Without CAP_DAC_READ_SEARCH (taken as: not root) Linux ignores AT_EMPTY_PATH here.
   const bool self = (flags & AT_EMPTY_PATH) && isEmptyString(oldPath) && geteuid() == 0;
-  Routed from = self ? routeEmptyPath(oldDir) : route(oldDir, oldPath);
+  // linkat(AT_FDCWD, "/proc/self/fd/N", ..., AT_SYMLINK_FOLLOW) of a myfs fd: how programs
+  // without privileges give an O_TMPFILE file its name.
+  const int procFd = (flags & AT_SYMLINK_FOLLOW) && !self ? procSelfFd(oldPath) : -1;
+  Routed from = self ? routeEmptyPath(oldDir) : procFd >= 0 ? routeEmptyPath(procFd) : route(oldDir, oldPath);
   Routed to = route(newDir, newPath);
   if (!from.myfs && !to.myfs) return MYFS_REAL(linkat)(oldDir, oldPath, newDir, newPath, flags);
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return failWith(EINVAL);

@@ -170,6 +170,49 @@ TEST_F(ProgramsTest, LibcWalksAndRareDataCalls) {
   expectSameAsNative("libc", binDir() + "/libc_calls $R && cat $R/reopened $R/stdout.txt");
 }
 
+// O_TMPFILE: an unnamed file, written, then named through /proc/self/fd (as programs
+// without privileges do); one never named is gone at close; O_EXCL ones cannot be named.
+TEST_F(ProgramsTest, TmpfilesAreNamedByLinkatOrGoneAtClose) {
+  expectSameAsNative("tmpfile", R"SH(
+    cd $R && mkdir d
+    python3 - <<'PY'
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+def name(fd, path):  # linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, path, AT_SYMLINK_FOLLOW)
+    if libc.linkat(-100, b'/proc/self/fd/%d' % fd, -100, path.encode(), 0x400) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+fd = os.open('d', os.O_TMPFILE | os.O_RDWR, 0o640)
+os.write(fd, b'made in the dark\n')
+st = os.fstat(fd)
+print('size', st.st_size, 'nlink', st.st_nlink, 'entries', sorted(os.listdir('d')))
+name(fd, 'd/named')
+os.write(fd, b'and more\n')
+os.close(fd)
+print(open('d/named').read(), end='')
+print('mode', oct(os.stat('d/named').st_mode & 0o777), 'nlink', os.stat('d/named').st_nlink)
+fd = os.open('d', os.O_TMPFILE | os.O_WRONLY, 0o600)
+os.write(fd, b'never named')
+os.close(fd)
+fd = os.open('d', os.O_TMPFILE | os.O_WRONLY | os.O_EXCL, 0o600)
+try:
+    name(fd, 'd/excl')
+except OSError as e:
+    print('excl link', errno.errorcode[e.errno])
+os.close(fd)
+print('entries', sorted(os.listdir('d')))
+try:
+    os.open('d/named', os.O_TMPFILE | os.O_RDWR, 0o600)
+except OSError as e:
+    print('on a file', errno.errorcode[e.errno])
+try:
+    os.open('d', os.O_TMPFILE | os.O_RDONLY, 0o600)
+except OSError as e:
+    print('read-only', errno.errorcode[e.errno])
+PY
+  )SH");
+}
+
 // fork() while other threads are in the middle of myfs calls: the child must not wait
 // for a lock one of those threads held (they do not exist in the child).
 TEST_F(ProgramsTest, ForkWhileOtherThreadsUseMyfs) {

@@ -75,9 +75,7 @@ const PosixCase kOpenCases[] = {
 };
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
-const KnownDifferences kKnownDifferences = {
-    {"eopnotsupp_tmpfile", "O_TMPFILE is not supported (documented EOPNOTSUPP; ext4 supports it)"},
-};
+const KnownDifferences kKnownDifferences = {};
 
 POSIX_FAMILY(Open, kOpenCases, kKnownDifferences);
 
