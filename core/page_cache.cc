@@ -1,6 +1,7 @@
 #include "core/page_cache.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace myfs {
@@ -156,8 +157,27 @@ void PageCache::resize(Chunk& c, size_t newSize, size_t overwrittenFrom) {
   c.bytes.resize(newSize, chunkSize_, overwrittenFrom);
 }
 
+void PageCache::touch() {
+  lastUse_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+std::uint64_t PageCache::dropClean() {
+  std::uint64_t freed = 0;
+  for (auto it = chunks_.begin(); it != chunks_.end();) {
+    if (it->second.dirty()) {
+      ++it;
+      continue;
+    }
+    freed += it->second.bytes.size();
+    cached_ -= static_cast<std::int64_t>(it->second.bytes.size());
+    it = chunks_.erase(it);
+  }
+  return freed;
+}
+
 Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint64_t size) {
   if (off >= size || n == 0) return size_t{0};
+  touch();
   n = static_cast<size_t>(std::min<std::uint64_t>(n, size - off));
   const std::uint64_t first = off / chunkSize_;
   const std::uint64_t last = (off + n - 1) / chunkSize_;
@@ -241,6 +261,7 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
 }
 
 Result<void> PageCache::write(const void* buf, size_t n, std::uint64_t off) {
+  touch();
   const auto* in = static_cast<const std::byte*>(buf);
   std::uint64_t pos = off;
   const std::uint64_t end = off + n;
@@ -409,7 +430,9 @@ void PageCache::invalidateClean() {
 }
 
 Result<void> PageCache::evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t keepTo) {
-  auto over = [&] { return cached_.load(std::memory_order_relaxed) > budget_; };
+  // Other files' caches go first (the Vfs evicts the least recently used ones after each
+  // read and write); a file evicts its own chunks only past a margin over the budget.
+  auto over = [&] { return cached_.load(std::memory_order_relaxed) > budget_ + budget_ / 8; };
   if (!over()) return okResult();
   (void)reap();  // chunks written in the background are clean now
   auto evictClean = [&] {

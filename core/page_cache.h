@@ -104,6 +104,11 @@ class PageCache {
   void truncate(std::uint64_t size);
   // Drops all clean chunks (another client changed the file).
   void invalidateClean();
+  // Drops the clean chunks (memory pressure from other files); returns the bytes freed.
+  std::uint64_t dropClean();
+  // Steady-clock time of the last read or write (for the process-wide LRU; readable
+  // without the owner's lock).
+  std::int64_t lastUse() const { return lastUse_.load(std::memory_order_relaxed); }
   bool hasDirty() const { return dirtyChunks_ > 0; }
   // In a forked child: background batches of the parent never finish here; their chunks
   // are dirty again, and this cache writes back in the caller from now on.
@@ -160,6 +165,8 @@ class PageCache {
   std::map<std::uint64_t, Chunk> chunks_;
   int dirtyChunks_ = 0;
   int pendingError_ = 0;  // a background batch failed: the next flush reports it
+  std::atomic<std::int64_t> lastUse_{0};
+  void touch();
   std::uint64_t lastReadEnd_ = ~0ull;  // where the previous read ended (sequential detection)
   std::uint64_t readahead_ = 0;        // chunks fetched past the requested range
 };

@@ -236,6 +236,9 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Result<void> release(std::shared_ptr<File> file);
   Result<void> flushInode(Inode& inode, bool sync);  // requires inode.mu held
   PageCache& pagesOf(Inode& inode);                   // requires inode.mu held
+  // Over the page cache budget: drops the clean chunks of the least recently used files
+  // other than `busy` until under it (never waits for an inode another thread holds).
+  void reclaimPages(const Inode& busy);
   // Up to maxEntries records; requires f.mu held.
   Result<size_t> fillDirents(File& f, void* buf, size_t n, std::uint64_t maxEntries);
   Result<size_t> readAt(File& f, void* buf, size_t n, std::uint64_t off);

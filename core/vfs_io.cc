@@ -322,13 +322,36 @@ Result<size_t> VfsImpl::readAt(File& f, void* buf, size_t n, std::uint64_t off) 
   n = std::min(n, kMaxRwCount);
   Inode& inode = *f.inode;
   if (options_.strict) MYFS_TRY(loadInode(inode.ino));  // the size as of now
-  std::lock_guard lock(inode.mu);
+  std::unique_lock lock(inode.mu);
   if (inode.attr.isDir()) return Errno(EISDIR);
   if (n == 0) return size_t{0};
   // ext4 answers a direct read at or past the end with 0 before looking at alignment.
   if ((f.flags & O_DIRECT) && off < inode.attr.size && !directAligned(buf, n, off)) return Errno(EINVAL);
   if (options_.strict || (f.flags & O_DIRECT)) return pagesOf(inode).readDirect(buf, n, off, inode.attr.size);
-  return pagesOf(inode).read(buf, n, off, inode.attr.size);
+  Result<size_t> got = pagesOf(inode).read(buf, n, off, inode.attr.size);
+  lock.unlock();
+  reclaimPages(inode);
+  return got;
+}
+
+void VfsImpl::reclaimPages(const Inode& busy) {
+  const auto budget = static_cast<std::int64_t>(options_.pageCacheBytes);
+  if (cachedBytes_.load(std::memory_order_relaxed) <= budget) return;
+  std::vector<std::pair<std::int64_t, std::shared_ptr<Inode>>> lru;
+  {
+    std::lock_guard lock(inodesMu_);
+    for (auto& [ino, inode] : inodes_) {
+      if (inode.get() == &busy) continue;
+      std::unique_lock il(inode->mu, std::try_to_lock);
+      if (il && inode->pages && inode->pages->cachedBytes() > 0) lru.emplace_back(inode->pages->lastUse(), inode);
+    }
+  }
+  std::sort(lru.begin(), lru.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [when, inode] : lru) {
+    if (cachedBytes_.load(std::memory_order_relaxed) <= budget) break;
+    std::unique_lock il(inode->mu, std::try_to_lock);
+    if (il && inode->pages) inode->pages->dropClean();
+  }
 }
 
 Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_t* off, bool append) {
@@ -338,7 +361,7 @@ Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_
   n = std::min(n, kMaxRwCount);
   Inode& inode = *f.inode;
   if (options_.strict && append) MYFS_TRY(loadInode(inode.ino));  // the end of file as of now
-  std::lock_guard lock(inode.mu);
+  std::unique_lock lock(inode.mu);
   if (append) *off = inode.attr.size;
   if (n == 0) return size_t{0};
   MYFS_TRY(checkWriteLimits(fileSizeLimit_.load(std::memory_order_relaxed), *off, &n));
@@ -361,6 +384,8 @@ Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_
   inode.mtimeDirty = true;
   inode.attr.mtimeNs = inode.attr.ctimeNs = nowNs();
   if (sync || (options_.strict && inode.sizeDirty)) MYFS_TRY(flushInode(inode, sync));
+  lock.unlock();
+  reclaimPages(inode);
   return n;
 }
 

@@ -570,6 +570,24 @@ TEST_F(VfsTest, PageCacheStaysWithinItsBudget) {
   ASSERT_TRUE(vfs_->close(fd).ok());
 }
 
+TEST_F(VfsTest, TheLeastRecentlyUsedFileMakesWayForTheOneInUse) {
+  start(2, 2, false, 8 * kChunk);
+  writeFile("old", std::string(8 * kChunk, 'o'));
+  writeFile("hot", std::string(4 * kChunk, 'h'));
+  int oldFd = open("old", O_RDONLY);
+  int hotFd = open("hot", O_RDONLY);
+  std::string buf(8 * kChunk, '\0');
+  ASSERT_EQ(8 * kChunk, *vfs_->pread(oldFd, buf.data(), 8 * kChunk, 0));  // the whole budget
+  ASSERT_EQ(4 * kChunk, *vfs_->pread(hotFd, buf.data(), 4 * kChunk, 0));  // over it: "old" goes
+  const int reads = cluster_->counts().dataReads.load();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(4 * kChunk, *vfs_->pread(hotFd, buf.data(), 4 * kChunk, 0));
+  EXPECT_EQ(reads, cluster_->counts().dataReads.load());  // "hot" stayed cached
+  ASSERT_EQ(kChunk, *vfs_->pread(oldFd, buf.data(), kChunk, 0));
+  EXPECT_GT(cluster_->counts().dataReads.load(), reads);  // "old" was dropped
+  ASSERT_TRUE(vfs_->close(oldFd).ok());
+  ASSERT_TRUE(vfs_->close(hotFd).ok());
+}
+
 TEST_F(VfsTest, ErrnosOfOpen) {
   writeFile("file", "x");
   ASSERT_TRUE(vfs_->mkdir(At::root(), "dir", 0755).ok());
