@@ -8,13 +8,28 @@
 
 namespace myfs::rpc {
 
+namespace {
+
+// Connects to the first of the '|'-separated addresses that accepts; the last failure
+// if none does.
+kj::Promise<kj::Own<kj::AsyncIoStream>> connectFirst(kj::AsyncIoProvider& io, std::string_view addresses) {
+  const size_t bar = addresses.find('|');
+  const std::string first(addresses.substr(0, bar));
+  auto attempt = io.getNetwork()
+                     .parseAddress(first)
+                     .then([](kj::Own<kj::NetworkAddress> addr) { return addr->connect(); });
+  if (bar == std::string_view::npos) return attempt;
+  std::string rest(addresses.substr(bar + 1));
+  return attempt.catch_([&io, rest = std::move(rest)](kj::Exception&&) { return connectFirst(io, rest); });
+}
+
+}  // namespace
+
 kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io) {
   if (connected_) return kj::READY_NOW;
   KJ_IF_MAYBE(pending, connecting_) { return pending->addBranch(); }
   const std::uint64_t gen = ++generation_;
-  auto promise = io.getNetwork()
-                     .parseAddress(address_)
-                     .then([](kj::Own<kj::NetworkAddress> addr) { return addr->connect(); })
+  auto promise = connectFirst(io, address_)
                      .then([this, gen](kj::Own<kj::AsyncIoStream> stream) {
                        if (gen != generation_) return;  // abandoned meanwhile
                        stream_ = kj::mv(stream);

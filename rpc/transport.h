@@ -44,8 +44,9 @@ struct RetryPolicy {
 
 class Connection {
  public:
-  // `onConnect` runs on the loop's thread for each new connection (e.g. to open or join a
-  // session and useService() what it returns).
+  // `address` is a kj address ("unix:/path", "host:port"), or several separated by '|',
+  // tried in order until one connects. `onConnect` runs on the loop's thread for each new
+  // connection (e.g. to open or join a session and useService() what it returns).
   Connection(std::string address, std::function<void(Connection&)> onConnect)
       : address_(std::move(address)), onConnect_(std::move(onConnect)) {}
 

@@ -193,6 +193,9 @@ void writeEnv(const Options& o, const std::vector<ServerRecord>& servers) {
     std::string& list = s.role == "meta" ? meta : data;
     if (!list.empty()) list += ",";
     list += s.unixAddr;
+    // The loopback TCP address as a second choice: a process that changed its user may
+    // not reach the unix socket in the cluster directory.
+    if (s.tcpAddr != "-") list += "|" + s.tcpAddr;
   }
   std::ofstream env(o.dir + "/cluster.env");
   env << "MYFS_META=" << meta << "\nMYFS_DATA=" << data << "\n";

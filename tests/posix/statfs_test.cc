@@ -23,9 +23,7 @@ const PosixCase kStatfsCases[] = {
 };
 
 // Cases whose answer under myfs differs from Linux today, with the cause (see posix_suite.h).
-const KnownDifferences kKnownDifferences = {
-    {"eacces", "after seteuid to a user who cannot search the cluster directory (0700: it holds the servers' unix sockets), new connections fail: EIO (Linux: 0)"},
-};
+const KnownDifferences kKnownDifferences = {};
 
 POSIX_FAMILY(Statfs, kStatfsCases, kKnownDifferences);
 
