@@ -3,42 +3,27 @@
 // chunks travel to the data servers. One per Vfs, shared by its page caches.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "core/cluster.h"
+#include "core/serial_worker.h"
 
 namespace myfs {
 
 class WritebackQueue {
  public:
-  explicit WritebackQueue(DataPlane& data);
-  // Finishes what was submitted, then stops.
-  ~WritebackQueue();
-  WritebackQueue(const WritebackQueue&) = delete;
-  WritebackQueue& operator=(const WritebackQueue&) = delete;
+  explicit WritebackQueue(DataPlane& data) : data_(data) {}
 
   // Writes `writes` on the queue's thread, then calls done(result) there. The bytes the
   // writes point at must stay unchanged until then.
-  void submit(std::vector<ChunkWrite> writes, std::function<void(Result<void>)> done);
+  void submit(std::vector<ChunkWrite> writes, std::function<void(Result<void>)> done) {
+    worker_.submit([this, writes = std::move(writes), done = std::move(done)] { done(data_.write(writes, false)); });
+  }
 
  private:
-  struct Job {
-    std::vector<ChunkWrite> writes;
-    std::function<void(Result<void>)> done;
-  };
-  void loop();
-
   DataPlane& data_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Job> jobs_;  // GUARDED_BY(mu_)
-  bool stop_ = false;     // GUARDED_BY(mu_)
-  std::thread thread_;
+  SerialWorker worker_;  // last: its thread stops (after the queued writes) before data_ goes
 };
 
 }  // namespace myfs

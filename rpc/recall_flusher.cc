@@ -1,48 +1,28 @@
 #include "rpc/recall_flusher.h"
 
+#include <memory>
+
 #include "rpc/direct_loop.h"
 
 namespace myfs::rpc {
 
-RecallFlusher::RecallFlusher() : thread_([this] { loop(); }) {}
-
-RecallFlusher::~RecallFlusher() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_one();
-  thread_.join();
-}
+RecallFlusher::RecallFlusher()
+    : worker_([] {
+        if (ThreadHooks::enterInternalThread != nullptr) ThreadHooks::enterInternalThread();
+      }) {}
 
 kj::Promise<void> RecallFlusher::run(std::function<void()> work) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-  {
-    std::lock_guard lock(mu_);
-    jobs_.push_back(Job{std::move(work), kj::mv(paf.fulfiller)});
-  }
-  wake_.notify_one();
+  // std::function needs a copyable job: the fulfiller is shared.
+  auto done = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<void>>>(kj::mv(paf.fulfiller));
+  worker_.submit([work = std::move(work), done] {
+    struct Fulfil {
+      kj::CrossThreadPromiseFulfiller<void>& f;
+      ~Fulfil() { f.fulfill(); }  // also when work throws: the server gets its answer
+    } fulfil{**done};
+    work();
+  });
   return kj::mv(paf.promise);
-}
-
-void RecallFlusher::loop() {
-  if (ThreadHooks::enterInternalThread != nullptr) ThreadHooks::enterInternalThread();
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock lock(mu_);
-      wake_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    try {
-      job.work();
-    } catch (...) {
-      // The work reports nothing: the server gets its answer regardless.
-    }
-    job.done->fulfill();
-  }
 }
 
 }  // namespace myfs::rpc

@@ -151,7 +151,7 @@ TEST_P(PageCacheModelTest, RandomOperationsMatchAModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(WriteBack, PageCacheModelTest, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "InTheBackground" : "InTheCaller"; });
+                         [](const auto& p) { return p.param ? "InTheBackground" : "InTheCaller"; });
 
 TEST(PageCacheTest, FullChunksGoOutInTheBackgroundAndAFailureSurfacesAtFlush) {
   MemoryData data;
