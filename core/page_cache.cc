@@ -43,7 +43,7 @@ void PageBuffer::release(std::byte* data, std::size_t cap) {
       return;
     }
   }
-  std::free(data);
+  pageFree(data);
 }
 
 PageCache::PageCache(InodeId ino, std::uint32_t chunkSize, DataPlane& data,
@@ -77,29 +77,48 @@ void PageCache::writeBackInBackground() {
   int count = 0;
   for (const auto& [idx, c] : chunks_) count += ready(c) ? 1 : 0;
   if (count < kWritebackChunks) return;
-  waitForBatches(kBatchesInFlight);  // at most that many on their way
-  std::vector<ChunkWrite> writes;
-  std::vector<std::uint64_t> indexes;
-  for (auto& [idx, c] : chunks_) {
-    if (!ready(c)) continue;
-    c.writing = true;
-    writes.push_back(ChunkWrite{ino_, idx, c.dirtyLo,
-                                std::span<const std::byte>(c.bytes.data() + c.dirtyLo, c.dirtyHi - c.dirtyLo)});
-    indexes.push_back(idx);
+  // The writer runs ahead of the write-back while this file's dirty data stays under the
+  // dirty limit; past it, it waits for a batch on its way to finish.
+  if (overDirtyLimit()) {
+    waitForBatches(kBatchesInFlight);
+  } else if (batchesInFlight() >= kBatchesInFlight) {
+    return;  // the chunks stay ready for the next write to submit
   }
-  if (writes.empty()) return;
-  {
-    std::lock_guard lock(flight_->mu);
-    ++flight_->batches;
+  auto it = chunks_.begin();
+  while (batchesInFlight() < kBatchesInFlight) {
+    std::vector<ChunkWrite> writes;
+    std::vector<std::uint64_t> indexes;
+    for (; it != chunks_.end() && writes.size() < static_cast<size_t>(kWritebackChunks); ++it) {
+      auto& [idx, c] = *it;
+      if (!ready(c)) continue;
+      c.writing = true;
+      writes.push_back(ChunkWrite{ino_, idx, c.dirtyLo,
+                                  std::span<const std::byte>(c.bytes.data() + c.dirtyLo, c.dirtyHi - c.dirtyLo)});
+      indexes.push_back(idx);
+    }
+    if (writes.empty()) return;
+    {
+      std::lock_guard lock(flight_->mu);
+      ++flight_->batches;
+    }
+    background_->submit(std::move(writes), [flight = flight_, indexes = std::move(indexes)](Result<void> r) {
+      std::lock_guard lock(flight->mu);
+      auto& to = r ? flight->written : flight->failed;
+      to.insert(to.end(), indexes.begin(), indexes.end());
+      if (!r && flight->err == 0) flight->err = r.err();
+      --flight->batches;
+      flight->idle.notify_all();
+    });
   }
-  background_->submit(std::move(writes), [flight = flight_, indexes = std::move(indexes)](Result<void> r) {
-    std::lock_guard lock(flight->mu);
-    auto& to = r ? flight->written : flight->failed;
-    to.insert(to.end(), indexes.begin(), indexes.end());
-    if (!r && flight->err == 0) flight->err = r.err();
-    --flight->batches;
-    flight->idle.notify_all();
-  });
+}
+
+int PageCache::batchesInFlight() const {
+  std::lock_guard lock(flight_->mu);
+  return flight_->batches;
+}
+
+bool PageCache::overDirtyLimit() const {
+  return static_cast<std::int64_t>(dirtyChunks_) * chunkSize_ > budget_ / kDirtyLimitDivisor;
 }
 
 void PageCache::waitForBatches(int below) {

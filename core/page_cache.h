@@ -7,8 +7,9 @@
 // keeps one contiguous dirty range,
 // and dirty chunks are written back in parallel batches once kWritebackChunks are full
 // (in the background when the cache has a WritebackQueue: at most kBatchesInFlight
-// batches at once, a write to a chunk on its way waits for it; a failure is reported by
-// the next flush), on flush() (fsync, close), under memory pressure (the process-wide
+// batches at once, a write to a chunk on its way waits for it; a writer waits for the
+// write-back only once the file's dirty data passes half the budget; a failure is
+// reported by the next flush), on flush() (fsync, close), under memory pressure (the process-wide
 // budget) and before any read that needs the chunk from the server.
 //
 // Thread-safety: none; the owning Inode's mutex guards every call (background batches
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "core/cluster.h"
+#include "core/page_memory.h"
 #include "core/writeback.h"
 #include "core/result.h"
 
@@ -59,7 +61,7 @@ class PageBuffer {
     if (n > cap_) {
       const std::size_t cap = std::max(n, std::min(limit, cap_ + cap_ / 2));
       std::byte* p = data_ == nullptr ? reuse(cap) : nullptr;
-      if (p == nullptr) p = static_cast<std::byte*>(std::realloc(data_, cap));
+      if (p == nullptr) p = static_cast<std::byte*>(pageReallocate(data_, cap));
       if (p == nullptr) throw std::bad_alloc();
       data_ = p;
       cap_ = cap;
@@ -117,6 +119,7 @@ class PageCache {
 
   static constexpr int kWritebackChunks = 16;
   static constexpr int kBatchesInFlight = 2;
+  static constexpr int kDirtyLimitDivisor = 2;  // dirty limit: half the budget
   static constexpr std::uint64_t kMaxReadaheadChunks = 16;
 
  private:
@@ -136,8 +139,13 @@ class PageCache {
     std::vector<std::uint64_t> failed;   // chunks whose batch failed (dirty again)
     int err = 0;                         // the first failure, for the next flush
   };
-  // Submits the full dirty chunks not on their way yet.
+  // Submits the full dirty chunks not on their way yet, in batches of kWritebackChunks,
+  // at most kBatchesInFlight at once.
   void writeBackInBackground();
+  int batchesInFlight() const;
+  // This file's dirty bytes exceed the share of the budget a writer may fill ahead of
+  // the write-back (the kernel's dirty_ratio).
+  bool overDirtyLimit() const;
   // Waits until no batch is in flight (all: 0, else fewer than `below`), then reaps.
   void waitForBatches(int below = 1);
   // Marks the chunks of finished batches clean (or dirty again); returns a failure not

@@ -179,18 +179,18 @@ void VfsImpl::keepLocksAlive(std::uint32_t shard) {
     const std::uint64_t client = processLockOwner();
     r->thread = std::thread([this, r, client] {
       std::chrono::milliseconds interval(1000);
-      std::unique_lock lock(r->mu);
+      std::unique_lock held(r->mu);
       while (!r->stop) {
-        r->cv.wait_for(lock, interval, [r] { return r->stop; });
+        r->cv.wait_for(held, interval, [r] { return r->stop; });
         if (r->stop) break;
         std::vector<std::uint32_t> shards(r->shards.begin(), r->shards.end());
-        lock.unlock();
+        held.unlock();
         for (std::uint32_t s : shards) {
           if (auto lease = cluster_.shard(s).renewLocks(client)) {
             interval = std::max(std::chrono::milliseconds(*lease / 3), std::chrono::milliseconds(10));
           }
         }
-        lock.lock();
+        held.lock();
       }
     });
     renewer_ = r;

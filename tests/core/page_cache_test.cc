@@ -2,13 +2,20 @@
 // truncation of dirty data, eviction.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
 
+#include <dlfcn.h>
+
+#include <thread>
+
 #include "core/page_cache.h"
+#include "core/page_memory.h"
 #include "core/writeback.h"
 
 namespace myfs {
@@ -19,7 +26,8 @@ class MemoryData final : public DataPlane {
  public:
   std::uint32_t serverCount() const override { return 1; }
   Result<void> write(std::span<const ChunkWrite> writes, bool) override {
-    std::lock_guard lock(mu);
+    std::unique_lock lock(mu);
+    opened.wait(lock, [&] { return !gateClosed; });
     if (failWrites != 0) return Errno(failWrites);
     ++batches;
     for (const auto& w : writes) {
@@ -48,7 +56,15 @@ class MemoryData final : public DataPlane {
   }
   Result<DataStats> stats(std::uint32_t) override { return DataStats{}; }
 
+  void setGate(bool closed) {
+    std::lock_guard lock(mu);
+    gateClosed = closed;
+    opened.notify_all();
+  }
+
   std::mutex mu;  // the background queue writes from its own thread
+  std::condition_variable opened;
+  bool gateClosed = false;  // writes wait while closed (a slow data server)
   int failWrites = 0;
   std::map<std::uint64_t, std::vector<std::byte>> chunks;
   std::vector<std::pair<std::uint64_t, size_t>> ranges;
@@ -183,6 +199,66 @@ TEST(PageCacheTest, FullChunksGoOutInTheBackgroundAndAFailureSurfacesAtFlush) {
   EXPECT_TRUE(second.ok());  // the retry at flush wrote what the failed batch held
   EXPECT_FALSE(pc.hasDirty());
   (void)first;
+}
+
+// The kernel's dirty_ratio: a writer fills the cache ahead of a slow write-back until
+// its dirty data passes half the budget, and only then waits for batches to finish.
+TEST(PageCacheTest, AWriterRunsAheadOfTheWriteBackUpToTheDirtyLimit) {
+  MemoryData data;
+  std::atomic<std::int64_t> cached{0};
+  WritebackQueue queue(data);
+  const int budgetChunks = 8 * PageCache::kWritebackChunks;
+  PageCache pc(1, kChunk, data, cached, budgetChunks * static_cast<std::int64_t>(kChunk), &queue);
+  std::vector<char> block(kChunk, 'w');
+  data.setGate(true);
+  const int underLimit = budgetChunks / PageCache::kDirtyLimitDivisor;
+  auto ahead = std::async(std::launch::async, [&] {
+    for (int i = 0; i < underLimit; ++i) {
+      if (!pc.write(block.data(), kChunk, static_cast<std::uint64_t>(i) * kChunk).ok()) return false;
+    }
+    return true;
+  });
+  const bool ranAhead = ahead.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  auto past = std::async(std::launch::async, [&] {
+    for (int i = underLimit; i < underLimit + 2 * PageCache::kWritebackChunks; ++i) {
+      if (!pc.write(block.data(), kChunk, static_cast<std::uint64_t>(i) * kChunk).ok()) return false;
+    }
+    return true;
+  });
+  // Past the limit the writer waits while the data servers do not answer.
+  const bool waited = past.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout;
+  data.setGate(false);
+  EXPECT_TRUE(ranAhead);
+  EXPECT_TRUE(ahead.get());
+  EXPECT_TRUE(waited);
+  EXPECT_TRUE(past.get());
+  ASSERT_TRUE(pc.flush(false).ok());
+  std::lock_guard lock(data.mu);
+  ASSERT_EQ(static_cast<size_t>(underLimit + 2 * PageCache::kWritebackChunks), data.chunks.size());
+  for (auto& [idx, c] : data.chunks) {
+    ASSERT_EQ(kChunk, c.size());
+    EXPECT_EQ(std::byte{'w'}, c[kChunk - 1]) << idx;
+  }
+}
+
+// Cached bytes live in mimalloc heaps of their own (libmimalloc is loaded privately, so
+// the application's malloc is untouched); blocks may move between threads.
+TEST(PageMemoryTest, PagesComeFromAPrivateMimallocHeap) {
+  EXPECT_STREQ("mimalloc", pageAllocatorName());
+  Dl_info info{};
+  ASSERT_NE(0, dladdr(dlsym(RTLD_DEFAULT, "malloc"), &info));
+  EXPECT_EQ(nullptr, std::strstr(info.dli_fname, "mimalloc")) << info.dli_fname;
+  auto* p = static_cast<char*>(pageAllocate(3000));
+  ASSERT_NE(nullptr, p);
+  std::memset(p, 'a', 3000);
+  std::thread([&] {
+    p = static_cast<char*>(pageReallocate(p, 2u << 20));  // grown on another thread
+    std::memset(p + 3000, 'b', (2u << 20) - 3000);
+  }).join();
+  ASSERT_NE(nullptr, p);
+  EXPECT_EQ('a', p[2999]);
+  EXPECT_EQ('b', p[3000]);
+  pageFree(p);
 }
 
 }  // namespace

@@ -1,0 +1,88 @@
+#include "core/page_memory.h"
+
+#include <dlfcn.h>
+#include <mimalloc.h>
+
+#include <cstdlib>
+#include <string_view>
+
+namespace myfs {
+
+namespace {
+
+// The mimalloc entry points page memory uses, found with dlsym in a privately loaded
+// libmimalloc; all null when it could not be loaded.
+struct Mimalloc {
+  decltype(&mi_heap_new) heapNew = nullptr;
+  decltype(&mi_heap_malloc) heapMalloc = nullptr;
+  decltype(&mi_heap_realloc) heapRealloc = nullptr;
+  decltype(&mi_free) free = nullptr;
+  bool usable() const { return free != nullptr; }
+};
+
+template <typename F>
+bool bind(void* lib, const char* name, F* out) {
+  *out = reinterpret_cast<F>(dlsym(lib, name));
+  return *out != nullptr;
+}
+
+Mimalloc loadMimalloc() {
+  Mimalloc m;
+  if (const char* choice = std::getenv("MYFS_PAGE_ALLOCATOR"); choice != nullptr && std::string_view(choice) == "malloc") {
+    return m;
+  }
+  // Already loaded (the application preloads mimalloc itself): share it, options untouched.
+  void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+  const bool ours = lib == nullptr;
+  if (ours) lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) return m;
+  Mimalloc found;
+  decltype(&mi_option_set) optionSet = nullptr;
+  if (!bind(lib, "mi_heap_new", &found.heapNew) || !bind(lib, "mi_heap_malloc", &found.heapMalloc) ||
+      !bind(lib, "mi_heap_realloc", &found.heapRealloc) || !bind(lib, "mi_free", &found.free) ||
+      !bind(lib, "mi_option_set", &optionSet)) {
+    return m;
+  }
+  // Whole chunks on transparent huge pages: one fault per 2 MiB instead of 512.
+  if (ours) optionSet(mi_option_large_os_pages, 1);
+  return found;
+}
+
+const Mimalloc& mimalloc() {
+  static const Mimalloc m = loadMimalloc();  // never unloaded: blocks may be freed at exit
+  return m;
+}
+
+// This thread's page heap (mimalloc heaps allocate only on their own thread; any thread
+// may free). mimalloc deletes it when the thread exits, its blocks live on.
+mi_heap_t* threadHeap(const Mimalloc& m) {
+  thread_local mi_heap_t* heap = nullptr;
+  if (heap == nullptr) heap = m.heapNew();
+  return heap;
+}
+
+}  // namespace
+
+void* pageAllocate(std::size_t n) { return pageReallocate(nullptr, n); }
+
+void* pageReallocate(void* p, std::size_t n) {
+  const Mimalloc& m = mimalloc();
+  if (!m.usable()) return std::realloc(p, n);
+  mi_heap_t* heap = threadHeap(m);
+  if (heap == nullptr) return nullptr;
+  return p == nullptr ? m.heapMalloc(heap, n) : m.heapRealloc(heap, p, n);
+}
+
+void pageFree(void* p) {
+  if (p == nullptr) return;
+  const Mimalloc& m = mimalloc();
+  if (m.usable()) {
+    m.free(p);
+  } else {
+    std::free(p);
+  }
+}
+
+const char* pageAllocatorName() { return mimalloc().usable() ? "mimalloc" : "malloc"; }
+
+}  // namespace myfs
