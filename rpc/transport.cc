@@ -1,5 +1,7 @@
 #include "rpc/transport.h"
 
+#include "rpc/coalescing_stream.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -30,9 +32,9 @@ kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io) {
   KJ_IF_MAYBE(pending, connecting_) { return pending->addBranch(); }
   const std::uint64_t gen = ++generation_;
   auto promise = connectFirst(io, address_)
-                     .then([this, gen](kj::Own<kj::AsyncIoStream> stream) {
+                     .then([this, gen, &io](kj::Own<kj::AsyncIoStream> stream) {
                        if (gen != generation_) return;  // abandoned meanwhile
-                       stream_ = kj::mv(stream);
+                       stream_ = kj::heap<CoalescingStream>(kj::mv(stream), io.getTimer());
                        client_ = kj::heap<capnp::TwoPartyClient>(*stream_);
                        bootstrap_ = client_->bootstrap();
                        connected_ = true;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "rpc/coalescing_stream.h"
 #include "server/daemon/daemon_options.h"
 #include "server/daemon/listen.h"
 #include "server/data/chunk_store.h"
@@ -26,6 +27,14 @@
 
 namespace myfs::server {
 namespace {
+
+// Accepts connections forever, each served over a CoalescingStream (rpc/).
+kj::Promise<void> serveConnections(kj::ConnectionReceiver& receiver, capnp::TwoPartyServer& server, kj::Timer& timer) {
+  return receiver.accept().then([&receiver, &server, &timer](kj::Own<kj::AsyncIoStream> connection) {
+    server.accept(kj::heap<myfs::rpc::CoalescingStream>(kj::mv(connection), timer));
+    return serveConnections(receiver, server, timer);
+  });
+}
 
 // Creates --dir if missing and checks that it is a writable directory.
 bool prepareDir(const std::string& dir) {
@@ -76,7 +85,7 @@ int serve(kj::AsyncIoContext& io, capnp::Capability::Client bootstrap, const Dae
   for (ListenSocket* s : {&tcp, &unixSock}) {
     if (s->fd < 0) continue;
     receivers.add(io.lowLevelProvider->wrapListenSocketFd(s->fd, kWrapFlags));
-    listening.add(server.listen(*receivers.back()));
+    listening.add(serveConnections(*receivers.back(), server, io.provider->getTimer()));
   }
 
   std::printf("%s tcp=%s unix=%s pid=%d\n", readyPrefix.c_str(), tcp.fd >= 0 ? tcp.address.c_str() : "-",
