@@ -194,6 +194,13 @@ std::uint64_t PageCache::dropClean() {
   return freed;
 }
 
+bool PageCache::wholeChunkCached(std::uint64_t idx, std::uint64_t size) const {
+  auto it = chunks_.find(idx);
+  if (it == chunks_.end() || idx * chunkSize_ >= size) return it != chunks_.end();
+  const auto len = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, size - idx * chunkSize_));
+  return (pageBits(0, len, false) & ~it->second.valid) == 0;
+}
+
 Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint64_t size) {
   if (off >= size || n == 0) return size_t{0};
   touch();
@@ -209,7 +216,15 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
     readahead_ = 0;
   }
   lastReadEnd_ = off + n;
-  const std::uint64_t fetchTo = std::min(last + readahead_, lastChunkOfFile);
+  std::uint64_t fetchTo = std::min(last + readahead_, lastChunkOfFile);
+  if (readahead_ > 1) {
+    // The window is refilled in batches (in parallel across data servers): nothing past
+    // the requested chunks is fetched while the window is cached up to its middle.
+    const std::uint64_t mark = std::min(last + readahead_ / 2, lastChunkOfFile);
+    bool cached = true;
+    for (std::uint64_t i = first; i <= mark && cached; ++i) cached = wholeChunkCached(i, size);
+    if (cached) fetchTo = last;
+  }
 
   // What each chunk needs: whole chunks when sequential, else the pages touched.
   struct Need {

@@ -152,6 +152,8 @@ class PageCache {
   // reported yet.
   int reap();
 
+  // Every page of chunk idx (of a file of `size` bytes) is cached.
+  bool wholeChunkCached(std::uint64_t idx, std::uint64_t size) const;
   // Bits of the pages that [lo, hi) overlaps (or lies wholly in, when `whole`).
   std::uint64_t pageBits(std::uint32_t lo, std::uint32_t hi, bool whole) const;
 

@@ -10,7 +10,9 @@
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -253,13 +255,29 @@ Result<void> ChunkStore::write(InodeId ino, std::uint64_t chunk, std::uint32_t o
 }
 
 Result<std::string> ChunkStore::read(InodeId ino, std::uint64_t chunk, std::uint32_t offset, std::uint32_t length) {
+  std::string out;
+  MYFS_TRY(read(ino, chunk, offset, length, [&out](std::size_t n) {
+    out.resize(n);
+    return std::span<std::byte>(reinterpret_cast<std::byte*>(out.data()), n);
+  }));
+  return out;
+}
+
+Result<void> ChunkStore::read(InodeId ino, std::uint64_t chunk, std::uint32_t offset, std::uint32_t length,
+                              const std::function<std::span<std::byte>(std::size_t)>& sink) {
   if (static_cast<std::uint64_t>(offset) + length > kMaxChunkSize) return Errno(EINVAL);
   std::lock_guard<std::mutex> lock(lockFor(ino));
   const std::string path = chunkPath(ino, chunk);
   MYFS_ASSIGN_OR_RETURN(fd, openIfExists(path, O_RDONLY));
-  if (!fd.valid() || length == 0) return std::string();
+  if (!fd.valid() || length == 0) {
+    sink(0);
+    return okResult();
+  }
   MYFS_ASSIGN_OR_RETURN(size, fileSize(fd.get(), path));
-  if (offset >= size) return std::string();
+  if (offset >= size) {
+    sink(0);
+    return okResult();
+  }
   const std::uint64_t end = std::min<std::uint64_t>(static_cast<std::uint64_t>(offset) + length, size);
   const std::uint64_t first = offset / kCrcBlockSize;
   const std::uint64_t last = (end - 1) / kCrcBlockSize;
@@ -275,19 +293,30 @@ Result<std::string> ChunkStore::read(InodeId ino, std::uint64_t chunk, std::uint
     logLine("chunk store: %s: checksums missing for block %" PRIu64, path.c_str(), last);
     return Errno(EIO);
   }
+  // The blocks the range touches are read whole (their checksums cover them whole):
+  // straight into the caller's memory when the range is exactly those blocks.
   const std::uint64_t spanStart = first * kCrcBlockSize;
   const std::uint64_t spanEnd = std::min<std::uint64_t>((last + 1) * kCrcBlockSize, size);
-  std::string buf(spanEnd - spanStart, '\0');
-  MYFS_TRY(readExactly(fd.get(), path, buf.data(), buf.size(), spanStart));
+  const bool direct = spanStart == offset && spanEnd == end;
+  std::unique_ptr<char[]> staging;
+  char* span = nullptr;
+  if (direct) {
+    span = reinterpret_cast<char*>(sink(end - offset).data());
+  } else {
+    staging.reset(new char[spanEnd - spanStart]);
+    span = staging.get();
+  }
+  MYFS_TRY(readExactly(fd.get(), path, span, spanEnd - spanStart, spanStart));
   for (std::uint64_t b = first; b <= last; ++b) {
     const std::uint64_t bs = b * kCrcBlockSize - spanStart;
-    const std::uint64_t len = std::min<std::uint64_t>(kCrcBlockSize, buf.size() - bs);
-    if (!entries[b].matches(crc32c(0, buf.data() + bs, len))) {
+    const std::uint64_t len = std::min<std::uint64_t>(kCrcBlockSize, spanEnd - spanStart - bs);
+    if (!entries[b].matches(crc32c(0, span + bs, len))) {
       logLine("chunk store: %s: checksum mismatch in block %" PRIu64, path.c_str(), b);
       return Errno(EIO);
     }
   }
-  return buf.substr(offset - spanStart, end - offset);
+  if (!direct) std::memcpy(sink(end - offset).data(), span + (offset - spanStart), end - offset);
+  return okResult();
 }
 
 Result<void> ChunkStore::cutChunk(const std::string& path, std::uint64_t size) {

@@ -16,6 +16,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,6 +46,11 @@ class ChunkStore {
   // chunk never written. Every block read is verified. Errors: EIO (checksum mismatch or
   // missing checksum), EINVAL (offset + length > 64 MiB).
   Result<std::string> read(InodeId ino, std::uint64_t chunk, std::uint32_t offset, std::uint32_t length);
+  // The same, into memory `sink(n)` returns once the store knows the n bytes there are
+  // (called exactly once on success; n may be 0): a read of whole checksum blocks (or up
+  // to the end of the chunk) lands there straight from the file.
+  Result<void> read(InodeId ino, std::uint64_t chunk, std::uint32_t offset, std::uint32_t length,
+                    const std::function<std::span<std::byte>(std::size_t)>& sink);
 
   // Drops the chunks of ino wholly at or past `size` and cuts the one containing it.
   // Errors: EINVAL (chunkSize not a power of two in [4 KiB, 64 MiB]), EIO.

@@ -22,11 +22,20 @@ kj::Promise<void> DataServiceImpl::write(WriteContext context) {
 
 kj::Promise<void> DataServiceImpl::read(ReadContext context) {
   auto p = context.getParams();
-  // TODO(perf): read straight into the result message instead of through a string.
-  Result<std::string> r = store_.read(p.getIno(), p.getChunk(), p.getOffset(), p.getLength());
-  auto out = context.getResults(capnp::MessageSize{4 + (r ? r->size() / 8 + 1 : 0), 0});
-  out.setErr(r.err());
-  if (r) out.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(r->data()), r->size()));
+  // The bytes go from the chunk file straight into the result message.
+  capnp::Data::Builder data;
+  schema::DataService::ReadResults::Builder out = nullptr;
+  Result<void> r = store_.read(p.getIno(), p.getChunk(), p.getOffset(), p.getLength(), [&](std::size_t n) {
+    out = context.getResults(capnp::MessageSize{4 + n / 8 + 1, 0});
+    data = out.initData(static_cast<unsigned>(n));
+    return std::span<std::byte>(reinterpret_cast<std::byte*>(data.begin()), n);
+  });
+  if (!r) {
+    auto failed = context.initResults(kSmallResultSize);
+    failed.setErr(r.err());
+    return kj::READY_NOW;
+  }
+  out.setErr(0);
   return kj::READY_NOW;
 }
 
