@@ -131,12 +131,20 @@ void PageCache::waitForBatches(int below) {
 
 int PageCache::reap() {
   std::vector<std::uint64_t> written, failed;
+  std::vector<ChunkRead> fetched;
   int err = 0;
   {
     std::lock_guard lock(flight_->mu);
     written.swap(flight_->written);
     failed.swap(flight_->failed);
+    fetched.swap(flight_->fetched);
     err = std::exchange(flight_->err, 0);
+  }
+  for (const ChunkRead& rd : fetched) {
+    auto it = chunks_.find(rd.chunk);
+    if (it == chunks_.end()) continue;
+    it->second.fetching = false;
+    if (rd.got != ~0u) it->second.valid |= pageBits(rd.offset, rd.offset + rd.length, false);
   }
   for (std::uint64_t idx : written) {
     auto it = chunks_.find(idx);
@@ -161,7 +169,8 @@ void PageCache::afterForkInChild() {
   flight_->batches = 0;
   flight_->written.clear();
   flight_->failed.clear();
-  for (auto& [idx, c] : chunks_) c.writing = false;
+  flight_->fetched.clear();
+  for (auto& [idx, c] : chunks_) c.writing = c.fetching = false;  // readahead never arrives: nothing valid
   background_ = nullptr;
 }
 
@@ -183,7 +192,7 @@ void PageCache::touch() {
 std::uint64_t PageCache::dropClean() {
   std::uint64_t freed = 0;
   for (auto it = chunks_.begin(); it != chunks_.end();) {
-    if (it->second.dirty()) {
+    if (it->second.dirty() || it->second.fetching) {
       ++it;
       continue;
     }
@@ -192,6 +201,42 @@ std::uint64_t PageCache::dropClean() {
     it = chunks_.erase(it);
   }
   return freed;
+}
+
+void PageCache::fetchInBackground(std::uint64_t from, std::uint64_t to, std::uint64_t size) {
+  std::vector<ChunkRead> reads;
+  for (std::uint64_t i = from + 1; i <= to; ++i) {
+    Chunk& c = chunks_[i];
+    if (c.fetching || c.writing || c.dirty()) continue;  // on its way, or ours to keep
+    const auto len = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, size - i * chunkSize_));
+    const std::uint64_t missing = pageBits(0, len, false) & ~c.valid;
+    if (missing == 0) continue;
+    const auto firstPage = static_cast<std::uint32_t>(__builtin_ctzll(missing));
+    const auto lastPage = static_cast<std::uint32_t>(63 - __builtin_clzll(missing));
+    const std::uint32_t lo = firstPage * pageSize_;
+    const std::uint32_t hi = std::min<std::uint32_t>((lastPage + 1) * pageSize_, len);
+    if (c.bytes.size() < hi) resize(c, hi, lo);
+    c.fetching = true;
+    reads.push_back(ChunkRead{ino_, i, lo, hi - lo, c.bytes.data() + lo, 0});
+  }
+  if (reads.empty()) return;
+  {
+    std::lock_guard lock(flight_->mu);
+    ++flight_->batches;
+  }
+  background_->fetch(std::move(reads), [flight = flight_](std::vector<ChunkRead>& done, Result<void> r) {
+    for (auto& rd : done) {
+      if (r) {
+        std::memset(rd.out + rd.got, 0, rd.length - rd.got);  // a hole or past the stored end
+      } else {
+        rd.got = ~0u;  // nothing known: the reader fetches it itself
+      }
+    }
+    std::lock_guard lock(flight->mu);
+    flight->fetched.insert(flight->fetched.end(), done.begin(), done.end());
+    --flight->batches;
+    flight->idle.notify_all();
+  });
 }
 
 bool PageCache::wholeChunkCached(std::uint64_t idx, std::uint64_t size) const {
@@ -216,14 +261,32 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
     readahead_ = 0;
   }
   lastReadEnd_ = off + n;
+  if (background_ != nullptr) {
+    (void)reap();  // readahead that arrived
+    for (auto it = chunks_.lower_bound(first); it != chunks_.end() && it->first <= last; ++it) {
+      if (it->second.fetching) {
+        waitForBatches();  // the chunks asked for are on their way
+        break;
+      }
+    }
+  }
   std::uint64_t fetchTo = std::min(last + readahead_, lastChunkOfFile);
   if (readahead_ > 1) {
     // The window is refilled in batches (in parallel across data servers): nothing past
     // the requested chunks is fetched while the window is cached up to its middle.
     const std::uint64_t mark = std::min(last + readahead_ / 2, lastChunkOfFile);
     bool cached = true;
-    for (std::uint64_t i = first; i <= mark && cached; ++i) cached = wholeChunkCached(i, size);
+    for (std::uint64_t i = first; i <= mark && cached; ++i) {
+      auto it = chunks_.find(i);
+      cached = (it != chunks_.end() && it->second.fetching) || wholeChunkCached(i, size);
+    }
     if (cached) fetchTo = last;
+  }
+
+  // The window ahead of the chunks asked for comes in the background when it can.
+  if (background_ != nullptr && fetchTo > last) {
+    fetchInBackground(last, fetchTo, size);
+    fetchTo = last;
   }
 
   // What each chunk needs: whole chunks when sequential, else the pages touched.
@@ -304,7 +367,7 @@ Result<void> PageCache::write(const void* buf, size_t n, std::uint64_t off) {
     (void)reap();
     for (auto it = chunks_.lower_bound(off / chunkSize_); it != chunks_.end() && it->first <= (end - 1) / chunkSize_;
          ++it) {
-      if (it->second.writing) {
+      if (it->second.writing || it->second.fetching) {
         waitForBatches();  // its bytes are on their way: not to be changed meanwhile
         break;
       }
@@ -471,7 +534,7 @@ Result<void> PageCache::evictIfOverBudget(std::uint64_t keepFrom, std::uint64_t 
   (void)reap();  // chunks written in the background are clean now
   auto evictClean = [&] {
     for (auto it = chunks_.begin(); it != chunks_.end() && over();) {
-      if (it->second.dirty() || (it->first >= keepFrom && it->first <= keepTo)) {
+      if (it->second.dirty() || it->second.fetching || (it->first >= keepFrom && it->first <= keepTo)) {
         ++it;
         continue;
       }

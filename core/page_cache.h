@@ -2,8 +2,10 @@
 // each tracked in pages (1/64 of a chunk, at least 4 KiB).
 //
 // Sequential reads fetch whole chunks plus a readahead window that doubles up to
-// kMaxReadaheadChunks; other reads fetch only the pages they touch. Each call's fetches go
-// out in one batch, in parallel to the data servers. Writes land in the cache; each chunk
+// kMaxReadaheadChunks, refilled in batches once the reader passes its middle (in the
+// background when the cache has a WritebackQueue: the reader waits only for chunks it
+// asks for); other reads fetch only the pages they touch. Each call's fetches go out in
+// one batch, in parallel to the data servers. Writes land in the cache; each chunk
 // keeps one contiguous dirty range,
 // and dirty chunks are written back in parallel batches once kWritebackChunks are full
 // (in the background when the cache has a WritebackQueue: at most kBatchesInFlight
@@ -127,7 +129,8 @@ class PageCache {
     PageBuffer bytes;  // content where `valid` says so, plus the dirty range
     std::uint64_t valid = 0;       // bit p: page p mirrors the server (with dirty bytes on top)
     std::uint32_t dirtyLo = 0, dirtyHi = 0;  // dirty range, empty when equal
-    bool writing = false;  // the dirty range is on its way in a background batch
+    bool writing = false;   // the dirty range is on its way in a background batch
+    bool fetching = false;  // readahead into it is on its way: its bytes are the batch's
     bool dirty() const { return dirtyHi > dirtyLo; }
   };
   // Background batches of this cache; shared with their completion callbacks.
@@ -137,8 +140,11 @@ class PageCache {
     int batches = 0;                     // in flight
     std::vector<std::uint64_t> written;  // chunks whose batch succeeded, to reap
     std::vector<std::uint64_t> failed;   // chunks whose batch failed (dirty again)
+    std::vector<ChunkRead> fetched;      // readahead done (got: bytes stored); failed ones have got = ~0
     int err = 0;                         // the first failure, for the next flush
   };
+  // Fetches the missing pages of chunks (from, to] in the background (readahead).
+  void fetchInBackground(std::uint64_t from, std::uint64_t to, std::uint64_t size);
   // Submits the full dirty chunks not on their way yet, in batches of kWritebackChunks,
   // at most kBatchesInFlight at once.
   void writeBackInBackground();

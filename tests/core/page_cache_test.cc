@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include <dlfcn.h>
 
@@ -42,6 +43,7 @@ class MemoryData final : public DataPlane {
     std::lock_guard lock(mu);
     for (auto& r : reads) {
       ++readCalls;
+      if (std::this_thread::get_id() != owner) fetchedInBackground.insert(r.chunk);
       auto& c = chunks[r.chunk];
       r.got = c.size() > r.offset ? std::min<std::uint32_t>(r.length, static_cast<std::uint32_t>(c.size() - r.offset)) : 0;
       if (r.got > 0) std::memcpy(r.out, c.data() + r.offset, r.got);
@@ -69,6 +71,8 @@ class MemoryData final : public DataPlane {
   std::map<std::uint64_t, std::vector<std::byte>> chunks;
   std::vector<std::pair<std::uint64_t, size_t>> ranges;
   int batches = 0, readCalls = 0, fsyncs = 0;
+  std::thread::id owner = std::this_thread::get_id();  // reads from other threads are readahead
+  std::set<std::uint64_t> fetchedInBackground;
 };
 
 constexpr std::uint32_t kChunk = 4096;
@@ -126,9 +130,10 @@ TEST_P(PageCacheModelTest, RandomOperationsMatchAModel) {
   const std::int64_t budget = (GetParam() ? 40 : 6) * static_cast<std::int64_t>(kChunk);
   PageCache pc(1, kChunk, data, cached, budget, queue.get());
   std::string model;
+  std::uint64_t lastReadEnd = 0;
   std::mt19937 rng(3);
   for (int i = 0; i < 2000; ++i) {
-    const std::uint64_t off = rng() % (40 * kChunk);
+    std::uint64_t off = rng() % (40 * kChunk);
     const size_t len = 1 + rng() % (GetParam() ? 20 * kChunk : 2 * kChunk);
     switch (rng() % 4) {
       case 0:
@@ -140,12 +145,14 @@ TEST_P(PageCacheModelTest, RandomOperationsMatchAModel) {
         break;
       }
       case 2: {
+        if (rng() % 2 == 0) off = lastReadEnd;  // a sequential run: readahead comes into play
         std::string got(len, '?');
         auto n = pc.read(got.data(), len, off, model.size());
         ASSERT_TRUE(n.ok());
         const size_t want = off >= model.size() ? 0 : std::min<size_t>(len, model.size() - off);
         ASSERT_EQ(want, *n) << i;
         ASSERT_EQ(model.substr(off < model.size() ? off : 0, want), got.substr(0, want)) << "op " << i;
+        lastReadEnd = off + want;
         break;
       }
       default:
@@ -239,6 +246,28 @@ TEST(PageCacheTest, AWriterRunsAheadOfTheWriteBackUpToTheDirtyLimit) {
     ASSERT_EQ(kChunk, c.size());
     EXPECT_EQ(std::byte{'w'}, c[kChunk - 1]) << idx;
   }
+}
+
+// A sequential reader gets the window ahead of it from the background thread and reads
+// the same bytes as without readahead.
+TEST(PageCacheTest, SequentialReadsFetchTheWindowAheadInTheBackground) {
+  MemoryData data;
+  constexpr int kChunks = 48;
+  for (int i = 0; i < kChunks; ++i) data.chunks[i].assign(kChunk, std::byte(i));
+  std::atomic<std::int64_t> cached{0};
+  WritebackQueue queue(data);
+  PageCache pc(1, kChunk, data, cached, 1 << 30, &queue);
+  std::vector<char> buf(kChunk);
+  for (int i = 0; i < kChunks; ++i) {
+    auto n = pc.read(buf.data(), kChunk, static_cast<std::uint64_t>(i) * kChunk, kChunks * std::uint64_t{kChunk});
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(size_t{kChunk}, *n);
+    ASSERT_EQ(static_cast<char>(i), buf[0]) << i;
+    ASSERT_EQ(static_cast<char>(i), buf[kChunk - 1]) << i;
+  }
+  std::lock_guard lock(data.mu);
+  EXPECT_GE(data.fetchedInBackground.size(), size_t{kChunks / 2});
+  EXPECT_LE(data.readCalls, kChunks + 1);  // each chunk fetched once
 }
 
 // Cached bytes live in mimalloc heaps of their own (libmimalloc is loaded privately, so
