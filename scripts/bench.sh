@@ -86,5 +86,8 @@ if [ -x "$bin/shim_bench" ]; then
   run_shim env LD_PRELOAD="$bin/libmyfs.so" SHIM_BENCH_TOUCH=/myfs > "$cluster/shim_loaded"
   echo "shim overhead on kernel calls (ns per call: plain, +shim idle, +shim with the client started)"
   join "$cluster/shim_plain" "$cluster/shim_idle" | join - "$cluster/shim_loaded" |
-    awk '{ printf "  %-18s %7.0f %+7.0f %+7.0f\n", $1, $2, $3 - $2, $4 - $2 }'
+    awk '{ printf "  %-18s %7.0f %+7.0f %+7.0f", $1, $2, $3 - $2, $4 - $2
+           # BM_OpenClose times two calls (open, then close).
+           if ($1 ~ /OpenClose/) printf "   per call: %+.0f %+.0f", ($3 - $2) / 2, ($4 - $2) / 2
+           printf "\n" }'
 fi
