@@ -271,6 +271,7 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
     }
   }
   std::uint64_t fetchTo = std::min(last + readahead_, lastChunkOfFile);
+  const std::uint64_t windowEnd = fetchTo;  // kept through eviction: about to be read
   if (readahead_ > 1) {
     // The window is refilled in batches (in parallel across data servers): nothing past
     // the requested chunks is fetched while the window is cached up to its middle.
@@ -353,7 +354,7 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
     out += take;
     pos += take;
   }
-  MYFS_TRY(evictIfOverBudget(first, fetchTo));
+  MYFS_TRY(evictIfOverBudget(first, windowEnd));
   return n;
 }
 

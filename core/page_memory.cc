@@ -31,20 +31,16 @@ Mimalloc loadMimalloc() {
   if (const char* choice = std::getenv("MYFS_PAGE_ALLOCATOR"); choice != nullptr && std::string_view(choice) == "malloc") {
     return m;
   }
-  // Already loaded (the application preloads mimalloc itself): share it, options untouched.
-  void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-  const bool ours = lib == nullptr;
-  if (ours) lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+  // Already loaded (the application preloads mimalloc itself): that instance is shared.
+  void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) return m;
   Mimalloc found;
-  decltype(&mi_option_set) optionSet = nullptr;
   if (!bind(lib, "mi_heap_new", &found.heapNew) || !bind(lib, "mi_heap_malloc", &found.heapMalloc) ||
-      !bind(lib, "mi_heap_realloc", &found.heapRealloc) || !bind(lib, "mi_free", &found.free) ||
-      !bind(lib, "mi_option_set", &optionSet)) {
+      !bind(lib, "mi_heap_realloc", &found.heapRealloc) || !bind(lib, "mi_free", &found.free)) {
     return m;
   }
-  // Whole chunks on transparent huge pages: one fault per 2 MiB instead of 512.
-  if (ours) optionSet(mi_option_large_os_pages, 1);
+  // Large OS pages stay off: with transparent huge pages on madvise, each huge fault may
+  // compact memory synchronously; streaming through a full cache measured 2x slower.
   return found;
 }
 

@@ -1,6 +1,5 @@
 // Memory for cached file data, apart from the application's heap: a mimalloc heap per
-// thread (memory of whole chunks on transparent huge pages where the kernel allows), in
-// a mimalloc instance loaded privately (RTLD_LOCAL: the application's malloc stays
+// thread, in a mimalloc instance loaded privately (RTLD_LOCAL: the application's malloc stays
 // whatever it was). Where libmimalloc cannot be loaded, the C heap serves instead.
 //
 // Contract: memory from pageAllocate/pageReallocate goes back through pageReallocate or
