@@ -220,6 +220,90 @@ Result<VfsImpl::Walk> VfsImpl::walkParent(At at, std::string_view path, const Cr
 
 Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnly, bool followLast,
                                     const Cred& cred) {
+  Result<Walk> w = walkFrom(at, nullptr, path, parentOnly, followLast, cred);
+  if (w || !at.fromCwd || at.dirFd >= 0 || (w.err() != ENOENT && w.err() != ENOTDIR)) return w;
+  // The current directory's name may no longer lead to it: try from the directory,
+  // under its name of now (the canonical paths of what the walk finds start there).
+  std::optional<StartDir> cwd;
+  {
+    std::lock_guard lock(cwdMu_);
+    cwd = cwd_;
+  }
+  if (!cwd) return w;
+  const std::string named = cwd->named;  // the name the caller's path was built from
+  if (auto now = cwdPath(); now) cwd->path = *now;
+  std::string_view rest = path;
+  if (!named.empty()) {
+    if (rest.compare(0, named.size(), named) != 0) return w;
+    rest.remove_prefix(named.size());
+    if (!rest.empty() && rest.front() != '/') return w;
+  }
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  return walkFrom(at, &*cwd, rest.empty() ? std::string_view(".") : rest, parentOnly, followLast, cred);
+}
+
+InodeId VfsImpl::holdCwd(std::string_view rel, InodeId ino) {
+  const Cred& cred = credentials();
+  auto w = walkFrom(At::root(), nullptr, rel.empty() ? std::string_view(".") : rel, false, true, cred);
+  std::optional<StartDir> held;
+  if (w && w->node.attr.isDir() && (ino == 0 || w->node.inode->ino == ino)) {
+    held = StartDir{w->node.inode, joinComponents(w->canon), std::string(rel)};
+  } else if (ino != 0) {
+    // Renamed or replaced since it was handed over: the inode is the current directory.
+    auto dir = loadInode(ino);
+    if (dir && dir->attr.isDir()) held = StartDir{dir->inode, std::string(rel), std::string(rel)};
+  }
+  std::lock_guard lock(cwdMu_);
+  cwd_ = std::move(held);
+  return cwd_ ? cwd_->inode->ino : 0;
+}
+
+Result<std::string> VfsImpl::cwdPath() {
+  std::optional<StartDir> cwd;
+  {
+    std::lock_guard lock(cwdMu_);
+    cwd = cwd_;
+  }
+  if (!cwd) return Errno(ENOENT);
+  const Cred& cred = credentials();
+  const InodeId ino = cwd->inode->ino;
+  auto w = walkFrom(At::root(), nullptr, cwd->path.empty() ? std::string_view(".") : cwd->path, false, true, cred);
+  if (w && w->node.inode->ino == ino) return cwd->path;
+  // Renamed: the names from the directory up to the root, each found in its parent.
+  std::vector<std::string> names;
+  for (InodeId cur = ino; cur != mount_.rootIno;) {
+    if (names.size() > 4096) return Errno(ENOENT);  // a cycle: the tree is changing under us
+    MYFS_ASSIGN_OR_RETURN(node, loadInode(cur));
+    if (node.attr.nlink == 0) return Errno(ENOENT);
+    const InodeId parent = node.attr.parent;
+    std::optional<std::string> name;
+    std::string cookie;
+    while (!name) {
+      MYFS_ASSIGN_OR_RETURN(page, cluster_.shardOf(parent).readdir(cred, parent, cookie, 1024));
+      for (const DirEntry& e : page.entries) {
+        if (e.ino == cur && e.name != "." && e.name != "..") name = e.name;
+      }
+      if (page.eof || page.entries.empty()) break;
+      cookie = page.nextCookie;
+    }
+    if (!name) return Errno(ENOENT);
+    names.push_back(std::move(*name));
+    cur = parent;
+  }
+  std::reverse(names.begin(), names.end());
+  std::string path = joinComponents(names);
+  std::lock_guard lock(cwdMu_);
+  if (cwd_ && cwd_->inode->ino == ino) cwd_->path = path;
+  return path;
+}
+
+void VfsImpl::releaseCwd() {
+  std::lock_guard lock(cwdMu_);
+  cwd_.reset();
+}
+
+Result<VfsImpl::Walk> VfsImpl::walkFrom(At at, const StartDir* from, std::string_view path, bool parentOnly,
+                                        bool followLast, const Cred& cred) {
   // "" names nothing, except relative to an open file, where it is that file itself
   // (AT_EMPTY_PATH: front ends pass "" with a dirfd only for that flag).
   if (path.empty() && (at.dirFd < 0 || parentOnly)) return Errno(ENOENT);
@@ -230,31 +314,35 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
   // A plain walk from the root (no symlink, no ".."), all under leases, is recorded.
   const std::uint64_t credGeneration = credGeneration_.load();
   const std::uint64_t nsGeneration = namespaceGeneration_.load();
-  bool recordable = at.dirFd < 0 && !parentOnly;
+  bool recordable = at.dirFd < 0 && from == nullptr && !parentOnly;
   WalkRecord record;
 
   Node cur;
-  if (at.dirFd >= 0) {
+  StartDir opened;
+  if (from == nullptr && at.dirFd >= 0) {
     MYFS_ASSIGN_OR_RETURN(file, files_.get(at.dirFd));
-    auto start = loadInode(file->inode->ino);
-    if (!start && (start.err() == ENOENT || start.err() == ESTALE) && file->inode->attr.isDir()) {
+    opened = StartDir{file->inode, file->path, {}};
+    from = &opened;
+  }
+  if (from != nullptr) {
+    const std::shared_ptr<Inode>& dir = from->inode;
+    auto start = loadInode(dir->ino);
+    if (!start && (start.err() == ENOENT || start.err() == ESTALE) && dir->attr.isDir()) {
       // A directory removed while open: "." still names it (nlink 0), nothing in it exists.
-      std::lock_guard lock(file->inode->mu);
-      Attr gone = file->inode->attr;
+      std::lock_guard lock(dir->mu);
+      Attr gone = dir->attr;
       gone.nlink = 0;
-      start = Node{file->inode, gone};
+      start = Node{dir, gone};
     }
     if (!start) return start.error();
+    MYFS_ASSIGN_OR_RETURN(base, splitPath(from->path));
+    w.canon = std::move(base);
     if (path.empty()) {
       w.node = *start;
-      MYFS_ASSIGN_OR_RETURN(base, splitPath(file->path));
-      w.canon = std::move(base);
       return w;
     }
     if (!start->attr.isDir()) return Errno(ENOTDIR);
     cur = *start;
-    MYFS_ASSIGN_OR_RETURN(base, splitPath(file->path));
-    w.canon = std::move(base);
   } else {
     // The root's attributes, leased: every walk starts there, and a recorded walk needs them.
     MYFS_ASSIGN_OR_RETURN(root, loadInode(mount_.rootIno));

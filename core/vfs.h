@@ -44,8 +44,14 @@ inline constexpr int kEscapeErrno = 0x4d59;
 // Where a relative path starts: the mount root or an open myfs directory.
 struct At {
   int dirFd = -1;  // -1: the mount root
+  // With dirFd -1: the path is the process's current directory (see Vfs::holdCwd) joined
+  // with a relative path; a walk that fails that way is tried again from the held
+  // directory itself (renamed or removed meanwhile, as the kernel resolves from the
+  // cwd's inode, not its name).
+  bool fromCwd = false;
   static At root() { return At{}; }
   static At dir(int fd) { return At{fd}; }
+  static At cwd() { return At{-1, true}; }
 };
 
 // A time to set with utimens: nanoseconds since the epoch, or one of these.
@@ -114,6 +120,18 @@ class Vfs {
   virtual Result<std::uint64_t> dirTell(int fd) = 0;
   // The mount-relative path the file was opened by ("" for the root).
   virtual Result<std::string> fdPath(int fd) = 0;
+  // The process's current directory is `rel` (mount-relative): the Vfs holds its inode,
+  // so that "." still names it after it was removed and relative paths follow it when
+  // it was renamed (At::cwd). `ino` (0: unknown) is the inode it was when another
+  // process handed it over (exec): held even if `rel` leads elsewhere now. Returns the
+  // inode held, 0 if none could be (rel does not resolve and ino is gone). releaseCwd:
+  // the current directory left myfs.
+  virtual InodeId holdCwd(std::string_view rel, InodeId ino) = 0;
+  // Where the held current directory is now (mount-relative): its path, or, when that no
+  // longer leads to it (renamed), the names found going up its parents. Errors: ENOENT
+  // (removed, or nothing held), and the errors of the lookups.
+  virtual Result<std::string> cwdPath() = 0;
+  virtual void releaseCwd() = 0;
   virtual Result<void> fchmod(int fd, mode_t mode) = 0;
   virtual Result<void> fchown(int fd, uid_t uid, gid_t gid) = 0;
   virtual Result<void> futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeNs) = 0;

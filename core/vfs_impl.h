@@ -48,6 +48,9 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Result<void> dirSeek(int fd, std::uint64_t pos) override;
   Result<std::uint64_t> dirTell(int fd) override;
   Result<std::string> fdPath(int fd) override;
+  InodeId holdCwd(std::string_view rel, InodeId ino) override;
+  Result<std::string> cwdPath() override;
+  void releaseCwd() override;
   Result<void> fchmod(int fd, mode_t mode) override;
   Result<void> fchown(int fd, uid_t uid, gid_t gid) override;
   Result<void> futimens(int fd, std::int64_t atimeNs, std::int64_t mtimeNs) override;
@@ -152,6 +155,15 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Result<Walk> walkFull(At at, std::string_view path, bool followLast, const Cred& cred);
   Result<Walk> walkParent(At at, std::string_view path, const Cred& cred);
   Result<Walk> walk(At at, std::string_view path, bool parentOnly, bool followLast, const Cred& cred);
+  // A directory a walk starts from: an open directory's, or the held current directory.
+  struct StartDir {
+    std::shared_ptr<Inode> inode;
+    std::string path;   // mount-relative, where it is (as far as known)
+    std::string named;  // the held cwd: the name the front end builds paths from (holdCwd)
+  };
+  // walk() from `from` (null: as `at` says).
+  Result<Walk> walkFrom(At at, const StartDir* from, std::string_view path, bool parentOnly, bool followLast,
+                        const Cred& cred);
   // The child `name` of directory `dir` (ENOENT when absent), from the dentry cache or server.
   // *nameToken: the lease token of dir's names the answer relied on (0: none).
   Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred,
@@ -166,6 +178,9 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Node cachedOrIncomplete(InodeId ino, std::uint32_t type);
   // Marks cached attributes out of date (after a change made through another inode).
   void stale(InodeId ino);
+  // After our rmdir: the directory's cached inode says nlink 0 and is fetched again
+  // (the server no longer knows it: "." of an open fd or the cwd then has nlink 0).
+  void removedDirectory(InodeId ino);
   // Marks cached times and link count out of date (our own change to a name in a
   // directory, or to a link count): walks still use the attributes, stat fetches them.
   void touched(InodeId ino);
@@ -268,6 +283,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   mutable std::vector<std::unique_ptr<CredSnapshot>> credSnapshots_;  // GUARDED_BY(credMu_)
   DentryCache dentries_;
   WalkCache walks_;
+  std::mutex cwdMu_;
+  std::optional<StartDir> cwd_;  // the held current directory (holdCwd)
   std::atomic<std::uint64_t> namespaceGeneration_{1};  // bumped by our own name changes
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};

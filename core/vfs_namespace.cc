@@ -149,6 +149,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   auto r = cluster_.shardOf(p).unlink(cred, p, w.last, true);
   if (r.ok()) {
     touched(p);
+    removedDirectory(r->ino);
     return okResult();
   }
   if (r.err() != EXDEV) return r.error();
@@ -164,7 +165,18 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   forget(p, w.last);
   MYFS_TRY(owner.linkCount(child.inode->ino, -1, 0));  // frees the (empty) directory
   touched(p);
+  removedDirectory(child.inode->ino);
   return okResult();
+}
+
+void VfsImpl::removedDirectory(InodeId ino) {
+  std::shared_ptr<Inode> dir = findInode(ino);
+  if (!dir) return;
+  {
+    std::lock_guard lock(dir->mu);
+    dir->attr.nlink = 0;  // an open fd or the current directory still names it
+  }
+  stale(ino);
 }
 
 Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::string_view toPath,

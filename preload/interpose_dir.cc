@@ -55,6 +55,10 @@ struct dirent64* nextEntry(MyfsDir* d) {
     const int saved = errno;  // the client's calls may leave theirs (EAGAIN)
     Guard g;
     auto r = loadedVfs()->getdents(d->fd, d->buf, sizeof d->buf);
+    if (!r && r.err() == ENOENT) {
+      errno = saved;  // a removed directory: the end, as glibc's readdir says
+      return nullptr;
+    }
     if (!r) {
       errno = r.err();
       return nullptr;
@@ -82,8 +86,21 @@ int cwdRemoved(const std::string& rel) {
   return !a && a.err() == ENOENT ? ENOENT : 0;
 }
 
-int getcwdVirtual(const std::string& rel, char* buf, size_t size, char** out) {
-  if (int err = cwdRemoved(rel); err != 0) return err;
+int getcwdVirtual(std::string rel, char* buf, size_t size, char** out) {
+  if (int err = cwdRemoved(rel); err != 0) {
+    // The name is gone: the directory was removed, or renamed (then it has a new name).
+    Vfs* vfs = loadedVfs();
+    if (vfs == nullptr || inVforkChild()) return err;
+    const int saved = errno;
+    Result<std::string> now = [&] {
+      Guard g;
+      return vfs->cwdPath();
+    }();
+    errno = saved;
+    if (!now) return err;
+    rel = *now;
+    setVirtualCwd(rel);  // MYFS_CWD follows, for the programs this one starts
+  }
   std::string full = prefix() + (rel.empty() ? "" : "/" + rel);
   if (buf == nullptr) {
     size_t n = size == 0 ? full.size() + 1 : size;

@@ -24,6 +24,7 @@ namespace myfs::preload {
 namespace {
 
 constexpr char kCwdVar[] = "MYFS_CWD=";
+constexpr char kCwdInoVar[] = "MYFS_CWD_INO=";
 constexpr char kShadowsVar[] = "MYFS_SHADOWS=1";
 
 constexpr char kFdsVar[] = "MYFS_FDS=1";
@@ -41,20 +42,26 @@ bool prepareForExec() {
 
 // envp with MYFS_CWD set to the current myfs directory (or removed when the current
 // directory is the kernel's), MYFS_SHADOWS when shadow files may be inherited and
-// MYFS_FDS when myfs fds are. `storage` keeps the new strings alive.
+// MYFS_FDS when myfs fds are. `storage` (two strings) keeps the new strings alive.
 std::vector<char*> withCwd(char* const envp[], std::string* storage, bool inheritsFds) {
   std::vector<char*> out;
   for (char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
-    if (!startsWith(*e, kCwdVar) && !startsWith(*e, "MYFS_SHADOWS=") && !startsWith(*e, "MYFS_FDS=")) {
+    if (!startsWith(*e, kCwdVar) && !startsWith(*e, kCwdInoVar) && !startsWith(*e, "MYFS_SHADOWS=") &&
+        !startsWith(*e, "MYFS_FDS=")) {
       out.push_back(*e);
     }
   }
   if (anyShadows()) out.push_back(const_cast<char*>(kShadowsVar));
   if (inheritsFds) out.push_back(const_cast<char*>(kFdsVar));
   std::string rel;
-  if (virtualCwd(&rel)) {
-    *storage = std::string(kCwdVar) + (rel.empty() ? "/" : rel);
-    out.push_back(storage->data());
+  std::uint64_t ino = 0;
+  if (virtualCwd(&rel, &ino)) {
+    storage[0] = std::string(kCwdVar) + (rel.empty() ? "/" : rel);
+    out.push_back(storage[0].data());
+    if (ino != 0) {
+      storage[1] = std::string(kCwdInoVar) + std::to_string(ino);
+      out.push_back(storage[1].data());
+    }
   }
   out.push_back(nullptr);
   return out;
@@ -112,8 +119,8 @@ using namespace myfs;           // NOLINT
 using namespace myfs::preload;  // NOLINT
 
 MYFS_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
-  std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
+  std::string storage[2];
+  std::vector<char*> env = withCwd(envp, storage, prepareForExec());
   if (Routed r = route(path); r.myfs) return execFromMyfs(r, argv, env.data());
   return MYFS_REAL(execve)(path, argv, env.data());
 }
@@ -123,8 +130,8 @@ MYFS_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
 MYFS_EXPORT int execv(const char* path, char* const argv[]) noexcept { return execve(path, argv, environ); }
 
 MYFS_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
-  std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
+  std::string storage[2];
+  std::vector<char*> env = withCwd(envp, storage, prepareForExec());
   if (file != nullptr && strchr(file, '/') != nullptr) {
     if (Routed r = route(file); r.myfs) return execFromMyfs(r, argv, env.data());
   }
@@ -174,15 +181,15 @@ MYFS_EXPORT int execle(const char* path, const char* arg0, ...) noexcept {
 
 MYFS_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-  std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
+  std::string storage[2];
+  std::vector<char*> env = withCwd(envp, storage, prepareForExec());
   return MYFS_REAL(posix_spawn)(pid, path, actions, attr, argv, env.data());
 }
 
 MYFS_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                              const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-  std::string storage;
-  std::vector<char*> env = withCwd(envp, &storage, prepareForExec());
+  std::string storage[2];
+  std::vector<char*> env = withCwd(envp, storage, prepareForExec());
   return MYFS_REAL(posix_spawnp)(pid, file, actions, attr, argv, env.data());
 }
 

@@ -81,6 +81,7 @@ int renameAt(int oldDir, const char* oldPath, int newDir, const char* newPath, u
   Guard g;
   auto res = vfs->rename(from.at, from.rel, to.at, to.rel, flags);
   if (!res && isEscape(res.err())) return failWith(EXDEV);
+  if (res) followRenamedCwd(lexicalMyfsDirectory(from), lexicalMyfsDirectory(to), (flags & RENAME_EXCHANGE) != 0);
   return toInt(res);
 }
 

@@ -62,8 +62,13 @@ inline Routed route(const char* path) { return route(-100 /* AT_FDCWD */, path);
 const std::string& prefix();
 
 // The current directory when it is inside myfs ("" = the mount root), else false.
-bool virtualCwd(std::string* rel);
+// The current directory when inside myfs (mount-relative) and, if given, the inode the
+// Vfs holds for it (0: none).
+bool virtualCwd(std::string* rel, std::uint64_t* ino = nullptr);
 void setVirtualCwd(const std::string& rel);  // chdir into myfs
+// After this process renamed `from` to `to` (mount-relative, lexically normal; swapped
+// when `exchanged`): a current directory at or under the renamed name moves with it.
+void followRenamedCwd(const std::string& from, const std::string& to, bool exchanged);
 void clearVirtualCwd(const char* realPath);  // chdir elsewhere (null: unknown, ask the kernel)
 // The mount-relative directory a myfs path names, worked out without asking the servers
 // (for vfork children, which must not use the client): ".." and symlinks taken lexically.

@@ -52,11 +52,25 @@ struct CwdState {
   std::mutex mu;
   bool isVirtual = false;
   std::string rel;   // when virtual
+  std::uint64_t ino = 0;  // when virtual: the inode the Vfs holds (0: none yet)
   std::string real;  // when known and not virtual ("" = ask the kernel)
 };
 CwdState& cwdState() {
   static CwdState* state = new CwdState;
   return *state;
+}
+
+// The inode the Vfs holds as the current directory (0: none), also for exec'd programs
+// (MYFS_CWD_INO). cwd.mu held.
+void noteHeldCwd(CwdState& cwd, std::uint64_t ino) {
+  const bool exported = getenv("MYFS_CWD_INO") != nullptr;
+  if (ino == cwd.ino && exported == (ino != 0)) return;  // no setenv racing other threads' getenv
+  cwd.ino = ino;
+  if (ino == 0) {
+    unsetenv("MYFS_CWD_INO");
+  } else {
+    setenv("MYFS_CWD_INO", std::to_string(ino).c_str(), 1);
+  }
 }
 
 // A vfork()ed child shares the parent's memory (and environ): its chdir must leave the
@@ -134,6 +148,7 @@ __attribute__((constructor)) void shimInit() {
     // Started by a process whose current directory was inside myfs.
     cwdState().isVirtual = true;
     cwdState().rel = strcmp(cwd, "/") == 0 ? "" : cwd;
+    if (const char* ino = getenv("MYFS_CWD_INO"); ino != nullptr) cwdState().ino = strtoull(ino, nullptr, 10);
   }
   errno = saved;
 }
@@ -205,6 +220,12 @@ Vfs* startVfs() {
   }
   gApi.store(api, std::memory_order_release);
   vforkBecomesFork();
+  // A current directory inherited in MYFS_CWD is held from now on, as chdir holds it.
+  if (!inVforkChild()) {
+    CwdState& cwd = cwdState();
+    std::lock_guard cwdLock(cwd.mu);
+    if (cwd.isVirtual) noteHeldCwd(cwd, api->vfs->holdCwd(cwd.rel, cwd.ino));
+  }
   return api->vfs;
 }
 
@@ -289,6 +310,7 @@ Routed route(int dirfd, const char* path) {
   std::lock_guard lock(cwd.mu);
   if (cwd.isVirtual) {
     r.myfs = true;
+    r.at = At::cwd();
     r.rel = cwd.rel.empty() ? std::string(path) : cwd.rel + "/" + path;
     return r;
   }
@@ -307,16 +329,18 @@ Routed route(int dirfd, const char* path) {
   return r;
 }
 
-bool virtualCwd(std::string* rel) {
+bool virtualCwd(std::string* rel, std::uint64_t* ino) {
   if (const VforkCwd* v = vforkCwd()) {
     if (!v->isVirtual) return false;
     *rel = v->rel;
+    if (ino != nullptr) *ino = 0;
     return true;
   }
   CwdState& cwd = cwdState();
   std::lock_guard lock(cwd.mu);
   if (!cwd.isVirtual) return false;
   *rel = cwd.rel;
+  if (ino != nullptr) *ino = cwd.ino;
   return true;
 }
 
@@ -335,6 +359,30 @@ void setVirtualCwd(const std::string& rel) {
   cwd.isVirtual = true;
   cwd.rel = rel;
   setenv("MYFS_CWD", rel.empty() ? "/" : rel.c_str(), 1);
+  std::uint64_t ino = 0;
+  if (Vfs* vfs = loadedVfs()) {
+    Guard g;
+    ino = vfs->holdCwd(rel, 0);
+  }
+  noteHeldCwd(cwd, ino);
+}
+
+void followRenamedCwd(const std::string& from, const std::string& to, bool exchanged) {
+  std::string rel;
+  if (!virtualCwd(&rel)) return;
+  auto under = [&rel](const std::string& dir) {
+    return dir.empty() || rel == dir || (rel.size() > dir.size() && rel.compare(0, dir.size(), dir) == 0 && rel[dir.size()] == '/');
+  };
+  auto moved = [&rel](const std::string& dir, const std::string& now) {
+    std::string rest = rel.substr(dir.size());
+    if (now.empty() && !rest.empty()) rest.erase(0, 1);
+    return now + rest;
+  };
+  if (!from.empty() && under(from)) {
+    setVirtualCwd(moved(from, to));
+  } else if (exchanged && !to.empty() && under(to)) {
+    setVirtualCwd(moved(to, from));
+  }
 }
 
 void clearVirtualCwd(const char* realPath) {
@@ -345,7 +393,14 @@ void clearVirtualCwd(const char* realPath) {
   }
   CwdState& cwd = cwdState();
   std::lock_guard lock(cwd.mu);
-  if (cwd.isVirtual) unsetenv("MYFS_CWD");
+  if (cwd.isVirtual) {
+    unsetenv("MYFS_CWD");
+    noteHeldCwd(cwd, 0);
+  }
+  if (Vfs* vfs = loadedVfs(); vfs != nullptr && cwd.isVirtual) {
+    Guard g;
+    vfs->releaseCwd();
+  }
   cwd.isVirtual = false;
   cwd.real = realPath != nullptr && realPath[0] == '/' ? lexicalNormalize(realPath) : "";
 }

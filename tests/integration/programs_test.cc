@@ -265,6 +265,32 @@ print(run(['sh', '-c', 'cd sub && pwd'], None), os.getcwd(), os.listdir('.'))
   EXPECT_EQ("hello /tmp hi /myfs/sp\n/myfs/sp/sub /myfs/sp ['sub']\n", r.out);
 }
 
+// The current directory is the directory, not its name: another process renaming it
+// or this one removing it behaves as on Linux.
+TEST_F(ProgramsTest, TheCurrentDirectoryFollowsItsDirectoryWhenRenamedOrRemoved) {
+  expectSameAsNative("cwd_moved", R"SH(
+    cd $R && mkdir -p w/y && cd w/y
+    mv $R/w/y $R/w/z
+    touch h; echo "touch=$?"
+    pwd -P | sed "s|^$R||"
+    mkdir sub && cd sub && touch k && /bin/pwd | sed "s|^$R||"
+    python3 -c 'import os; open("p", "w").write("x"); print(os.getcwd().endswith("/w/z/sub"), sorted(os.listdir(".")))'
+    python3 -c '
+import os, sys
+os.makedirs("gone")
+os.chdir("gone")
+os.rmdir("../gone")
+print("nlink", os.stat(".").st_nlink)
+for call in (lambda: open("f", "w"), os.getcwd, lambda: os.listdir(".")):
+    try:
+        print(call())
+    except OSError as e:
+        print(type(e).__name__, e.errno)
+'
+    cd $R && ls w w/z w/z/sub
+  )SH");
+}
+
 TEST_F(ProgramsTest, GitRepositoryLifecycle) {
   // Fixed identities and dates: the object ids must match the native run exactly.
   expectSameAsNative("git", R"SH(
