@@ -146,6 +146,21 @@ class Cluster {
   virtual DataPlane& data() = 0;
 
   MetaShard& shardOf(InodeId ino) { return shard(shardOfInode(ino)); }
+
+  // Steps 2 and 3 of a cross-shard mkdir: the entry name -> ino (mode) in parent, on the
+  // parent's shard, and the link (+1) of the pending inode ino, on its own shard. Each
+  // result is its call's. This one runs them in turn (the link only once the entry is
+  // made; ECANCELED otherwise); an RPC cluster sends both at once.
+  struct EntryAndLink {
+    Result<AddEntryResult> entry;
+    Result<LinkCountResult> link;
+  };
+  virtual EntryAndLink addEntryAndLink(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                                       std::uint32_t mode) {
+    EntryAndLink out{shardOf(parent).addEntry(cred, parent, name, ino, mode, false), Errno(ECANCELED)};
+    if (out.entry) out.link = shardOf(ino).linkCount(ino, +1, 0);
+    return out;
+  }
   // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that
   // keeps sessions; one that does not (tests' in-process clusters) never calls it.
   virtual void setLeaseListener(LeaseListener* /*listener*/) {}

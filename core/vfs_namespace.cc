@@ -55,16 +55,16 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
     learn(attr);
     made = attr.ino;
   } else {
-    // Two shards: the inode first (unreferenced if we stop here), then the entry
-    // (whose shard checks write permission on the parent).
+    // Two shards: the inode first (pending: unreferenced if we stop here), then the
+    // entry (whose shard checks write permission on the parent) and the inode's link
+    // together.
     MYFS_ASSIGN_OR_RETURN(attr, cluster_.shard(target).makeInode(cred, p, dirMode, ""));
-    auto added = cluster_.shardOf(p).addEntry(cred, p, name, attr.ino, dirMode, false);
-    if (!added) {
-      (void)cluster_.shard(target).linkCount(attr.ino, -1, 0);  // frees the pending inode
-      return added.error();
+    Cluster::EntryAndLink both = cluster_.addEntryAndLink(cred, p, name, attr.ino, dirMode);
+    if (!both.entry) {
+      (void)cluster_.shard(target).linkCount(attr.ino, -1, 0);  // frees it, pending or linked
+      return both.entry.error();
     }
-    MYFS_ASSIGN_OR_RETURN(linked, cluster_.shard(target).linkCount(attr.ino, +1, 0));
-    (void)linked;
+    if (!both.link) return both.link.error();
     made = attr.ino;
   }
   learnEntry(p, name, made);

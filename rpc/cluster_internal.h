@@ -71,6 +71,10 @@ inline capnp::Data::Reader bytes(const void* p, size_t n) {
 
 // One metadata shard over RPC; all data servers over RPC (batches fan out in parallel).
 std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry);
+// Cluster::addEntryAndLink with both calls in flight at once (on this thread's loop).
+Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
+                                                InodeId parent, std::string_view name, InodeId ino,
+                                                std::uint32_t mode);
 std::unique_ptr<DataPlane> makeRpcDataPlane(RpcCluster& cluster, std::uint32_t servers, const RetryPolicy& retry);
 
 }  // namespace myfs::rpc

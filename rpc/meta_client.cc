@@ -11,6 +11,28 @@ namespace {
 using schema::DataService;
 using schema::MetaService;
 
+kj::Promise<Result<AddEntryResult>> sendAddEntry(Connection& c, const Cred& cred, InodeId parent,
+                                                 std::string_view name, InodeId ino, std::uint32_t mode,
+                                                 bool replace) {
+  auto req = c.cap<MetaService>().addEntryRequest();
+  toWire(cred, req.initCred());
+  req.setParent(parent);
+  req.setName(text(name));
+  req.setIno(ino);
+  req.setMode(mode);
+  req.setReplace(replace);
+  return req.send().then([](capnp::Response<MetaService::AddEntryResults>&& r) { return fromWire(r); });
+}
+
+kj::Promise<Result<LinkCountResult>> sendLinkCount(Connection& c, InodeId ino, std::int32_t delta,
+                                                   InodeId newParent) {
+  auto req = c.cap<MetaService>().linkCountRequest(capnp::MessageSize{6, 0});
+  req.setIno(ino);
+  req.setDelta(delta);
+  req.setNewParent(newParent);
+  return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) { return fromWire(r); });
+}
+
 // One metadata shard reached over RPC.
 class RpcMetaShard final : public MetaShard {
  public:
@@ -184,16 +206,8 @@ class RpcMetaShard final : public MetaShard {
 
   Result<AddEntryResult> addEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                                   std::uint32_t mode, bool replace) override {
-    return call<AddEntryResult>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().addEntryRequest();
-      toWire(cred, req.initCred());
-      req.setParent(parent);
-      req.setName(text(name));
-      req.setIno(ino);
-      req.setMode(mode);
-      req.setReplace(replace);
-      return req.send().then([](capnp::Response<MetaService::AddEntryResults>&& r) { return fromWire(r); });
-    });
+    return call<AddEntryResult>(
+        false, [&](Connection& c) { return sendAddEntry(c, cred, parent, name, ino, mode, replace); });
   }
 
   Result<void> removeEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId expectIno) override {
@@ -209,13 +223,7 @@ class RpcMetaShard final : public MetaShard {
   }
 
   Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) override {
-    return call<LinkCountResult>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().linkCountRequest(capnp::MessageSize{6, 0});
-      req.setIno(ino);
-      req.setDelta(delta);
-      req.setNewParent(newParent);
-      return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) { return fromWire(r); });
-    });
+    return call<LinkCountResult>(false, [&](Connection& c) { return sendLinkCount(c, ino, delta, newParent); });
   }
 
   Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo) override {
@@ -319,7 +327,60 @@ class RpcMetaShard final : public MetaShard {
   const RetryPolicy retry_;
 };
 
+// The outcome of one attempt as the caller's result: a request that never left is made
+// again the usual way (with retries); any other transport failure is EIO (neither call
+// is idempotent).
+template <typename T, typename Retry>
+Result<T> settle(Outcome<T>& o, const std::string& address, Retry&& again) {
+  if (o.transport == Transport::kOk) return std::move(*o.result);
+  if (o.transport == Transport::kNotSent) return again();
+  logTransportFailure(address, o.detail, 1);
+  return Errno(EIO);
+}
+
 }  // namespace
+
+Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
+                                                InodeId parent, std::string_view name, InodeId ino,
+                                                std::uint32_t mode) {
+  const std::uint32_t entryShard = shardOfInode(parent);
+  const std::uint32_t linkShard = shardOfInode(ino);
+  Outcome<AddEntryResult> entry;
+  Outcome<LinkCountResult> link;
+  std::string entryAddress, linkAddress;
+  auto sendEntry = [&](Connection& c) { return sendAddEntry(c, cred, parent, name, ino, mode, false); };
+  auto sendLink = [&](Connection& c) { return sendLinkCount(c, ino, +1, 0); };
+  const bool ran = withLoop(cluster, [&](auto& loop, auto& meta, auto&) {
+    Connection& entryConn = *meta[entryShard];
+    Connection& linkConn = *meta[linkShard];
+    entryAddress = entryConn.address();
+    linkAddress = linkConn.address();
+    try {
+      loop.run([&]() {
+        auto first = attempt<AddEntryResult>(loop, entryConn, retry.callTimeoutMs, sendEntry)
+                         .then([&entry](Outcome<AddEntryResult>&& o) { entry = std::move(o); })
+                         .eagerlyEvaluate(nullptr);
+        return attempt<LinkCountResult>(loop, linkConn, retry.callTimeoutMs, sendLink)
+            .then([&link, first = kj::mv(first)](Outcome<LinkCountResult>&& o) mutable {
+              link = std::move(o);
+              return kj::mv(first);
+            })
+            .then([] { return true; });
+      });
+      return true;
+    } catch (const kj::Exception& e) {
+      logTransportFailure(entryAddress, e.getDescription().cStr(), 1);
+      return false;
+    }
+  });
+  if (!ran) return Cluster::EntryAndLink{Errno(EIO), Errno(EIO)};
+  Cluster::EntryAndLink out{
+      settle(entry, entryAddress,
+             [&] { return cluster.shard(entryShard).addEntry(cred, parent, name, ino, mode, false); }),
+      Errno(ECANCELED)};
+  out.link = settle(link, linkAddress, [&] { return cluster.shard(linkShard).linkCount(ino, +1, 0); });
+  return out;
+}
 
 std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry) {
   return std::make_unique<RpcMetaShard>(cluster, index, retry);

@@ -130,6 +130,35 @@ TEST_F(RpcClusterTest, MetadataAndDataCallsRoundTrip) {
   EXPECT_TRUE(payload == back.substr(0, r.got));
 }
 
+// The two last steps of a cross-shard mkdir go out together; a lost race (EEXIST) leaves
+// an inode the caller frees; a server that is gone gives EIO for both.
+TEST_F(RpcClusterTest, EntryAndLinkOfANewDirectoryTravelTogether) {
+  Cred root;
+  const std::uint32_t mode = S_IFDIR | 0755;
+  auto made = cluster_->shard(0).makeInode(root, kRootIno, mode, "");
+  ASSERT_TRUE(made.ok());
+  Cluster::EntryAndLink both = cluster_->addEntryAndLink(root, kRootIno, "d", made->ino, mode);
+  ASSERT_TRUE(both.entry.ok()) << both.entry.err();
+  ASSERT_TRUE(both.link.ok()) << both.link.err();
+  auto found = cluster_->shard(0).lookup(root, kRootIno, "d", nullptr);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(made->ino, found->ino);
+  EXPECT_EQ(2u, found->nlink);
+
+  auto loser = cluster_->shard(0).makeInode(root, kRootIno, mode, "");
+  ASSERT_TRUE(loser.ok());
+  both = cluster_->addEntryAndLink(root, kRootIno, "d", loser->ino, mode);
+  EXPECT_EQ(EEXIST, both.entry.err());
+  EXPECT_TRUE(both.link.ok());
+  ASSERT_TRUE(cluster_->shard(0).linkCount(loser->ino, -1, 0).ok());
+  EXPECT_EQ(ENOENT, cluster_->shard(0).getattr(loser->ino).err());
+
+  meta_->stop();
+  both = cluster_->addEntryAndLink(root, kRootIno, "e", loser->ino, mode);
+  EXPECT_EQ(EIO, both.entry.err());
+  EXPECT_EQ(EIO, both.link.err());
+}
+
 TEST_F(RpcClusterTest, ReconnectsAfterTheServerRestarts) {
   ASSERT_TRUE(cluster_->shard(0).getattr(kRootIno).ok());
   meta_->stop();
