@@ -612,3 +612,54 @@ TEST_F(VfsTest, ErrnosOfOpen) {
 
 }  // namespace
 }  // namespace myfs
+
+namespace myfs {
+namespace {
+
+// The held current directory (Vfs::holdCwd, At::cwd): paths built from its old name
+// reach it after a rename, "." names it after its removal, getcwd's name follows it.
+class VfsCwdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<LocalCluster>(2, 1, 1u << 16);
+    auto v = makeVfs(*cluster_, VfsOptions{});
+    ASSERT_TRUE(v.ok());
+    vfs_ = std::move(*v);
+  }
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<Vfs> vfs_;
+};
+
+TEST_F(VfsCwdTest, RelativePathsFollowTheHeldDirectory) {
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "a", 0755).ok());
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "a/d", 0755).ok());
+  const InodeId d = vfs_->stat(At::root(), "a/d", true)->ino;
+  EXPECT_EQ(d, vfs_->holdCwd("a/d", 0));
+  ASSERT_TRUE(vfs_->rename(At::root(), "a/d", At::root(), "e", 0).ok());
+  // The front end still builds "a/d/..." from the name it knows.
+  ASSERT_TRUE(vfs_->mkdir(At::cwd(), "a/d/sub", 0755).ok());
+  EXPECT_TRUE(vfs_->stat(At::root(), "e/sub", true).ok());
+  EXPECT_EQ(d, vfs_->stat(At::cwd(), "a/d/.", true)->ino);
+  EXPECT_EQ(ENOENT, vfs_->stat(At::root(), "a/d", true).err());  // by name from the root: gone
+  ASSERT_TRUE(vfs_->cwdPath().ok());
+  EXPECT_EQ("e", *vfs_->cwdPath());
+
+  // A process started with the old name and the inode number holds the inode.
+  EXPECT_EQ(d, vfs_->holdCwd("a/d", d));
+  EXPECT_TRUE(vfs_->stat(At::cwd(), "a/d/sub", true).ok());
+
+  ASSERT_TRUE(vfs_->rmdir(At::root(), "e/sub").ok());
+  EXPECT_EQ(d, vfs_->holdCwd("e", 0));
+  ASSERT_TRUE(vfs_->rmdir(At::root(), "e").ok());
+  auto dot = vfs_->stat(At::cwd(), "e/.", true);
+  ASSERT_TRUE(dot.ok());
+  EXPECT_EQ(0u, dot->nlink);
+  EXPECT_TRUE(dot->isDir());
+  EXPECT_EQ(ENOENT, vfs_->mkdir(At::cwd(), "e/x", 0755).err());
+  EXPECT_EQ(ENOENT, vfs_->cwdPath().err());
+  vfs_->releaseCwd();
+  EXPECT_EQ(ENOENT, vfs_->stat(At::cwd(), "e/.", true).err());
+}
+
+}  // namespace
+}  // namespace myfs
