@@ -74,6 +74,11 @@ std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::st
   rocksdb::Options o;
   o.create_if_missing = true;
   o.IncreaseParallelism(2);
+  // Most writes first look up a name that does not exist yet (create, mkdir, rename's
+  // target): a bloom filter over the memtable's keys answers those without a skiplist
+  // search.
+  o.memtable_prefix_bloom_size_ratio = 0.1;
+  o.memtable_whole_key_filtering = true;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, opts.dir, &raw);
   if (!s.ok()) {
