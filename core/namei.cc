@@ -229,8 +229,9 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     std::lock_guard lock(cwdMu_);
     cwd = cwd_;
   }
-  if (!cwd) return w;
+  if (!cwd || cwd->named.empty()) return w;  // the mount root is never renamed or removed
   const std::string named = cwd->named;  // the name the caller's path was built from
+  if (auto at = cachedWalk(named, true); at && at->inode == cwd->inode) return w;  // still there: a real ENOENT
   if (auto now = cwdPath(); now) cwd->path = *now;
   std::string_view rest = path;
   if (!named.empty()) {
