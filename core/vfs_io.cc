@@ -702,7 +702,11 @@ Result<size_t> VfsImpl::fillDirents(File& file, void* buf, size_t n, std::uint64
     }
     if (f->dirBufPos == f->dirBuf.size()) {
       if (f->dirEof) break;
-      MYFS_ASSIGN_OR_RETURN(page, cluster_.shardOf(f->inode->ino).readdir(cred, f->inode->ino, f->dirCookie, 256));
+      // A first page of 256 names serves most directories in one call; a large one is
+      // read on in pages of 2,048 (each page is a round trip).
+      const std::uint32_t pageEntries = f->dirCookie.empty() ? 256 : 2048;
+      MYFS_ASSIGN_OR_RETURN(page,
+                            cluster_.shardOf(f->inode->ino).readdir(cred, f->inode->ino, f->dirCookie, pageEntries));
       f->dirBuf = std::move(page.entries);
       f->dirBufPos = 0;
       f->dirCookie = std::move(page.nextCookie);
