@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_set>
 
@@ -25,6 +26,9 @@ struct MyfsDir {
 };
 
 constinit std::mutex gDirsMu;
+// How many DIR*s the shim made are open: none (most programs, most of the time) means a
+// stream is the kernel's without taking the lock.
+constinit std::atomic<long> gOpenDirs{0};
 // The DIR*s the shim made (built on first use: see cwdState()).
 std::unordered_set<void*>& myfsDirs() {
   static auto* dirs = new std::unordered_set<void*>;
@@ -32,7 +36,7 @@ std::unordered_set<void*>& myfsDirs() {
 }
 
 MyfsDir* asMyfs(DIR* d) {
-  if (d == nullptr || loadedVfs() == nullptr) return nullptr;
+  if (d == nullptr || gOpenDirs.load(std::memory_order_acquire) == 0 || loadedVfs() == nullptr) return nullptr;
   std::lock_guard lock(gDirsMu);
   return myfsDirs().count(d) ? reinterpret_cast<MyfsDir*>(d) : nullptr;
 }
@@ -46,6 +50,7 @@ DIR* wrapFd(int fd) {
   }
   std::lock_guard lock(gDirsMu);
   myfsDirs().insert(d);
+  gOpenDirs.fetch_add(1, std::memory_order_release);
   return reinterpret_cast<DIR*>(d);
 }
 
@@ -151,7 +156,7 @@ MYFS_EXPORT int closedir(DIR* dir) {
   if (d == nullptr) return MYFS_REAL(closedir)(dir);
   {
     std::lock_guard lock(gDirsMu);
-    myfsDirs().erase(dir);
+    if (myfsDirs().erase(dir) != 0) gOpenDirs.fetch_sub(1, std::memory_order_release);
   }
   int rc = close(d->fd);
   delete d;
