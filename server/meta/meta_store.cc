@@ -57,7 +57,7 @@ Result<void> checkEntryName(std::string_view name, int dotsErr) {
 
 MetaStore::MetaStore(std::unique_ptr<rocksdb::DB> db, SuperBlockRecord sb, ShardCounters counters,
                      std::uint64_t nextSeq)
-    : db_(std::move(db)), sb_(sb), counters_(counters), nextSeq_(nextSeq) {}
+    : db_(std::move(db)), sb_(sb), counters_(counters), nextSeq_(nextSeq), reservedSeq_(nextSeq) {}
 
 MetaStore::~MetaStore() {
   if (db_) {
@@ -311,12 +311,19 @@ void MetaStore::touchDir(InodeRecord& dir, std::int64_t now) {
 
 Result<void> MetaStore::commit(MetaTxn& txn) {
   rocksdb::WriteBatch& b = txn.batch();
-  if (txn.nextSeq() != nextSeq_) b.Put(kCounterKey, encodeU64(txn.nextSeq()));
+  // Inode numbers are reserved in blocks: the stored counter is where a restart goes on
+  // from, so one write covers kSeqBlock creations (a restart skips the unused rest).
+  std::uint64_t reserved = reservedSeq_;
+  if (txn.nextSeq() > reserved) {
+    reserved = std::min<std::uint64_t>(txn.nextSeq() + kSeqBlock, kMaxSeq + 1);
+    b.Put(kCounterKey, encodeU64(reserved));
+  }
   b.Put(kStatsKey, encodeCounters(txn.counters()));
   rocksdb::Status s = db_->Write(writeOptions(), &b);
   if (!s.ok()) return dbError("write batch", s);
   counters_ = txn.counters();
   nextSeq_ = txn.nextSeq();
+  reservedSeq_ = reserved;
   return okResult();
 }
 

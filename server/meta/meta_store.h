@@ -259,6 +259,8 @@ class MetaStore {
   mutable std::mutex mu_;  // serializes mutations; guards counters_ and nextSeq_ (read-check-write of one operation)
   ShardCounters counters_;
   std::uint64_t nextSeq_;
+  std::uint64_t reservedSeq_;  // stored in kCounterKey: numbers below it may be taken
+  static constexpr std::uint64_t kSeqBlock = 1024;
 };
 
 // Validates a path component as every entry-creating call does: "" ENOENT, over 255 bytes

@@ -146,6 +146,17 @@ TEST_F(MetaStoreTest, StatePersistsAcrossReopen) {
   // The inode counter survived: new inodes do not reuse numbers.
   InodeId g = file(kRoot, kRootIno, "g");
   EXPECT_GT(g, f);
+  // Also across the blocks numbers are reserved in, with restarts in between.
+  InodeId last = g;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 700; ++i) {
+      InodeId n = file(kRoot, d->ino, "r" + std::to_string(round) + "_" + std::to_string(i));
+      ASSERT_GT(n, last);
+      last = n;
+    }
+    open(0, 1, 1u << 16);
+  }
+  EXPECT_GT(file(kRoot, kRootIno, "h"), last);
 }
 
 TEST_F(MetaStoreTest, ReopenRefusesOtherShardLayout) {
