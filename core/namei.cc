@@ -230,15 +230,13 @@ Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnl
     cwd = cwd_;
   }
   if (!cwd || cwd->named.empty()) return w;  // the mount root is never renamed or removed
-  const std::string named = cwd->named;  // the name the caller's path was built from
-  if (auto at = cachedWalk(named, true); at && at->inode == cwd->inode) return w;  // still there: a real ENOENT
-  if (auto now = cwdPath(); now) cwd->path = *now;
+  const std::string& named = cwd->named;  // the name the caller's path was built from
   std::string_view rest = path;
-  if (!named.empty()) {
-    if (rest.compare(0, named.size(), named) != 0) return w;
-    rest.remove_prefix(named.size());
-    if (!rest.empty() && rest.front() != '/') return w;
-  }
+  if (rest.compare(0, named.size(), named) != 0) return w;
+  rest.remove_prefix(named.size());
+  if (!rest.empty() && rest.front() != '/') return w;
+  if (auto byName = cachedWalk(named, true); byName && byName->inode == cwd->inode) return w;  // a real ENOENT
+  if (auto now = cwdPath(); now) cwd->path = *now;
   while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
   return walkFrom(at, &*cwd, rest.empty() ? std::string_view(".") : rest, parentOnly, followLast, cred);
 }
