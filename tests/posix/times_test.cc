@@ -48,7 +48,8 @@ const PosixCase kTimesCases[] = {
       "utimensat AT_FDCWD l AT_SYMLINK_NOFOLLOW 200 0 200 0", "attr mtime l", "attr mtime f",
       "utimensat AT_FDCWD l 0 300 0 300 0", "attr mtime f"}},
     {"empty_path_fd", "utimensat(fd, NULL, ...) and AT_EMPTY_PATH operate on the fd",
-     {"open f O_CREAT|O_WRONLY 0644", "utimensat @ NULL 0 0 1 0 2 0", "attr mtime f",
+     {"open f O_CREAT|O_WRONLY 0644", "utimensat AT_FDCWD f 0 50 0 50 0", "utimensat @ NULL 0 0 1 0 2 0",
+      "attr mtime f",
       "utimensat @ EMPTY AT_EMPTY_PATH 0 3 0 4 0", "attr mtime f"}},
 };
 
