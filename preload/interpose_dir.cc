@@ -319,7 +319,7 @@ MYFS_EXPORT int fchdir(int fd) noexcept {
   if (!attr->isDir()) return failWith(ENOTDIR);
   // Search permission on the directory itself ("" is the fd's file: AT_EMPTY_PATH).
   if (auto ok = loadedVfs()->access(At::dir(fd), "", X_OK, true); !ok) return failWith(ok.err());
-  setVirtualCwd(*path);
+  setVirtualCwd(*path, attr->ino);  // the fd's directory, even if renamed since it was opened
   return 0;
 }
 

@@ -65,7 +65,8 @@ const std::string& prefix();
 // The current directory when inside myfs (mount-relative) and, if given, the inode the
 // Vfs holds for it (0: none).
 bool virtualCwd(std::string* rel, std::uint64_t* ino = nullptr);
-void setVirtualCwd(const std::string& rel);  // chdir into myfs
+// chdir into myfs; `ino` (0: none) is the directory's inode when known (fchdir).
+void setVirtualCwd(const std::string& rel, std::uint64_t ino = 0);
 // After this process renamed `from` to `to` (mount-relative, lexically normal; swapped
 // when `exchanged`): a current directory at or under the renamed name moves with it.
 void followRenamedCwd(const std::string& from, const std::string& to, bool exchanged);

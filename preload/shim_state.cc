@@ -346,7 +346,7 @@ bool virtualCwd(std::string* rel, std::uint64_t* ino) {
 
 // The environment carries the myfs directory to programs exec'd with `environ`
 // (execv, system, popen); execve and posix_spawn add it to explicit envps.
-void setVirtualCwd(const std::string& rel) {
+void setVirtualCwd(const std::string& rel, std::uint64_t ino) {
   if (inVforkChild()) {
     if (rel.size() >= sizeof gVforkCwd.rel) return;
     gVforkCwd.isVirtual = true;
@@ -359,12 +359,12 @@ void setVirtualCwd(const std::string& rel) {
   cwd.isVirtual = true;
   cwd.rel = rel;
   setenv("MYFS_CWD", rel.empty() ? "/" : rel.c_str(), 1);
-  std::uint64_t ino = 0;
+  std::uint64_t held = 0;
   if (Vfs* vfs = loadedVfs()) {
     Guard g;
-    ino = vfs->holdCwd(rel, 0);
+    held = vfs->holdCwd(rel, ino);
   }
-  noteHeldCwd(cwd, ino);
+  noteHeldCwd(cwd, held);
 }
 
 void followRenamedCwd(const std::string& from, const std::string& to, bool exchanged) {
