@@ -102,9 +102,11 @@ Result<std::unique_ptr<Vfs>> makeVfs(Cluster& cluster, const VfsOptions& options
   if (cluster.shardCount() == 0) return Errno(EINVAL);
   MYFS_ASSIGN_OR_RETURN(mount, cluster.shard(0).mountInfo());
   if (mount.shardCount != cluster.shardCount() || mount.chunkSize == 0) return Errno(EINVAL);
+  // The page allocator (a dlopen) is set up now, at client start, not at the first
+  // write of some thread in some state (a forked child, a signal handler's caller).
+  (void)pageAllocatorName();
   return std::unique_ptr<Vfs>(std::make_unique<VfsImpl>(cluster, options, mount));
 }
-
 
 PageCache& VfsImpl::pagesOf(Inode& inode) {
   if (!inode.pages) {
