@@ -760,6 +760,7 @@ void VfsImpl::afterForkInChild() {
   new (&renewerMu_) std::mutex();
   new (&credMu_) std::mutex();
   new (&writebackMu_) std::mutex();
+  new (&cwdMu_) std::mutex();
   (void)writeback_.release();  // its thread is the parent's: leaked, never joined
   for (auto& [ino, inode] : inodes_) {
     new (&inode->mu) std::mutex();

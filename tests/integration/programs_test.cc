@@ -248,6 +248,35 @@ PY
   )SH");
 }
 
+// The same with the current directory inside myfs and the threads looking up names
+// missing from it (each such lookup consults the held current directory).
+TEST_F(ProgramsTest, ForkWhileOtherThreadsLookUpRelativeNames) {
+  expectSameAsNative("forkcwd", R"SH(
+    cd $R && mkdir sub && cd sub
+    timeout 120 python3 - <<'PY'
+import os, threading
+stop = False
+def looker():
+    while not stop:
+        os.path.exists('missing')
+threads = [threading.Thread(target=looker) for _ in range(3)]
+for t in threads:
+    t.start()
+ok = 0
+for i in range(200):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if not os.path.exists('missing') and os.path.isdir('.') else 1)
+    _, status = os.waitpid(pid, 0)
+    ok += status == 0
+stop = True
+for t in threads:
+    t.join()
+print(ok, 'children looked up a missing name')
+PY
+  )SH");
+}
+
 TEST_F(ProgramsTest, SubprocessesStartInTheirDirectoryAndLeaveTheParentsAlone) {
   // Python's subprocess uses vfork: the child's chdir must not move the parent.
   RunResult r = cluster_->run(R"PY(python3 -c "
