@@ -16,6 +16,17 @@ namespace {
 constexpr int kMaxSymlinks = 40;  // Linux's MAXSYMLINKS
 thread_local std::string tlsEscapedPath;
 
+// `path` as the front end built it from the held cwd's name `named` (At::cwd): the rest,
+// relative to the cwd ("." for the cwd itself); nullopt when it does not start so.
+std::optional<std::string_view> pathInCwd(std::string_view path, std::string_view named) {
+  std::string_view rest = path;
+  if (rest.compare(0, named.size(), named) != 0) return std::nullopt;
+  rest.remove_prefix(named.size());
+  if (!rest.empty() && rest.front() != '/') return std::nullopt;
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  return rest.empty() ? std::string_view(".") : rest;
+}
+
 }  // namespace
 
 std::string VfsImpl::takeEscapedPath() { return std::exchange(tlsEscapedPath, std::string()); }
@@ -220,25 +231,36 @@ Result<VfsImpl::Walk> VfsImpl::walkParent(At at, std::string_view path, const Cr
 
 Result<VfsImpl::Walk> VfsImpl::walk(At at, std::string_view path, bool parentOnly, bool followLast,
                                     const Cred& cred) {
+  const bool fromCwd = at.fromCwd && at.dirFd < 0;
+  if (fromCwd && cwdRemoved_.load(std::memory_order_acquire)) {
+    // We removed the current directory: its name may lead to another directory now.
+    std::optional<StartDir> cwd = heldCwd();
+    std::optional<std::string_view> rest = cwd && cwd->removed ? pathInCwd(path, cwd->named) : std::nullopt;
+    if (rest) return walkFrom(at, &*cwd, *rest, parentOnly, followLast, cred);
+  }
   Result<Walk> w = walkFrom(at, nullptr, path, parentOnly, followLast, cred);
-  if (w || !at.fromCwd || at.dirFd >= 0 || (w.err() != ENOENT && w.err() != ENOTDIR)) return w;
+  if (w || !fromCwd || (w.err() != ENOENT && w.err() != ENOTDIR)) return w;
   // The current directory's name may no longer lead to it: try from the directory,
   // under its name of now (the canonical paths of what the walk finds start there).
-  std::optional<StartDir> cwd;
-  {
-    std::lock_guard lock(cwdMu_);
-    cwd = cwd_;
-  }
+  std::optional<StartDir> cwd = heldCwd();
   if (!cwd || cwd->named.empty()) return w;  // the mount root is never renamed or removed
-  const std::string& named = cwd->named;  // the name the caller's path was built from
-  std::string_view rest = path;
-  if (rest.compare(0, named.size(), named) != 0) return w;
-  rest.remove_prefix(named.size());
-  if (!rest.empty() && rest.front() != '/') return w;
-  if (auto byName = cachedWalk(named, true); byName && byName->inode == cwd->inode) return w;  // a real ENOENT
+  std::optional<std::string_view> rest = pathInCwd(path, cwd->named);
+  if (!rest) return w;
+  if (auto byName = cachedWalk(cwd->named, true); byName && byName->inode == cwd->inode) return w;  // a real ENOENT
   if (auto now = cwdPath(); now) cwd->path = *now;
-  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-  return walkFrom(at, &*cwd, rest.empty() ? std::string_view(".") : rest, parentOnly, followLast, cred);
+  return walkFrom(at, &*cwd, *rest, parentOnly, followLast, cred);
+}
+
+std::optional<VfsImpl::StartDir> VfsImpl::heldCwd() {
+  std::lock_guard lock(cwdMu_);
+  return cwd_;
+}
+
+void VfsImpl::cwdRemovedIf(InodeId ino) {
+  std::lock_guard lock(cwdMu_);
+  if (!cwd_ || cwd_->inode->ino != ino) return;
+  cwd_->removed = true;
+  cwdRemoved_.store(true, std::memory_order_release);
 }
 
 InodeId VfsImpl::holdCwd(std::string_view rel, InodeId ino) {
@@ -249,21 +271,27 @@ InodeId VfsImpl::holdCwd(std::string_view rel, InodeId ino) {
     held = StartDir{w->node.inode, joinComponents(w->canon), std::string(rel)};
   } else if (ino != 0) {
     // Renamed or replaced since it was handed over: the inode is the current directory.
-    auto dir = loadInode(ino);
-    if (dir && dir->attr.isDir()) held = StartDir{dir->inode, std::string(rel), std::string(rel)};
+    held = cwdByInode(rel, ino);
   }
   std::lock_guard lock(cwdMu_);
   cwd_ = std::move(held);
+  cwdRemoved_.store(cwd_ && cwd_->removed, std::memory_order_release);
   return cwd_ ? cwd_->inode->ino : 0;
 }
 
-Result<std::string> VfsImpl::cwdPath() {
-  std::optional<StartDir> cwd;
-  {
-    std::lock_guard lock(cwdMu_);
-    cwd = cwd_;
+std::optional<VfsImpl::StartDir> VfsImpl::cwdByInode(std::string_view rel, InodeId ino) {
+  if (std::optional<StartDir> cwd = heldCwd(); cwd && cwd->inode->ino == ino) {
+    cwd->named = rel;  // held already, possibly removed (then the server has forgotten it)
+    return cwd;
   }
-  if (!cwd) return Errno(ENOENT);
+  auto dir = loadInode(ino);
+  if (!dir || !dir->attr.isDir()) return std::nullopt;
+  return StartDir{dir->inode, std::string(rel), std::string(rel)};
+}
+
+Result<std::string> VfsImpl::cwdPath() {
+  std::optional<StartDir> cwd = heldCwd();
+  if (!cwd || cwd->removed) return Errno(ENOENT);
   const Cred& cred = credentials();
   const InodeId ino = cwd->inode->ino;
   auto w = walkFrom(At::root(), nullptr, cwd->path.empty() ? std::string_view(".") : cwd->path, false, true, cred);
@@ -299,6 +327,7 @@ Result<std::string> VfsImpl::cwdPath() {
 void VfsImpl::releaseCwd() {
   std::lock_guard lock(cwdMu_);
   cwd_.reset();
+  cwdRemoved_.store(false, std::memory_order_release);
 }
 
 Result<VfsImpl::Walk> VfsImpl::walkFrom(At at, const StartDir* from, std::string_view path, bool parentOnly,

@@ -160,10 +160,20 @@ class VfsImpl final : public Vfs, public LeaseListener {
     std::shared_ptr<Inode> inode;
     std::string path;   // mount-relative, where it is (as far as known)
     std::string named;  // the held cwd: the name the front end builds paths from (holdCwd)
+    bool removed = false;  // the held cwd: this Vfs removed it (rmdir, renamed over)
   };
   // walk() from `from` (null: as `at` says).
   Result<Walk> walkFrom(At at, const StartDir* from, std::string_view path, bool parentOnly, bool followLast,
                         const Cred& cred);
+  // A copy of the held current directory (nullopt: none held).
+  std::optional<StartDir> heldCwd();
+  // The directory ino as the current directory named `rel` (which does not lead to it):
+  // the one held now if it is ino (even removed), else ino loaded (nullopt: gone).
+  std::optional<StartDir> cwdByInode(std::string_view rel, InodeId ino);
+  // After this Vfs removed the directory ino (rmdir, a rename over it): if it is the held
+  // current directory, relative paths (At::cwd) start from it, no longer from its name,
+  // which a directory made since may have taken.
+  void cwdRemovedIf(InodeId ino);
   // The child `name` of directory `dir` (ENOENT when absent), from the dentry cache or server.
   // *nameToken: the lease token of dir's names the answer relied on (0: none).
   Result<Node> lookupChild(const Node& dir, std::string_view name, const Cred& cred,
@@ -285,6 +295,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   WalkCache walks_;
   std::mutex cwdMu_;
   std::optional<StartDir> cwd_;  // the held current directory (holdCwd)
+  // cwd_->removed, read without cwdMu_ by every relative walk (set and cleared under it).
+  std::atomic<bool> cwdRemoved_{false};
   std::atomic<std::uint64_t> namespaceGeneration_{1};  // bumped by our own name changes
   FileTable files_;
   std::atomic<std::int64_t> cachedBytes_{0};

@@ -170,6 +170,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
 }
 
 void VfsImpl::removedDirectory(InodeId ino) {
+  cwdRemovedIf(ino);
   std::shared_ptr<Inode> dir = findInode(ino);
   if (!dir) return;
   {
@@ -217,7 +218,10 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
     if (r.movedIno != 0) stale(r.movedIno);
     touched(sp);
     if (dp != sp) touched(dp);
-    if (r.replaced.ino != 0) return dropLink(r.replaced);
+    if (r.replaced.ino != 0) {
+      cwdRemovedIf(r.replaced.ino);  // a directory replaced loses its only name
+      return dropLink(r.replaced);
+    }
     return okResult();
   }
   return renameAcrossShards(cred, src.node, src.last, dst.node, dst.last, flags);
@@ -255,6 +259,7 @@ Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, s
   touched(srcDir.inode->ino);
   touched(dstDir.inode->ino);
   if (added.replacedIno != 0) {
+    cwdRemovedIf(added.replacedIno);  // a directory replaced loses its only name
     MetaShard& owner = cluster_.shardOf(added.replacedIno);
     MYFS_ASSIGN_OR_RETURN(lc, owner.linkCount(added.replacedIno, -1, 0));
     if (lc.freed) {

@@ -79,32 +79,33 @@ struct dirent64* nextEntry(MyfsDir* d) {
   return e;
 }
 
-// ENOENT when the current directory (inside myfs) was removed, as the kernel answers
-// for an unlinked cwd; asked only of a started client (never in a vfork child).
-int cwdRemoved(const std::string& rel) {
+// Whether the current directory's name `rel` (inside myfs) no longer leads to the
+// directory held as it (`ino`, 0: none): ENOENT, or another directory now. Asked only of
+// a started client (never in a vfork child).
+bool cwdNameGone(const std::string& rel, std::uint64_t ino) {
   Vfs* vfs = loadedVfs();
-  if (vfs == nullptr || rel.empty() || inVforkChild()) return 0;
+  if (vfs == nullptr || rel.empty() || inVforkChild()) return false;
   const int saved = errno;
   Guard g;
   auto a = vfs->stat(At::root(), rel, true);
   errno = saved;
-  return !a && a.err() == ENOENT ? ENOENT : 0;
+  return a ? ino != 0 && a->ino != ino : a.err() == ENOENT;
 }
 
-int getcwdVirtual(std::string rel, char* buf, size_t size, char** out) {
-  if (int err = cwdRemoved(rel); err != 0) {
-    // The name is gone: the directory was removed, or renamed (then it has a new name).
+// getcwd of the current directory inside myfs (`rel`, held as `ino`): ENOENT when it was
+// removed, as the kernel answers for an unlinked cwd; its new name when it was renamed.
+int getcwdVirtual(std::string rel, std::uint64_t ino, char* buf, size_t size, char** out) {
+  if (cwdNameGone(rel, ino)) {
     Vfs* vfs = loadedVfs();
-    if (vfs == nullptr || inVforkChild()) return err;
     const int saved = errno;
     Result<std::string> now = [&] {
       Guard g;
       return vfs->cwdPath();
     }();
     errno = saved;
-    if (!now) return err;
+    if (!now) return ENOENT;
     rel = *now;
-    setVirtualCwd(rel);  // MYFS_CWD follows, for the programs this one starts
+    setVirtualCwd(rel, ino);  // MYFS_CWD follows, for the programs this one starts
   }
   std::string full = prefix() + (rel.empty() ? "" : "/" + rel);
   if (buf == nullptr) {
@@ -325,9 +326,10 @@ MYFS_EXPORT int fchdir(int fd) noexcept {
 
 MYFS_EXPORT char* getcwd(char* buf, size_t size) noexcept {
   std::string rel;
-  if (!virtualCwd(&rel)) return MYFS_REAL(getcwd)(buf, size);
+  std::uint64_t ino = 0;
+  if (!virtualCwd(&rel, &ino)) return MYFS_REAL(getcwd)(buf, size);
   char* out = nullptr;
-  if (int err = getcwdVirtual(rel, buf, size, &out); err != 0) {
+  if (int err = getcwdVirtual(rel, ino, buf, size, &out); err != 0) {
     errno = err;
     return nullptr;
   }
@@ -338,11 +340,6 @@ MYFS_EXPORT char* __getcwd_chk(char* buf, size_t size, size_t buflen) noexcept {
   return getcwd(buf, size);
 }
 MYFS_EXPORT char* get_current_dir_name() noexcept {
-  std::string rel;
-  if (!virtualCwd(&rel)) return MYFS_REAL(get_current_dir_name)();
-  if (int err = cwdRemoved(rel); err != 0) {
-    errno = err;
-    return nullptr;
-  }
-  return strdup((prefix() + (rel.empty() ? "" : "/" + rel)).c_str());
+  if (std::string rel; !virtualCwd(&rel)) return MYFS_REAL(get_current_dir_name)();
+  return getcwd(nullptr, 0);
 }

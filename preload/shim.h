@@ -61,7 +61,6 @@ inline Routed route(const char* path) { return route(-100 /* AT_FDCWD */, path);
 // The mount prefix ("/myfs").
 const std::string& prefix();
 
-// The current directory when it is inside myfs ("" = the mount root), else false.
 // The current directory when inside myfs (mount-relative) and, if given, the inode the
 // Vfs holds for it (0: none).
 bool virtualCwd(std::string* rel, std::uint64_t* ino = nullptr);

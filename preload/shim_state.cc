@@ -369,7 +369,8 @@ void setVirtualCwd(const std::string& rel, std::uint64_t ino) {
 
 void followRenamedCwd(const std::string& from, const std::string& to, bool exchanged) {
   std::string rel;
-  if (!virtualCwd(&rel)) return;
+  std::uint64_t ino = 0;
+  if (!virtualCwd(&rel, &ino)) return;
   auto under = [&rel](const std::string& dir) {
     return dir.empty() || rel == dir || (rel.size() > dir.size() && rel.compare(0, dir.size(), dir) == 0 && rel[dir.size()] == '/');
   };
@@ -378,10 +379,12 @@ void followRenamedCwd(const std::string& from, const std::string& to, bool excha
     if (now.empty() && !rest.empty()) rest.erase(0, 1);
     return now + rest;
   };
+  // The held directory stays held: a rename does not change the inode (or revive a
+  // removed current directory whose name a new directory took).
   if (!from.empty() && under(from)) {
-    setVirtualCwd(moved(from, to));
+    setVirtualCwd(moved(from, to), ino);
   } else if (exchanged && !to.empty() && under(to)) {
-    setVirtualCwd(moved(to, from));
+    setVirtualCwd(moved(to, from), ino);
   }
 }
 

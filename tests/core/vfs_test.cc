@@ -661,5 +661,36 @@ TEST_F(VfsCwdTest, RelativePathsFollowTheHeldDirectory) {
   EXPECT_EQ(ENOENT, vfs_->stat(At::cwd(), "e/.", true).err());
 }
 
+// After this Vfs removed the held directory (rmdir, or a rename over it), its name leads
+// to a directory made since: relative paths still start at the removed one.
+TEST_F(VfsCwdTest, ARemovedHeldDirectoryKeepsItsPlaceFromNewDirectoriesOfItsName) {
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "d", 0755).ok());
+  const InodeId d = vfs_->holdCwd("d", 0);
+  ASSERT_NE(0u, d);
+  ASSERT_TRUE(vfs_->rmdir(At::root(), "d").ok());
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "d", 0755).ok());
+  EXPECT_EQ(ENOENT, vfs_->mkdir(At::cwd(), "d/x", 0755).err());
+  EXPECT_EQ(ENOENT, vfs_->stat(At::root(), "d/x", true).err());
+  EXPECT_EQ(0u, vfs_->stat(At::cwd(), "d/.", true)->nlink);
+  EXPECT_EQ(ENOENT, vfs_->cwdPath().err());
+  // Renaming the new directory does not move the current directory to it.
+  ASSERT_TRUE(vfs_->rename(At::root(), "d", At::root(), "n", 0).ok());
+  EXPECT_EQ(d, vfs_->holdCwd("n", d));
+  EXPECT_EQ(0u, vfs_->stat(At::cwd(), "n/.", true)->nlink);
+
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "e", 0755).ok());
+  const InodeId e = vfs_->holdCwd("e", 0);
+  ASSERT_TRUE(vfs_->rename(At::root(), "n", At::root(), "e", 0).ok());  // replaces e
+  EXPECT_EQ(ENOENT, vfs_->mkdir(At::cwd(), "e/x", 0755).err());
+  auto dot = vfs_->stat(At::cwd(), "e/.", true);
+  ASSERT_TRUE(dot.ok());
+  EXPECT_EQ(e, dot->ino);
+  EXPECT_EQ(0u, dot->nlink);
+  EXPECT_EQ(ENOENT, vfs_->cwdPath().err());
+  // Holding the directory again by its name holds what the name leads to now.
+  EXPECT_NE(e, vfs_->holdCwd("e", 0));
+  EXPECT_TRUE(vfs_->mkdir(At::cwd(), "e/x", 0755).ok());
+}
+
 }  // namespace
 }  // namespace myfs

@@ -11,6 +11,12 @@ const PosixCase kCwdCases[] = {
     {"getcwd_enoent", "ENOENT: the current working directory has been unlinked",
      {"mkdir d 0755", "chdir d", "rmdir d", "getcwd 4096", "getcwd NULL", "openat AT_FDCWD =f O_CREAT|O_WRONLY 0644",
       "stat =."}},
+    {"getcwd_enoent_recreated", "ENOENT: the cwd was unlinked (and a directory made under its name since)",
+     {"mkdir d 0755", "chdir d", "rmdir d", "mkdir d 0755", "getcwd 4096", "openat AT_FDCWD =f O_CREAT|O_WRONLY 0644",
+      "stat d/f", "attr nlink =.", "stat =.."}},
+    {"getcwd_enoent_replaced", "ENOENT: the cwd was unlinked by renaming another directory over it",
+     {"mkdir d 0755", "mkdir e 0755", "chdir d", "rename e d", "getcwd 4096",
+      "openat AT_FDCWD =f O_CREAT|O_WRONLY 0644", "stat d/f", "attr nlink =.", "stat =.."}},
     {"getcwd_erange", "ERANGE: size is less than the length of the absolute pathname of the cwd plus 1",
      {"mkdir d 0755", "chdir d", "getcwd 1", "getcwd 2", "getcwd 4096", "getcwd NULL", "cwdis d"}},
     // chdir(2)
