@@ -346,14 +346,19 @@ Result<VfsImpl::Walk> VfsImpl::walkFrom(At at, const StartDir* from, std::string
   WalkRecord record;
 
   Node cur;
-  StartDir opened;
+  // The start directory, when not the root: `from`, or the open directory at.dirFd
+  // (referred to in place: no copy of its path per call).
+  std::shared_ptr<File> file;  // keeps the directory fd's file alive during the walk
+  const std::shared_ptr<Inode>* startInode = from != nullptr ? &from->inode : nullptr;
+  std::string_view startPath = from != nullptr ? std::string_view(from->path) : std::string_view();
   if (from == nullptr && at.dirFd >= 0) {
-    MYFS_ASSIGN_OR_RETURN(file, files_.get(at.dirFd));
-    opened = StartDir{file->inode, file->path, {}};
-    from = &opened;
+    MYFS_ASSIGN_OR_RETURN(opened, files_.get(at.dirFd));
+    file = std::move(opened);
+    startInode = &file->inode;
+    startPath = file->path;
   }
-  if (from != nullptr) {
-    const std::shared_ptr<Inode>& dir = from->inode;
+  if (startInode != nullptr) {
+    const std::shared_ptr<Inode>& dir = *startInode;
     auto start = loadInode(dir->ino);
     if (!start && (start.err() == ENOENT || start.err() == ESTALE) && dir->attr.isDir()) {
       // A directory removed while open: "." still names it (nlink 0), nothing in it exists.
@@ -363,7 +368,7 @@ Result<VfsImpl::Walk> VfsImpl::walkFrom(At at, const StartDir* from, std::string
       start = Node{dir, gone};
     }
     if (!start) return start.error();
-    MYFS_ASSIGN_OR_RETURN(base, splitPath(from->path));
+    MYFS_ASSIGN_OR_RETURN(base, splitPath(startPath));
     w.canon = std::move(base);
     if (path.empty()) {
       w.node = *start;
