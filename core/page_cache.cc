@@ -209,12 +209,8 @@ void PageCache::fetchInBackground(std::uint64_t from, std::uint64_t to, std::uin
     Chunk& c = chunks_[i];
     if (c.fetching || c.writing || c.dirty()) continue;  // on its way, or ours to keep
     const auto len = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, size - i * chunkSize_));
-    const std::uint64_t missing = pageBits(0, len, false) & ~c.valid;
-    if (missing == 0) continue;
-    const auto firstPage = static_cast<std::uint32_t>(__builtin_ctzll(missing));
-    const auto lastPage = static_cast<std::uint32_t>(63 - __builtin_clzll(missing));
-    const std::uint32_t lo = firstPage * pageSize_;
-    const std::uint32_t hi = std::min<std::uint32_t>((lastPage + 1) * pageSize_, len);
+    std::uint32_t lo = 0, hi = 0;
+    if (!missingSpan(c, pageBits(0, len, false), len, &lo, &hi)) continue;
     if (c.bytes.size() < hi) resize(c, hi, lo);
     c.fetching = true;
     reads.push_back(ChunkRead{ino_, i, lo, hi - lo, c.bytes.data() + lo, 0});
@@ -239,9 +235,21 @@ void PageCache::fetchInBackground(std::uint64_t from, std::uint64_t to, std::uin
   });
 }
 
-bool PageCache::wholeChunkCached(std::uint64_t idx, std::uint64_t size) const {
+bool PageCache::missingSpan(const Chunk& c, std::uint64_t want, std::uint32_t len, std::uint32_t* lo,
+                            std::uint32_t* hi) const {
+  const std::uint64_t missing = want & ~c.valid;
+  if (missing == 0) return false;
+  const auto firstPage = static_cast<std::uint32_t>(__builtin_ctzll(missing));
+  const auto lastPage = static_cast<std::uint32_t>(63 - __builtin_clzll(missing));
+  *lo = firstPage * pageSize_;
+  *hi = std::min<std::uint32_t>((lastPage + 1) * pageSize_, len);
+  return true;
+}
+
+bool PageCache::cachedOrComing(std::uint64_t idx, std::uint64_t size) const {
   auto it = chunks_.find(idx);
-  if (it == chunks_.end() || idx * chunkSize_ >= size) return it != chunks_.end();
+  if (it == chunks_.end()) return false;
+  if (it->second.fetching || idx * chunkSize_ >= size) return true;
   const auto len = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, size - idx * chunkSize_));
   return (pageBits(0, len, false) & ~it->second.valid) == 0;
 }
@@ -277,10 +285,7 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
     // the requested chunks is fetched while the window is cached up to its middle.
     const std::uint64_t mark = std::min(last + readahead_ / 2, lastChunkOfFile);
     bool cached = true;
-    for (std::uint64_t i = first; i <= mark && cached; ++i) {
-      auto it = chunks_.find(i);
-      cached = (it != chunks_.end() && it->second.fetching) || wholeChunkCached(i, size);
-    }
+    for (std::uint64_t i = first; i <= mark && cached; ++i) cached = cachedOrComing(i, size);
     if (cached) fetchTo = last;
   }
 
@@ -314,16 +319,9 @@ Result<size_t> PageCache::read(void* buf, size_t n, std::uint64_t off, std::uint
     reads.clear();
     for (const Need& need : needs) {
       Chunk& c = chunks_[need.idx];
-      const std::uint64_t want = pageBits(need.lo, need.hi, false);
-      const std::uint64_t missing = want & ~c.valid;
-      if (missing == 0) continue;
-      // Fetch from the first to the last missing page, clipped to the chunk's length.
-      const auto firstPage = static_cast<std::uint32_t>(__builtin_ctzll(missing));
-      const auto lastPage = static_cast<std::uint32_t>(63 - __builtin_clzll(missing));
-      const std::uint32_t fLo = firstPage * pageSize_;
-      const std::uint32_t len = static_cast<std::uint32_t>(
-          std::min<std::uint64_t>(chunkSize_, size - need.idx * chunkSize_));
-      const std::uint32_t fHi = std::min<std::uint32_t>((lastPage + 1) * pageSize_, len);
+      const auto len = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunkSize_, size - need.idx * chunkSize_));
+      std::uint32_t fLo = 0, fHi = 0;
+      if (!missingSpan(c, pageBits(need.lo, need.hi, false), len, &fLo, &fHi)) continue;
       if (c.dirty() && c.dirtyLo < fHi && fLo < c.dirtyHi) mustFlush = true;  // would overwrite it
       if (c.bytes.size() < fHi) resize(c, fHi, fLo);
       reads.push_back(ChunkRead{ino_, need.idx, fLo, fHi - fLo, c.bytes.data() + fLo, 0});

@@ -158,8 +158,13 @@ class PageCache {
   // reported yet.
   int reap();
 
-  // Every page of chunk idx (of a file of `size` bytes) is cached.
-  bool wholeChunkCached(std::uint64_t idx, std::uint64_t size) const;
+  // Every page of chunk idx (of a file of `size` bytes) is cached, or readahead into it
+  // is on its way.
+  bool cachedOrComing(std::uint64_t idx, std::uint64_t size) const;
+  // The span [*lo, *hi) from the first to the last page of `want` (page bits) that c does
+  // not hold, clipped to the chunk's length `len`; false when it holds them all.
+  bool missingSpan(const Chunk& c, std::uint64_t want, std::uint32_t len, std::uint32_t* lo,
+                   std::uint32_t* hi) const;
   // Bits of the pages that [lo, hi) overlaps (or lies wholly in, when `whole`).
   std::uint64_t pageBits(std::uint32_t lo, std::uint32_t hi, bool whole) const;
 
