@@ -541,6 +541,11 @@ TEST_F(DataServiceTest, CorruptionIsEioOverRpc) {
   auto r = read(0x20, 0, 0, 10);
   EXPECT_EQ(r.first, EIO);
   EXPECT_EQ(r.second, "");
+  // A read of whole checksum blocks lands in the reply before it is verified: the
+  // answer is still EIO with no data.
+  r = read(0x20, 0, 0, 5000);
+  EXPECT_EQ(r.first, EIO);
+  EXPECT_EQ(r.second, "");
 }
 
 }  // namespace
