@@ -372,7 +372,7 @@ void followRenamedCwd(const std::string& from, const std::string& to, bool excha
   std::uint64_t ino = 0;
   if (!virtualCwd(&rel, &ino)) return;
   auto under = [&rel](const std::string& dir) {
-    return dir.empty() || rel == dir || (rel.size() > dir.size() && rel.compare(0, dir.size(), dir) == 0 && rel[dir.size()] == '/');
+    return rel == dir || (rel.size() > dir.size() && rel.compare(0, dir.size(), dir) == 0 && rel[dir.size()] == '/');
   };
   auto moved = [&rel](const std::string& dir, const std::string& now) {
     std::string rest = rel.substr(dir.size());
