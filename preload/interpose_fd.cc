@@ -140,6 +140,7 @@ MYFS_EXPORT mode_t umask(mode_t mask) noexcept {
 
 MYFS_EXPORT int close(int fd) {
   if (isInternalFd(fd)) return 0;  // never the application's: it did not open it
+  forgetInternalFd(fd);            // the client closing its own: the number is free again
   if (dropInheritedPending(fd)) return MYFS_REAL(close)(fd);
   if (isShadow(fd) && !inVforkChild()) {
     int synced = syncShadow(fd, true);
@@ -377,7 +378,9 @@ namespace {
 int fcntlAny(int fd, int cmd, long arg, int (*real)(int, int, ...)) {
   if (isMyfsFd(fd) && !inVforkChild()) return fcntlMyfs(fd, cmd, arg);
   int rc = real(fd, cmd, arg);
-  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && isShadow(fd)) copyShadow(fd, rc);
+  if (rc < 0 || (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)) return rc;
+  rc = relocateIfInternal(rc);
+  if (isShadow(fd)) copyShadow(fd, rc);
   return rc;
 }
 

@@ -60,6 +60,8 @@ void forgetInternalFd(int fd) {
   if (fd >= 0 && fd < kMaxTracked) gInternal[fd].store(false, std::memory_order_relaxed);
 }
 
+int relocateIfInternal(int fd) { return relocate(fd); }
+
 int keepInternal(int fd) {
   const bool was = tlsInternal;
   tlsInternal = true;

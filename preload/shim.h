@@ -102,6 +102,8 @@ bool isInternalFd(int fd);     // made by a client thread, asked about by the ap
 void forgetInternalFd(int fd);
 // Makes fd one of the client's own: moved high, close-on-exec, protected from close().
 int keepInternal(int fd);
+// A new fd (from dup or fcntl F_DUPFD): the client's own, moved high, when client code made it.
+int relocateIfInternal(int fd);
 // In a forked child: closes the parent's server connections it inherited, so that a
 // server sees the parent's sessions end when the parent does (the child opens its own).
 void closeParentConnectionsInChild();

@@ -3,12 +3,11 @@
 // hand-off is a thread wake-up: tens of µs on a VM whose vCPUs idle).
 //
 // One per thread at most (KJ allows one event loop per thread); created on the thread's
-// first call, used only by that thread. While run() executes, SIGPIPE is blocked and a
-// SIGPIPE that the call itself raised (a write on a broken connection) is consumed, and
-// the fds KJ creates count as the client's own (see ThreadHooks).
+// first call, used only by that thread. While run() executes, the fds KJ creates count as
+// the client's own (see ThreadHooks). Its connections are SocketStreams, whose writes
+// never raise SIGPIPE, so the application's signal mask and handlers stay untouched.
 #pragma once
 
-#include <signal.h>
 
 #include <kj/async-io.h>
 #include <kj/async.h>
@@ -30,6 +29,7 @@ class DirectLoop {
 
   kj::AsyncIoProvider& io() { return *io_.provider; }
   kj::Timer& timer() { return io_.provider->getTimer(); }
+  kj::UnixEventPort& port() { return io_.unixEventPort; }
 
   // Runs func() here and waits for the promise it returns.
   template <typename Func>
@@ -39,17 +39,13 @@ class DirectLoop {
   }
 
  private:
-  // Blocks SIGPIPE and marks client code for the duration of one call.
+  // Marks client code for the duration of one call.
   class Scope {
    public:
     Scope();
     ~Scope();
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
-
-   private:
-    sigset_t saved_;
-    bool pipeWasPending_;
   };
 
   kj::AsyncIoContext io_;

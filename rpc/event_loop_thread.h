@@ -62,6 +62,7 @@ class EventLoopThread {
   // Only valid on the loop thread.
   kj::AsyncIoProvider& io() { return *io_->provider; }
   kj::Timer& timer() { return io_->provider->getTimer(); }
+  kj::UnixEventPort& port() { return io_->unixEventPort; }
 
  private:
   void loop();

@@ -92,7 +92,7 @@ kj::Promise<void> renewLoop(RpcCluster& cluster, RpcCluster::State& st, std::uin
       .then([&cluster, &st, i, id, leaseMs]() -> kj::Promise<void> {
         if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
         Connection& conn = *st.meta[i];
-        return conn.ready(st.loop.io())
+        return conn.ready(st.loop.io(), st.loop.port())
             .then([&cluster, &st, &conn, i, id]() -> kj::Promise<void> {
               if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
               LeaseListener* l = cluster.leaseListener();
@@ -317,7 +317,7 @@ std::uint64_t RpcCluster::sessionIdFor(std::uint32_t shard) {
   try {
     return st.loop.run([this, &st, shard]() -> kj::Promise<std::uint64_t> {
       Connection& conn = *st.meta[shard];
-      kj::Promise<std::uint64_t> id = conn.ready(st.loop.io()).then([&st, shard]() -> kj::Promise<std::uint64_t> {
+      kj::Promise<std::uint64_t> id = conn.ready(st.loop.io(), st.loop.port()).then([&st, shard]() -> kj::Promise<std::uint64_t> {
         State::Session& session = *st.sessions[shard];
         if (session.id != 0) return session.id;
         KJ_IF_MAYBE(opened, session.opened) {

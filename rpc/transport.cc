@@ -1,6 +1,7 @@
 #include "rpc/transport.h"
 
 #include "rpc/coalescing_stream.h"
+#include "rpc/socket_stream.h"
 
 #include <unistd.h>
 
@@ -27,14 +28,14 @@ kj::Promise<kj::Own<kj::AsyncIoStream>> connectFirst(kj::AsyncIoProvider& io, st
 
 }  // namespace
 
-kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io) {
+kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io, kj::UnixEventPort& port) {
   if (connected_) return kj::READY_NOW;
   KJ_IF_MAYBE(pending, connecting_) { return pending->addBranch(); }
   const std::uint64_t gen = ++generation_;
   auto promise = connectFirst(io, address_)
-                     .then([this, gen, &io](kj::Own<kj::AsyncIoStream> stream) {
+                     .then([this, gen, &io, &port](kj::Own<kj::AsyncIoStream> stream) {
                        if (gen != generation_) return;  // abandoned meanwhile
-                       stream_ = kj::heap<CoalescingStream>(kj::mv(stream), io.getTimer());
+                       stream_ = kj::heap<CoalescingStream>(leanSocketStream(kj::mv(stream), port), io.getTimer());
                        client_ = kj::heap<capnp::TwoPartyClient>(*stream_);
                        bootstrap_ = client_->bootstrap();
                        connected_ = true;

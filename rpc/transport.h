@@ -53,7 +53,7 @@ class Connection {
   const std::string& address() const { return address_; }
 
   // On the loop's thread: resolves once connected (rejects if the connection fails).
-  kj::Promise<void> ready(kj::AsyncIoProvider& io);
+  kj::Promise<void> ready(kj::AsyncIoProvider& io, kj::UnixEventPort& port);
   // Loop thread only: forgets the connection; the next call reconnects.
   void markBroken();
   // The capability calls go to: the service set by useService(), else the bootstrap.
@@ -87,7 +87,7 @@ class Connection {
 // Loop is an EventLoopThread or a DirectLoop.
 template <typename T, typename Loop, typename Send>
 kj::Promise<Outcome<T>> attempt(Loop& loop, Connection& conn, std::uint32_t timeoutMs, Send& send) {
-  return conn.ready(loop.io()).then(
+  return conn.ready(loop.io(), loop.port()).then(
       [&loop, &conn, timeoutMs, &send]() -> kj::Promise<Outcome<T>> {
         kj::Promise<Result<T>> sent = send(conn);
         return sent

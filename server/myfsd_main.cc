@@ -16,6 +16,7 @@
 #include <string>
 
 #include "rpc/coalescing_stream.h"
+#include "rpc/socket_stream.h"
 #include "server/daemon/daemon_options.h"
 #include "server/daemon/listen.h"
 #include "server/data/chunk_store.h"
@@ -28,11 +29,13 @@
 namespace myfs::server {
 namespace {
 
-// Accepts connections forever, each served over a CoalescingStream (rpc/).
-kj::Promise<void> serveConnections(kj::ConnectionReceiver& receiver, capnp::TwoPartyServer& server, kj::Timer& timer) {
-  return receiver.accept().then([&receiver, &server, &timer](kj::Own<kj::AsyncIoStream> connection) {
-    server.accept(kj::heap<myfs::rpc::CoalescingStream>(kj::mv(connection), timer));
-    return serveConnections(receiver, server, timer);
+// Accepts connections forever, each served over a CoalescingStream on a SocketStream (rpc/).
+kj::Promise<void> serveConnections(kj::ConnectionReceiver& receiver, capnp::TwoPartyServer& server,
+                                   kj::AsyncIoContext& io) {
+  return receiver.accept().then([&receiver, &server, &io](kj::Own<kj::AsyncIoStream> connection) {
+    server.accept(kj::heap<myfs::rpc::CoalescingStream>(
+        myfs::rpc::leanSocketStream(kj::mv(connection), io.unixEventPort), io.provider->getTimer()));
+    return serveConnections(receiver, server, io);
   });
 }
 
@@ -85,7 +88,7 @@ int serve(kj::AsyncIoContext& io, capnp::Capability::Client bootstrap, const Dae
   for (ListenSocket* s : {&tcp, &unixSock}) {
     if (s->fd < 0) continue;
     receivers.add(io.lowLevelProvider->wrapListenSocketFd(s->fd, kWrapFlags));
-    listening.add(serveConnections(*receivers.back(), server, io.provider->getTimer()));
+    listening.add(serveConnections(*receivers.back(), server, io));
   }
 
   std::printf("%s tcp=%s unix=%s pid=%d\n", readyPrefix.c_str(), tcp.fd >= 0 ? tcp.address.c_str() : "-",

@@ -63,6 +63,27 @@ TEST(FailureTest, RunningProgramCarriesOnAcrossAServerRestart) {
   EXPECT_EQ("7005 after\n", out);
 }
 
+// bash keeps SIGPIPE's default action (death): the client's first write on a connection
+// whose server died must be an error it recovers from, never a signal to the program.
+TEST(FailureTest, ProgramWithDefaultSigpipeOutlivesTheConnectionsOfAServerRestart) {
+  Cluster c(2, 2);
+  TempDir flag;
+  const std::string script = "trap - PIPE; exec 3<>/myfs/s && printf before >&3 && touch " + flag.path() +
+                             "/ready && while [ ! -e " + flag.path() +
+                             "/go ]; do sleep 0.05; done; printf ' after' >&3 && exec 3>&- && cat /myfs/s";
+  RunResult r;
+  std::thread program([&] { r = c.run(script, "", "", 120); });
+  for (int i = 0; i < 400 && !std::filesystem::exists(flag.path() + "/ready"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  for (const char* s : {"meta0", "meta1", "data0", "data1"}) c.kill(s, SIGKILL);
+  c.up();
+  std::ofstream(flag.path() + "/go").close();
+  program.join();
+  EXPECT_EQ(0, r.status) << r.out;
+  EXPECT_EQ("before after", r.out);
+}
+
 TEST(FailureTest, DeadDataServerGivesEioWithinBoundedTime) {
   Cluster c(2, 2);
   ASSERT_EQ(0, c.run("mkdir -p $R && head -c 4000000 /dev/urandom | dd of=$R/f bs=1M iflag=fullblock status=none", "dead").status);
