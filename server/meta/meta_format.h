@@ -3,7 +3,8 @@
 // Keys (integers big-endian, so keys sort numerically; see docs/server.md):
 //   "S"                                  superblock (SuperBlockRecord)
 //   "C"                                  next inode sequence number (u64)
-//   "T"                                  shard counters (ShardCounters)
+//   "T"                                  shard counters at the last clean close (ShardCounters);
+//                                        absent while open, so a store not closed is recounted
 //   "I" ino                              inode record (InodeRecord)
 //   "L" ino                              symlink target (raw bytes)
 //   "D" parent nameHash(name) name       dentry (DentryRecord)
@@ -55,7 +56,9 @@ struct DentryRecord {
   std::uint32_t type = 0;
 };
 
-// Per-shard counters, kept in the same batch as every change they count.
+// Per-shard counters (statfs): in memory while open, moved with each committed change;
+// stored only at a clean close, recounted from the records after any other stop (as XFS
+// does with its lazy superblock counters), so no operation writes them.
 struct ShardCounters {
   std::uint64_t inodes = 0;
   std::uint64_t dentries = 0;

@@ -3,8 +3,11 @@
 
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
+
+#include <chrono>
 
 #include "server/log.h"
 #include "server/meta/key_range.h"
@@ -23,6 +26,46 @@ rocksdb::WriteOptions writeOptions() {
   return w;
 }
 
+
+// Updated over and over (a directory's inode with each entry, the inode counter): the
+// memtable remembers where each went last, so the next version goes in without a search.
+class RewrittenKeys final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "myfs.RewrittenKeys"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return key; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !key.empty() && (key[0] == kInodePrefix || key == rocksdb::Slice(kCounterKey));
+  }
+};
+
+// The shard's counters from its records: every inode record counts (pending and orphaned
+// ones too, as MetaTxn counts them), and every dentry.
+std::optional<ShardCounters> recount(rocksdb::DB& db) {
+  ShardCounters c;
+  const std::string inodes(1, kInodePrefix), dentries(1, kDentryPrefix);
+  {
+    KeyRangeIterator it(db, inodes, std::string(1, kInodePrefix + 1));
+    for (it->Seek(inodes); it->Valid(); it->Next()) {
+      std::string_view key = it.suffix();
+      InodeId ino = 0;
+      for (unsigned char ch : key) ino = ino << 8 | ch;
+      rocksdb::Slice v = it->value();
+      std::optional<InodeRecord> rec = decodeInode(ino, std::string_view(v.data(), v.size()));
+      if (!rec) return std::nullopt;
+      ++c.inodes;
+      if (S_ISDIR(rec->attr.mode)) ++c.directories;
+      if (S_ISREG(rec->attr.mode)) {
+        ++c.files;
+        c.bytes += rec->attr.size;
+      }
+    }
+    if (!it->status().ok()) return std::nullopt;
+  }
+  KeyRangeIterator it(db, dentries, std::string(1, kDentryPrefix + 1));
+  for (it->Seek(dentries); it->Valid(); it->Next()) ++c.dentries;
+  if (!it->status().ok()) return std::nullopt;
+  return c;
+}
 
 bool validChunkSize(std::uint32_t c) {
   return c >= (64u << 10) && c <= (64u << 20) && (c & (c - 1)) == 0;
@@ -61,7 +104,11 @@ MetaStore::MetaStore(std::unique_ptr<rocksdb::DB> db, SuperBlockRecord sb, Shard
 
 MetaStore::~MetaStore() {
   if (db_) {
-    rocksdb::Status s = db_->Close();
+    rocksdb::WriteOptions w = writeOptions();
+    w.sync = true;
+    rocksdb::Status s = db_->Put(w, kStatsKey, encodeCounters(counters_));
+    if (!s.ok()) logLine("metadata store: saving the counters: %s (counted again at the next open)", s.ToString().c_str());
+    s = db_->Close();
     if (!s.ok()) logLine("metadata store: close: %s", s.ToString().c_str());
   }
 }
@@ -79,6 +126,8 @@ std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::st
   // search.
   o.memtable_prefix_bloom_size_ratio = 0.1;
   o.memtable_whole_key_filtering = true;
+  o.allow_concurrent_memtable_write = false;  // one writer (mu_); and the hints need it off
+  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<RewrittenKeys>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, opts.dir, &raw);
   if (!s.ok()) {
@@ -126,7 +175,6 @@ std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::st
     }
     batch.Put(kSuperKey, encodeSuperBlock(sb));
     batch.Put(kCounterKey, encodeU64(nextSeq));
-    batch.Put(kStatsKey, encodeCounters(counters));
     rocksdb::WriteOptions w = writeOptions();
     w.sync = true;
     s = db->Write(w, &batch);
@@ -158,9 +206,23 @@ std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::st
   std::optional<std::uint64_t> seq;
   std::optional<ShardCounters> counters;
   if (db->Get(rocksdb::ReadOptions(), kCounterKey, &seqValue).ok()) seq = decodeU64(seqValue);
-  if (db->Get(rocksdb::ReadOptions(), kStatsKey, &statsValue).ok()) counters = decodeCounters(statsValue);
-  if (!seq || !counters) {
-    *error = "metadata store in " + opts.dir + " is damaged (inode counter or statistics missing)";
+  s = db->Get(rocksdb::ReadOptions(), kStatsKey, &statsValue);
+  if (s.ok()) {
+    // Counted up to a clean close. From now on only memory keeps them: the key goes, so
+    // that a stop without a close is recounted at the next open.
+    counters = decodeCounters(statsValue);
+    if (counters) s = db->Delete(writeOptions(), kStatsKey);
+  } else if (s.IsNotFound()) {
+    auto start = std::chrono::steady_clock::now();
+    counters = recount(*db);
+    s = rocksdb::Status::OK();
+    if (counters) logLine("metadata store in %s was not closed: counted %llu inodes and %llu entries again in %.0f ms",
+            opts.dir.c_str(), static_cast<unsigned long long>(counters->inodes),
+            static_cast<unsigned long long>(counters->dentries),
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  if (!s.ok() || !seq || !counters) {
+    *error = "metadata store in " + opts.dir + " is damaged (inode counter or statistics unreadable)";
     return nullptr;
   }
   return std::unique_ptr<MetaStore>(new MetaStore(std::move(db), *stored, *counters, *seq));
@@ -318,7 +380,6 @@ Result<void> MetaStore::commit(MetaTxn& txn) {
     reserved = std::min<std::uint64_t>(txn.nextSeq() + kSeqBlock, kMaxSeq + 1);
     b.Put(kCounterKey, encodeU64(reserved));
   }
-  b.Put(kStatsKey, encodeCounters(txn.counters()));
   rocksdb::Status s = db_->Write(writeOptions(), &b);
   if (!s.ok()) return dbError("write batch", s);
   counters_ = txn.counters();

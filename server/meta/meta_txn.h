@@ -1,8 +1,8 @@
 // MetaTxn: the changes of one metadata operation, staged for one atomic RocksDB batch.
 //
 // An operation reads what it needs, stages every change here, then MetaStore::commit
-// writes the batch (with the updated shard counters and inode sequence) in one
-// rocksdb::DB::Write. Nothing is visible, and no in-memory counter moves, before that.
+// writes the batch (with the inode sequence when a new block is reserved) in
+// one rocksdb::DB::Write. Nothing is visible, and no in-memory counter moves, before that.
 #pragma once
 
 #include <rocksdb/write_batch.h>

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -157,6 +158,45 @@ TEST_F(MetaStoreTest, StatePersistsAcrossReopen) {
     open(0, 1, 1u << 16);
   }
   EXPECT_GT(file(kRoot, kRootIno, "h"), last);
+}
+
+// The counters live in memory while the store is open; a store that was not closed (its
+// files copied while open, as a kill -9 leaves them) is recounted to the same figures.
+TEST_F(MetaStoreTest, CountersAreExactAfterAStopWithoutClose) {
+  Result<Attr> d = s().mkdir(kRoot, kRootIno, "d", 0755);
+  ASSERT_OK(d);
+  for (int i = 0; i < 20; ++i) file(kRoot, d->ino, "f" + std::to_string(i));
+  SetAttr grow;
+  grow.setSize = true;
+  grow.size = 12345;
+  ASSERT_OK(s().setattr(kRoot, s().lookup(kRoot, d->ino, "f3")->ino, grow));
+  ASSERT_OK(s().symlink(kRoot, kRootIno, "l", "d/f"));
+  ASSERT_OK(s().unlink(kRoot, d->ino, "f7", false));
+  ASSERT_OK(s().makeInode(kRoot, kRootIno, S_IFREG | 0644, ""));  // pending: counted too
+  const ShardStats counted = s().statfs();
+  EXPECT_EQ(counted.inodes, 1u + 1u + 19u + 1u + 1u);
+  EXPECT_EQ(counted.dentries, 1u + 19u + 1u);
+  EXPECT_EQ(counted.bytes, 12345u);
+
+  const std::string copy = tmp_.sub("copy");
+  ASSERT_EQ(0, std::system(("cp -r " + tmp_.sub("shard0") + " " + copy).c_str()));
+  MetaStoreOptions o;
+  o.dir = copy;
+  std::string error;
+  std::unique_ptr<MetaStore> recovered = MetaStore::open(o, &error);
+  ASSERT_TRUE(recovered) << error;
+  const ShardStats again = recovered->statfs();
+  EXPECT_EQ(again.inodes, counted.inodes);
+  EXPECT_EQ(again.dentries, counted.dentries);
+  EXPECT_EQ(again.directories, counted.directories);
+  EXPECT_EQ(again.files, counted.files);
+  EXPECT_EQ(again.bytes, counted.bytes);
+  recovered.reset();
+
+  file(kRoot, kRootIno, "after");  // and a clean close keeps what came after
+  open(0, 1);
+  EXPECT_EQ(s().statfs().inodes, counted.inodes + 1);
+  EXPECT_EQ(s().statfs().files, counted.files + 1);
 }
 
 TEST_F(MetaStoreTest, ReopenRefusesOtherShardLayout) {
