@@ -50,11 +50,12 @@ awk '
     printf "%-24s %14s %14s %10s %14s\n", "workload", "native tmpfs", "myfs", "myfs/native", "us/op on myfs"
     for (i = 0; i < n; i++) {
       k = order[i]
-      if (k !~ /^myfs_/ || k ~ /_cpu$/) continue
+      if (k !~ /^myfs_/ || k ~ /_cpu$/ || k ~ /_p50$/) continue
       w = substr(k, 6)
       nat = v["native_" w]; my = v[k]
       ratio = (u[k] == "us/op") ? nat / my : my / nat
-      usop = (u[k] == "ops/s" || u[k] == "entries/s") ? sprintf("%.1f (%.1fx RPC)", 1e6 / my, (1e6 / my) / v["rpc_null_call"]) : ""
+      usop = (u[k] == "ops/s" || u[k] == "entries/s") ? sprintf("%.1f (%.2fx RPC)", 1e6 / my, (1e6 / my) / v["rpc_null_call"]) : ""
+      if ((k "_p50") in v && v[k "_p50"] > 5) usop = usop sprintf("; median %.1f (%.2fx RPC)", v[k "_p50"], v[k "_p50"] / v["rpc_null_call"])
       printf "%-24s %10.1f %-5s %10.1f %-5s %8.3f %s\n", w, nat, u[k], my, u[k], ratio, usop
     }
     # Metadata CPU cost per operation: the client process per phase, the servers over

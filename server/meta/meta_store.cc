@@ -241,6 +241,8 @@ MountInfo MetaStore::mountInfo() const {
 
 Result<InodeRecord> MetaStore::loadInode(InodeId ino) const {
   if (!isLocal(ino) || ino == 0) return Errno(ENOENT);
+  if (std::optional<InodeRecord> hit = inodes_.get(ino)) return *hit;
+  const std::uint64_t generation = inodes_.generation();
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), inodeKey(ino), &value);
   if (s.IsNotFound()) return Errno(ENOENT);
@@ -250,6 +252,7 @@ Result<InodeRecord> MetaStore::loadInode(InodeId ino) const {
     logLine("metadata store: inode %#llx: corrupt record", static_cast<unsigned long long>(ino));
     return Errno(EIO);
   }
+  inodes_.fill(*rec, generation);
   return *rec;
 }
 
@@ -382,6 +385,13 @@ Result<void> MetaStore::commit(MetaTxn& txn) {
   }
   rocksdb::Status s = db_->Write(writeOptions(), &b);
   if (!s.ok()) return dbError("write batch", s);
+  for (const auto& [ino, rec] : txn.inodeChanges()) {
+    if (rec) {
+      inodes_.put(*rec);
+    } else {
+      inodes_.erase(ino);
+    }
+  }
   counters_ = txn.counters();
   nextSeq_ = txn.nextSeq();
   reservedSeq_ = reserved;

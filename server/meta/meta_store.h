@@ -31,6 +31,7 @@
 #include "core/fs_types.h"
 #include "core/result.h"
 #include "core/types.h"
+#include "server/meta/inode_cache.h"
 #include "server/meta/meta_format.h"
 #include "server/meta/meta_txn.h"
 
@@ -261,6 +262,9 @@ class MetaStore {
   std::uint64_t nextSeq_;
   std::uint64_t reservedSeq_;  // stored in kCounterKey: numbers below it may be taken
   static constexpr std::uint64_t kSeqBlock = 1024;
+  // Decoded inodes last used (about 150 bytes each): loadInode reads them from memory.
+  static constexpr std::size_t kInodeCacheEntries = 1 << 16;
+  mutable InodeCache inodes_{kInodeCacheEntries};
 };
 
 // Validates a path component as every entry-creating call does: "" ENOENT, over 255 bytes

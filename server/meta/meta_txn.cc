@@ -16,16 +16,19 @@ void MetaTxn::count(const Attr& a, int sign) {
 
 void MetaTxn::createInode(const InodeRecord& rec) {
   batch_.Put(inodeKey(rec.attr.ino), encodeInode(rec));
+  inodeChanges_.emplace_back(rec.attr.ino, rec);
   count(rec.attr, +1);
 }
 
 void MetaTxn::updateInode(const InodeRecord& before, const InodeRecord& after) {
   batch_.Put(inodeKey(after.attr.ino), encodeInode(after));
+  inodeChanges_.emplace_back(after.attr.ino, after);
   if (S_ISREG(after.attr.mode)) counters_.bytes = counters_.bytes - before.attr.size + after.attr.size;
 }
 
 void MetaTxn::removeInode(const InodeRecord& rec) {
   batch_.Delete(inodeKey(rec.attr.ino));
+  inodeChanges_.emplace_back(rec.attr.ino, std::nullopt);
   if (S_ISLNK(rec.attr.mode)) batch_.Delete(linkKey(rec.attr.ino));
   if (rec.flags & kInodeHasXattrs) {
     // Every "X" key of the inode: [prefix(ino), prefix(ino + 1)).

@@ -8,7 +8,10 @@
 #include <rocksdb/write_batch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "server/meta/meta_format.h"
 
@@ -35,12 +38,15 @@ class MetaTxn {
 
   rocksdb::WriteBatch& batch() { return batch_; }
   const ShardCounters& counters() const { return counters_; }
+  // The inode records the batch writes (nullopt: deleted), in order: for the InodeCache.
+  const std::vector<std::pair<InodeId, std::optional<InodeRecord>>>& inodeChanges() const { return inodeChanges_; }
   std::uint64_t nextSeq() const { return nextSeq_; }
 
  private:
   void count(const Attr& a, int sign);
 
   rocksdb::WriteBatch batch_;
+  std::vector<std::pair<InodeId, std::optional<InodeRecord>>> inodeChanges_;
   ShardCounters counters_;
   std::uint64_t nextSeq_;
 };
