@@ -35,10 +35,24 @@ int takeNonBlocking(int fd) {
 SocketStream::SocketStream(kj::UnixEventPort& port, int fd)
     : port_(port),
       fd_(takeNonBlocking(fd)),
-      readObserver_(kj::heap<kj::UnixEventPort::FdObserver>(port, fd, kj::UnixEventPort::FdObserver::OBSERVE_READ)) {}
+      readObserver_(kj::heap<kj::UnixEventPort::FdObserver>(port, fd, kj::UnixEventPort::FdObserver::OBSERVE_READ)) {
+  readiness_ = watchReadiness().eagerlyEvaluate(nullptr);
+}
+
+kj::Promise<void> SocketStream::watchReadiness() {
+  return readObserver_->whenBecomesReadable().then([this] {
+    drained_ = false;
+    KJ_IF_MAYBE(waiter, readWaiter_) {
+      (*waiter)->fulfill();
+      readWaiter_ = nullptr;
+    }
+    return watchReadiness();
+  });
+}
 
 SocketStream::~SocketStream() noexcept(false) {
   stopWatchingWrites();
+  readiness_ = nullptr;  // before the observer it waits on
   readObserver_ = nullptr;
   ::close(fd_);
 }
@@ -49,18 +63,26 @@ kj::Promise<size_t> SocketStream::tryRead(void* buffer, size_t minBytes, size_t 
 
 kj::Promise<size_t> SocketStream::readFrom(kj::byte* buffer, size_t minBytes, size_t maxBytes, size_t done) {
   for (;;) {
-    const ssize_t n = ::read(fd_, buffer + done, maxBytes - done);
+    if (drained_) {
+      auto paf = kj::newPromiseAndFulfiller<void>();
+      readWaiter_ = kj::mv(paf.fulfiller);
+      return paf.promise.then([this, buffer, minBytes, maxBytes, done] {
+        return readFrom(buffer, minBytes, maxBytes, done);
+      });
+    }
+    const size_t asked = maxBytes - done;
+    const ssize_t n = ::read(fd_, buffer + done, asked);
     if (n > 0) {
       done += static_cast<size_t>(n);
+      // Less than asked: the socket is empty now (a stream socket hands over all it has).
+      if (static_cast<size_t>(n) < asked) drained_ = true;
       if (done >= minBytes) return done;
       continue;
     }
     if (n == 0) return done;  // end of stream
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return socketError("read", errno);
-    return readObserver_->whenBecomesReadable().then([this, buffer, minBytes, maxBytes, done] {
-      return readFrom(buffer, minBytes, maxBytes, done);
-    });
+    drained_ = true;
   }
 }
 

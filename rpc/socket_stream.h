@@ -7,7 +7,9 @@
 // server takes the request, and the server once when the client takes the answer. On a
 // VM each wake-up costs tens of microseconds, as much as the round trip itself.
 //
-// This stream watches the fd for reading only. A write goes straight to sendmsg() (with
+// This stream watches the fd for reading only, and remembers when a read drained it: the
+// next read then waits for epoll instead of asking the kernel first (the read() that
+// would only say EAGAIN, once per message on each side). A write goes straight to sendmsg() (with
 // MSG_NOSIGNAL: a broken connection is an exception, never SIGPIPE); only when the socket
 // is full does it watch for space, through a duplicate of the fd that it drops again once
 // the write has gone out.
@@ -41,6 +43,9 @@ class SocketStream final : public kj::AsyncIoStream {
 
  private:
   kj::Promise<size_t> readFrom(kj::byte* buffer, size_t minBytes, size_t maxBytes, size_t done);
+  // Notes every readiness epoll reports, for as long as the stream lives: so none is lost
+  // while no read waits.
+  kj::Promise<void> watchReadiness();
   // Writes pieces[first..] with pieces[first] starting at `offset`.
   kj::Promise<void> writeFrom(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces, size_t first,
                               size_t offset);
@@ -51,6 +56,9 @@ class SocketStream final : public kj::AsyncIoStream {
   kj::UnixEventPort& port_;
   const int fd_;
   kj::Own<kj::UnixEventPort::FdObserver> readObserver_;  // leaves epoll before fd_ closes
+  bool drained_ = false;  // a read found the socket empty, and epoll reported nothing since
+  kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> readWaiter_;  // a read waiting for data
+  kj::Promise<void> readiness_ = nullptr;                      // watchReadiness()
   int writeWatchFd_ = -1;  // a dup of fd_, registered for writability while a write waits
   kj::Own<kj::UnixEventPort::FdObserver> writeObserver_;
 };

@@ -91,6 +91,30 @@ TEST_F(SocketStreamTest, ReadsWhatArrivesThenEndOfStream) {
   EXPECT_EQ(stream->tryRead(in, 1, sizeof in).wait(io.waitScope), 0u);
 }
 
+// A read that drains the socket makes the next one wait for epoll without asking the
+// kernel first; data that arrives while no read waits (before the loop even runs) still
+// wakes it, and so does the end of the stream.
+TEST_F(SocketStreamTest, AfterADrainingReadDataThatArrivesMeanwhileIsNotMissed) {
+  char in[64];
+  int peerFd = -1;
+  KJ_IF_MAYBE(fd, peer->getFd()) { peerFd = *fd; }
+  peer->write("abc", 3).wait(io.waitScope);
+  EXPECT_EQ(stream->tryRead(in, 1, sizeof in).wait(io.waitScope), 3u);  // short: drained
+  ASSERT_EQ(::write(peerFd, "defg", 4), 4);                     // no loop turn since
+  EXPECT_EQ(stream->tryRead(in, 4, sizeof in).wait(io.waitScope), 4u);
+  EXPECT_EQ(std::string(in, 4), "defg");
+  for (int i = 0; i < 3; ++i) {  // drained again, then data only after the read waits
+    auto pending = stream->tryRead(in, 2, sizeof in);
+    EXPECT_FALSE(pending.poll(io.waitScope));
+    ASSERT_EQ(::write(peerFd, "hi", 2), 2);
+    EXPECT_EQ(pending.wait(io.waitScope), 2u);
+  }
+  auto last = stream->tryRead(in, 1, sizeof in);
+  EXPECT_FALSE(last.poll(io.waitScope));
+  peer->shutdownWrite();
+  EXPECT_EQ(last.wait(io.waitScope), 0u);
+}
+
 TEST_F(SocketStreamTest, WriteLargerThanTheSocketWaitsForRoomAndArrivesIntact) {
   const int fdsBefore = openFds();
   std::vector<kj::byte> a(3 << 20), b(5 << 20 | 13), c(777);
