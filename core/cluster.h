@@ -51,6 +51,9 @@ class MetaShard {
   virtual Result<void> removeEntry(const Cred& cred, InodeId parent, std::string_view name,
                                    InodeId expectIno) = 0;
   virtual Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) = 0;
+  // Inode numbers of this shard set aside for this client's makeReservedDir.
+  virtual Result<InodeRange> reserveInodes(std::uint32_t count) = 0;
+  virtual Result<Attr> makeReservedDir(const Cred& cred, InodeId ino, InodeId parent, std::uint32_t mode) = 0;
   virtual Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo) = 0;
   // Extended attributes of an inode of this shard (flags: kXattrCreate, kXattrReplace).
   virtual Result<std::string> getxattr(const Cred& cred, InodeId ino, std::string_view name) = 0;
@@ -159,6 +162,20 @@ class Cluster {
                                        std::uint32_t mode) {
     EntryAndLink out{shardOf(parent).addEntry(cred, parent, name, ino, mode, false), Errno(ECANCELED)};
     if (out.entry) out.link = shardOf(ino).linkCount(ino, +1, 0);
+    return out;
+  }
+  // A cross-shard mkdir in one step: directory `ino` (reserved on its shard) made linked,
+  // and the entry name -> ino in parent on the parent's shard. Each result is its call's.
+  // This one runs them in turn (the entry only once the directory is made; ECANCELED
+  // otherwise); an RPC cluster sends both at once.
+  struct DirAndEntry {
+    Result<Attr> dir;
+    Result<AddEntryResult> entry;
+  };
+  virtual DirAndEntry makeDirAndEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                                      std::uint32_t mode) {
+    DirAndEntry out{shardOf(ino).makeReservedDir(cred, ino, parent, mode), Errno(ECANCELED)};
+    if (out.dir) out.entry = shardOf(parent).addEntry(cred, parent, name, ino, mode, false);
     return out;
   }
   // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that

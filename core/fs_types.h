@@ -100,6 +100,14 @@ struct LinkCountResult {
   bool operator==(const LinkCountResult&) const = default;
 };
 
+// Inode numbers [first, first + count) set aside on one shard (MetaShard::reserveInodes).
+struct InodeRange {
+  InodeId first = 0;
+  std::uint32_t count = 0;
+
+  bool operator==(const InodeRange&) const = default;
+};
+
 // Cluster constants, served by every metadata shard.
 struct MountInfo {
   std::uint32_t chunkSize = 0;

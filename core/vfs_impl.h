@@ -217,7 +217,19 @@ class VfsImpl final : public Vfs, public LeaseListener {
 
   // ---- vfs_namespace.cc helpers
   Result<void> dropLink(const UnlinkResult& r);
+  // Linux's sticky-directory rule (only the owner of the entry or of the directory, or
+  // root, removes or replaces an entry), for victims on another shard than the directory's:
+  // that shard cannot see their owner. stickyMatters: the rule applies to this caller;
+  // checkSticky: EPERM when it forbids removing `victim` from `dir`.
+  static bool stickyMatters(const Attr& dir, const Cred& cred);
+  Result<void> checkSticky(const Attr& dir, const Node& victim, const Cred& cred);
   Result<void> mkdirIn(const Node& parent, std::string_view name, mode_t mode, const Cred& cred);
+  // A cross-shard mkdir in one round trip with a number reserved on `shard`; nullopt when
+  // none could be had or the shard no longer knows it (the caller takes the two-step way).
+  std::optional<Result<InodeId>> mkdirReserved(std::uint32_t shard, InodeId parent, std::string_view name,
+                                               std::uint32_t mode, const Cred& cred);
+  // A number reserved on `shard` for this process (nullopt: none could be had).
+  std::optional<InodeId> takeReservedInode(std::uint32_t shard);
   Result<void> renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
                                   const Node& dstDir, std::string_view dstName, unsigned flags);
   Result<void> exchangeAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
@@ -307,6 +319,11 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::atomic<std::uint64_t> fileSizeLimit_;  // RLIMIT_FSIZE as last read (~0: none)
   std::mutex renewerMu_;
   LockRenewer* renewer_ = nullptr;  // GUARDED_BY(renewerMu_); a forked child's copy is leaked
+
+  // Inode numbers each shard set aside for this process's session (mkdirReserved).
+  static constexpr std::uint32_t kReserveInodes = 64;
+  std::mutex reservedMu_;
+  std::vector<std::vector<InodeId>> reserved_;  // GUARDED_BY(reservedMu_); per shard
 
   static constexpr std::size_t kInodeCacheObjects = 65536;  // kept before unused ones are swept
   std::mutex inodesMu_;

@@ -761,6 +761,8 @@ void VfsImpl::afterForkInChild() {
   new (&credMu_) std::mutex();
   new (&writebackMu_) std::mutex();
   new (&cwdMu_) std::mutex();
+  new (&reservedMu_) std::mutex();
+  reserved_.clear();  // the parent's session's: this process has a session of its own
   (void)writeback_.release();  // its thread is the parent's: leaked, never joined
   for (auto& [ino, inode] : inodes_) {
     new (&inode->mu) std::mutex();

@@ -54,6 +54,9 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
     MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).mkdir(cred, p, name, dirMode));
     learn(attr);
     made = attr.ino;
+  } else if (auto one = mkdirReserved(target, p, name, dirMode, cred)) {
+    MYFS_ASSIGN_OR_RETURN(ino, *one);
+    made = ino;
   } else {
     // Two shards: the inode first (pending: unreferenced if we stop here), then the
     // entry (whose shard checks write permission on the parent) and the inode's link
@@ -70,6 +73,47 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
   learnEntry(p, name, made);
   touched(p);  // the parent's nlink and times changed
   return okResult();
+}
+
+std::optional<InodeId> VfsImpl::takeReservedInode(std::uint32_t shard) {
+  {
+    std::lock_guard lock(reservedMu_);
+    if (reserved_.size() < cluster_.shardCount()) reserved_.resize(cluster_.shardCount());
+    if (!reserved_[shard].empty()) {
+      InodeId ino = reserved_[shard].back();
+      reserved_[shard].pop_back();
+      return ino;
+    }
+  }
+  Result<InodeRange> got = cluster_.shard(shard).reserveInodes(kReserveInodes);
+  if (!got || got->count == 0) return std::nullopt;
+  std::lock_guard lock(reservedMu_);
+  for (std::uint32_t i = got->count; i-- > 1;) reserved_[shard].push_back(got->first + i);
+  return got->first;
+}
+
+std::optional<Result<InodeId>> VfsImpl::mkdirReserved(std::uint32_t shard, InodeId parent, std::string_view name,
+                                                      std::uint32_t mode, const Cred& cred) {
+  std::optional<InodeId> ino = takeReservedInode(shard);
+  if (!ino) return std::nullopt;
+  Cluster::DirAndEntry both = cluster_.makeDirAndEntry(cred, parent, name, *ino, mode);
+  if (both.dir && both.entry) {
+    learn(*both.dir);
+    return Result<InodeId>(*ino);
+  }
+  if (both.dir) {
+    (void)cluster_.shard(shard).linkCount(*ino, -1, 0);  // the entry failed: the directory goes
+    return Result<InodeId>(both.entry.error());
+  }
+  if (both.entry) (void)cluster_.shardOf(parent).removeEntry(cred, parent, name, *ino);
+  if (both.dir.err() == EINVAL) {
+    // The shard no longer holds our numbers (it restarted, or our session changed).
+    std::lock_guard lock(reservedMu_);
+    reserved_[shard].clear();
+    return std::nullopt;
+  }
+  if (!both.entry && both.entry.err() != ECANCELED) return Result<InodeId>(both.entry.error());
+  return Result<InodeId>(both.dir.error());
 }
 
 Result<void> VfsImpl::mkdir(At at, std::string_view path, mode_t mode) {
@@ -121,6 +165,21 @@ Result<void> VfsImpl::dropLink(const UnlinkResult& r) {
   return okResult();
 }
 
+bool VfsImpl::stickyMatters(const Attr& dir, const Cred& cred) {
+  // Without w+x on the directory the shard answers EACCES first, as Linux does.
+  return (dir.mode & S_ISVTX) && cred.uid != 0 && cred.uid != dir.uid && mayAccess(dir, cred, kMayWrite | kMayExec);
+}
+
+Result<void> VfsImpl::checkSticky(const Attr& dir, const Node& victim, const Cred& cred) {
+  if (!stickyMatters(dir, cred)) return okResult();
+  std::uint32_t owner = victim.attr.uid;
+  if (!victim.complete) {  // an inode of another shard, not cached
+    MYFS_ASSIGN_OR_RETURN(full, loadInode(victim.inode->ino));
+    owner = full.attr.uid;
+  }
+  return owner == cred.uid ? okResult() : Result<void>(Errno(EPERM));
+}
+
 Result<void> VfsImpl::unlink(At at, std::string_view path) {
   const Cred& cred = credentials();
   MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
@@ -130,6 +189,12 @@ Result<void> VfsImpl::unlink(At at, std::string_view path) {
     // "name/" must be a directory, which unlink refuses.
     MYFS_ASSIGN_OR_RETURN(child, lookupChild(w.node, w.last, cred));
     return Errno(child.attr.isDir() ? EISDIR : ENOTDIR);
+  }
+  if (stickyMatters(w.node.attr, cred)) {
+    // The entry may name an inode of another shard, whose owner the parent's shard
+    // cannot see: the client checks it.
+    auto child = lookupChild(w.node, w.last, cred);
+    if (child) MYFS_TRY(checkSticky(w.node.attr, *child, cred));
   }
   forget(p, w.last);
   MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(p).unlink(cred, p, w.last, false));
@@ -156,6 +221,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   // The directory's inode lives on another shard: mark it, unlink it, free it.
   MYFS_ASSIGN_OR_RETURN(child, lookupChild(w.node, w.last, cred));
   if (!child.attr.isDir()) return Errno(ENOTDIR);
+  MYFS_TRY(checkSticky(w.node.attr, child, cred));
   MetaShard& owner = cluster_.shardOf(child.inode->ino);
   MYFS_TRY(owner.prepareRmdir(cred, child.inode->ino, false));
   if (auto removed = cluster_.shardOf(p).removeEntry(cred, p, w.last, child.inode->ino); !removed) {
@@ -199,6 +265,12 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
     MYFS_ASSIGN_OR_RETURN(source, lookupChild(src.node, src.last, cred));
     (void)source;
     return Errno(EINVAL);
+  }
+  // The sticky rule for entries whose inodes live on another shard (see checkSticky).
+  for (const Walk* w : {&src, &dst}) {
+    if (!stickyMatters(w->node.attr, cred)) continue;
+    auto victim = lookupChild(w->node, w->last, cred);
+    if (victim) MYFS_TRY(checkSticky(w->node.attr, *victim, cred));
   }
   const InodeId sp = src.node.inode->ino;
   const InodeId dp = dst.node.inode->ino;

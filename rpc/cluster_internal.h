@@ -75,6 +75,10 @@ std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t i
 Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
                                                 InodeId parent, std::string_view name, InodeId ino,
                                                 std::uint32_t mode);
+// Cluster::makeDirAndEntry with both calls in flight at once.
+Cluster::DirAndEntry makeDirAndEntryInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
+                                               InodeId parent, std::string_view name, InodeId ino,
+                                               std::uint32_t mode);
 std::unique_ptr<DataPlane> makeRpcDataPlane(RpcCluster& cluster, std::uint32_t servers, const RetryPolicy& retry);
 
 }  // namespace myfs::rpc

@@ -24,6 +24,17 @@ kj::Promise<Result<AddEntryResult>> sendAddEntry(Connection& c, const Cred& cred
   return req.send().then([](capnp::Response<MetaService::AddEntryResults>&& r) { return fromWire(r); });
 }
 
+kj::Promise<Result<Attr>> sendMakeReservedDir(Connection& c, const Cred& cred, InodeId ino, InodeId parent,
+                                               std::uint32_t mode) {
+  auto req = c.cap<MetaService>().makeReservedDirRequest();
+  toWire(cred, req.initCred());
+  req.setIno(ino);
+  req.setParent(parent);
+  req.setMode(mode);
+  return req.send().then(
+      [](capnp::Response<MetaService::MakeReservedDirResults>&& r) { return fromWire(r.getResult()); });
+}
+
 kj::Promise<Result<LinkCountResult>> sendLinkCount(Connection& c, InodeId ino, std::int32_t delta,
                                                    InodeId newParent) {
   auto req = c.cap<MetaService>().linkCountRequest(capnp::MessageSize{6, 0});
@@ -204,6 +215,21 @@ class RpcMetaShard final : public MetaShard {
     });
   }
 
+  Result<InodeRange> reserveInodes(std::uint32_t count) override {
+    return call<InodeRange>(false, [count](Connection& c) {
+      auto req = c.cap<MetaService>().reserveInodesRequest(capnp::MessageSize{4, 0});
+      req.setCount(count);
+      return req.send().then([](capnp::Response<MetaService::ReserveInodesResults>&& r) -> Result<InodeRange> {
+        if (r.getErr() != 0) return Errno(r.getErr());
+        return InodeRange{r.getFirst(), r.getCount()};
+      });
+    });
+  }
+
+  Result<Attr> makeReservedDir(const Cred& cred, InodeId ino, InodeId parent, std::uint32_t mode) override {
+    return call<Attr>(false, [&](Connection& c) { return sendMakeReservedDir(c, cred, ino, parent, mode); });
+  }
+
   Result<AddEntryResult> addEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                                   std::uint32_t mode, bool replace) override {
     return call<AddEntryResult>(
@@ -338,6 +364,44 @@ Result<T> settle(Outcome<T>& o, const std::string& address, Retry&& again) {
   return Errno(EIO);
 }
 
+// Two calls on (possibly) two shards, both in flight at once on this thread's loop; each
+// settled on its own (a call that never left is made again the usual way).
+template <typename A, typename B, typename SendA, typename SendB, typename AgainA, typename AgainB>
+std::pair<Result<A>, Result<B>> inParallel(RpcCluster& cluster, const RetryPolicy& retry, std::uint32_t shardA,
+                                           SendA&& sendA, AgainA&& againA, std::uint32_t shardB, SendB&& sendB,
+                                           AgainB&& againB) {
+  Outcome<A> a;
+  Outcome<B> b;
+  std::string addressA, addressB;
+  const bool ran = withLoop(cluster, [&](auto& loop, auto& meta, auto&) {
+    Connection& connA = *meta[shardA];
+    Connection& connB = *meta[shardB];
+    addressA = connA.address();
+    addressB = connB.address();
+    try {
+      loop.run([&]() {
+        auto first = attempt<A>(loop, connA, retry.callTimeoutMs, sendA)
+                         .then([&a](Outcome<A>&& o) { a = std::move(o); })
+                         .eagerlyEvaluate(nullptr);
+        return attempt<B>(loop, connB, retry.callTimeoutMs, sendB)
+            .then([&b, first = kj::mv(first)](Outcome<B>&& o) mutable {
+              b = std::move(o);
+              return kj::mv(first);
+            })
+            .then([] { return true; });
+      });
+      return true;
+    } catch (const kj::Exception& e) {
+      logTransportFailure(addressA, e.getDescription().cStr(), 1);
+      return false;
+    }
+  });
+  if (!ran) return {Errno(EIO), Errno(EIO)};
+  Result<A> ra = settle(a, addressA, againA);
+  Result<B> rb = settle(b, addressB, againB);
+  return {std::move(ra), std::move(rb)};
+}
+
 }  // namespace
 
 Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
@@ -345,41 +409,26 @@ Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const Retry
                                                 std::uint32_t mode) {
   const std::uint32_t entryShard = shardOfInode(parent);
   const std::uint32_t linkShard = shardOfInode(ino);
-  Outcome<AddEntryResult> entry;
-  Outcome<LinkCountResult> link;
-  std::string entryAddress, linkAddress;
-  auto sendEntry = [&](Connection& c) { return sendAddEntry(c, cred, parent, name, ino, mode, false); };
-  auto sendLink = [&](Connection& c) { return sendLinkCount(c, ino, +1, 0); };
-  const bool ran = withLoop(cluster, [&](auto& loop, auto& meta, auto&) {
-    Connection& entryConn = *meta[entryShard];
-    Connection& linkConn = *meta[linkShard];
-    entryAddress = entryConn.address();
-    linkAddress = linkConn.address();
-    try {
-      loop.run([&]() {
-        auto first = attempt<AddEntryResult>(loop, entryConn, retry.callTimeoutMs, sendEntry)
-                         .then([&entry](Outcome<AddEntryResult>&& o) { entry = std::move(o); })
-                         .eagerlyEvaluate(nullptr);
-        return attempt<LinkCountResult>(loop, linkConn, retry.callTimeoutMs, sendLink)
-            .then([&link, first = kj::mv(first)](Outcome<LinkCountResult>&& o) mutable {
-              link = std::move(o);
-              return kj::mv(first);
-            })
-            .then([] { return true; });
-      });
-      return true;
-    } catch (const kj::Exception& e) {
-      logTransportFailure(entryAddress, e.getDescription().cStr(), 1);
-      return false;
-    }
-  });
-  if (!ran) return Cluster::EntryAndLink{Errno(EIO), Errno(EIO)};
-  Cluster::EntryAndLink out{
-      settle(entry, entryAddress,
-             [&] { return cluster.shard(entryShard).addEntry(cred, parent, name, ino, mode, false); }),
-      Errno(ECANCELED)};
-  out.link = settle(link, linkAddress, [&] { return cluster.shard(linkShard).linkCount(ino, +1, 0); });
-  return out;
+  auto [entry, link] = inParallel<AddEntryResult, LinkCountResult>(
+      cluster, retry, entryShard,
+      [&](Connection& c) { return sendAddEntry(c, cred, parent, name, ino, mode, false); },
+      [&] { return cluster.shard(entryShard).addEntry(cred, parent, name, ino, mode, false); }, linkShard,
+      [&](Connection& c) { return sendLinkCount(c, ino, +1, 0); },
+      [&] { return cluster.shard(linkShard).linkCount(ino, +1, 0); });
+  return Cluster::EntryAndLink{std::move(entry), std::move(link)};
+}
+
+Cluster::DirAndEntry makeDirAndEntryInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
+                                               InodeId parent, std::string_view name, InodeId ino,
+                                               std::uint32_t mode) {
+  const std::uint32_t dirShard = shardOfInode(ino);
+  const std::uint32_t entryShard = shardOfInode(parent);
+  auto [dir, entry] = inParallel<Attr, AddEntryResult>(
+      cluster, retry, dirShard, [&](Connection& c) { return sendMakeReservedDir(c, cred, ino, parent, mode); },
+      [&] { return cluster.shard(dirShard).makeReservedDir(cred, ino, parent, mode); }, entryShard,
+      [&](Connection& c) { return sendAddEntry(c, cred, parent, name, ino, mode, false); },
+      [&] { return cluster.shard(entryShard).addEntry(cred, parent, name, ino, mode, false); });
+  return Cluster::DirAndEntry{std::move(dir), std::move(entry)};
 }
 
 std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry) {

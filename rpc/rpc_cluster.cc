@@ -334,6 +334,11 @@ std::uint64_t RpcCluster::sessionIdFor(std::uint32_t shard) {
   }
 }
 
+Cluster::DirAndEntry RpcCluster::makeDirAndEntry(const Cred& cred, InodeId parent, std::string_view name,
+                                                 InodeId ino, std::uint32_t mode) {
+  return makeDirAndEntryInParallel(*this, config_.retry, cred, parent, name, ino, mode);
+}
+
 Cluster::EntryAndLink RpcCluster::addEntryAndLink(const Cred& cred, InodeId parent, std::string_view name,
                                                 InodeId ino, std::uint32_t mode) {
   return addEntryAndLinkInParallel(*this, config_.retry, cred, parent, name, ino, mode);

@@ -245,4 +245,17 @@ interface MetaService {
   # Through a session's service: the session closed an inode it had reported open. An
   # orphan (last link removed meanwhile) whose last reference this was is freed, and
   # freed = true tells the caller to remove its data (size: its size).
+
+  reserveInodes @28 (count :UInt32) -> (err :Int32, first :UInt64, count :UInt32);
+  # Inode numbers [first, first + count) of this shard, set aside for the calling session
+  # to name in makeReservedDir, each once; those unused go when the session ends.
+  # count 1..1024. Errors: EINVAL, EAGAIN (1024 unused already), ENOSPC.
+
+  makeReservedDir @29 (cred :Cred, ino :UInt64, parent :UInt64, mode :UInt32)
+      -> (result :AttrResult);
+  # A mkdir across shards in one round trip: this call and addEntry on the parent's shard
+  # go out together. Makes directory `ino` (a number this session reserved) linked from
+  # the start (nlink 2, ".." = parent). If the entry fails the client undoes this with
+  # linkCount(ino, -1); if this fails it removes the entry (removeEntry).
+  # Errors: EINVAL (not reserved by this session, or used already), ENOSPC.
 }

@@ -57,6 +57,7 @@ MetaServiceImpl::~MetaServiceImpl() noexcept(false) {
 void closeSession(MetaShardState& st, std::uint64_t session) {
   std::vector<InodeId> opens = st.leases.removeSession(session);
   st.sessions.close(session);
+  st.store.forgetReservations(session);
   for (InodeId ino : opens) {
     if (st.leases.heldOpen(ino)) continue;
     Result<LinkCountResult> r = st.store.releaseOrphan(ino);
@@ -382,6 +383,24 @@ kj::Promise<void> MetaServiceImpl::makeInode(MakeInodeContext context) {
   auto p = context.getParams();
   Result<Attr> r =
       state_->store.makeInode(fromWire(p.getCred()), p.getParentHint(), p.getMode(), text(p.getTarget()));
+  toWire(r, context.getResults(kAttrResultSize).initResult());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::reserveInodes(ReserveInodesContext context) {
+  Result<InodeRange> r = state_->store.reserveInodes(session_, context.getParams().getCount());
+  auto out = context.getResults(kSmallResultSize);
+  out.setErr(r ? 0 : r.err());
+  if (r) {
+    out.setFirst(r->first);
+    out.setCount(r->count);
+  }
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::makeReservedDir(MakeReservedDirContext context) {
+  auto p = context.getParams();
+  Result<Attr> r = state_->store.makeReservedDir(fromWire(p.getCred()), session_, p.getIno(), p.getParent(), p.getMode());
   toWire(r, context.getResults(kAttrResultSize).initResult());
   return kj::READY_NOW;
 }

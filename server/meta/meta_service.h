@@ -105,6 +105,9 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   kj::Promise<void> releaseOpen(ReleaseOpenContext context) override;
   // Recalls other sessions' leases on the inode, then LeaseTable::grantWrite.
   kj::Promise<void> writeLease(WriteLeaseContext context) override;
+  // Reservations belong to session_ (0 without a session).
+  kj::Promise<void> reserveInodes(ReserveInodesContext context) override;
+  kj::Promise<void> makeReservedDir(MakeReservedDirContext context) override;
 
  private:
   // Resolves once no session but this one holds a lease (writersOnly: a write lease) on

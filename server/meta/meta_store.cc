@@ -15,7 +15,6 @@
 namespace myfs::server {
 namespace {
 
-constexpr std::uint64_t kMaxSeq = (std::uint64_t{1} << kShardShift) - 1;
 
 rocksdb::WriteOptions writeOptions() {
   rocksdb::WriteOptions w;
@@ -318,11 +317,11 @@ Result<Attr> MetaStore::attrOfEntry(const DentryRecord& d) const {
 }
 
 Result<InodeRecord> MetaStore::newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent,
-                                        std::uint32_t mode) {
-  if (txn.nextSeq() > kMaxSeq) return Errno(ENOSPC);
+                                        std::uint32_t mode, InodeId chosen) {
+  if (chosen == 0 && txn.nextSeq() > kMaxSeq) return Errno(ENOSPC);
   InodeRecord rec;
   Attr& a = rec.attr;
-  a.ino = makeInodeId(sb_.shardIndex, txn.takeSeq());
+  a.ino = chosen != 0 ? chosen : makeInodeId(sb_.shardIndex, txn.takeSeq());
   a.mode = mode;
   a.uid = cred.uid;
   a.gid = cred.gid;
@@ -383,8 +382,10 @@ Result<void> MetaStore::commit(MetaTxn& txn) {
     reserved = std::min<std::uint64_t>(txn.nextSeq() + kSeqBlock, kMaxSeq + 1);
     b.Put(kCounterKey, encodeU64(reserved));
   }
-  rocksdb::Status s = db_->Write(writeOptions(), &b);
-  if (!s.ok()) return dbError("write batch", s);
+  if (b.Count() > 0) {
+    rocksdb::Status s = db_->Write(writeOptions(), &b);
+    if (!s.ok()) return dbError("write batch", s);
+  }
   for (const auto& [ino, rec] : txn.inodeChanges()) {
     if (rec) {
       inodes_.put(*rec);

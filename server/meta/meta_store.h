@@ -26,6 +26,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/fs_types.h"
@@ -155,6 +157,21 @@ class MetaStore {
   // ENAMETOOLONG, ENOSPC (inode numbers exhausted).
   Result<Attr> makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target);
 
+  // Sets aside `count` (1..kMaxReservation) new inode numbers of this shard for `owner` (a
+  // client session) to name in makeReservedDir, each once; those still unused go with
+  // forgetReservations(owner). Errors: EINVAL (count), EAGAIN (owner holds
+  // kMaxReservation unused already), ENOSPC.
+  Result<InodeRange> reserveInodes(std::uint64_t owner, std::uint32_t count);
+  void forgetReservations(std::uint64_t owner);
+  static constexpr std::uint32_t kMaxReservation = 1024;
+  // A directory numbered `ino` (reserved by `owner`), linked from the start (nlink 2,
+  // ".." = parent): the inode of an entry the parent's shard adds at the same moment, so
+  // that a mkdir across shards takes one round trip. The caller undoes it with
+  // linkCount(ino, -1) if that entry fails. uid/gid/mode as makeInode for a remote parent.
+  // Errors: EINVAL (ino not reserved by owner, or used; mode not a directory), ENOSPC.
+  Result<Attr> makeReservedDir(const Cred& cred, std::uint64_t owner, InodeId ino, InodeId parent,
+                               std::uint32_t mode);
+
   // Step 2 of cross-shard mkdir/link/rename: name -> ino (type from mode) in `parent`.
   // replace=false: EEXIST if the name exists; replace=true overwrites it and returns the
   // old entry (the target inode itself is not touched: the caller adjusts link counts).
@@ -234,7 +251,9 @@ class MetaStore {
   // The attr lookup reports for a dentry: complete when local, else ino + type only.
   Result<Attr> attrOfEntry(const DentryRecord& d) const;
   // A new inode record here (ino allocated from txn) owned by cred in directory parent.
-  Result<InodeRecord> newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent, std::uint32_t mode);
+  // `chosen`: a number reserved earlier (0: the next one).
+  Result<InodeRecord> newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent, std::uint32_t mode,
+                               InodeId chosen = 0);
   // Loads directory `parent` for a new entry `name` (mkdir, symlink; mu_ held): EEXIST
   // when the name exists or is "." or "..", ENOENT when parent is being removed, EACCES
   // without w+x, and the errors of loadSearchableDir and checkName.
@@ -262,9 +281,12 @@ class MetaStore {
   std::uint64_t nextSeq_;
   std::uint64_t reservedSeq_;  // stored in kCounterKey: numbers below it may be taken
   static constexpr std::uint64_t kSeqBlock = 1024;
+  static constexpr std::uint64_t kMaxSeq = (std::uint64_t{1} << kShardShift) - 1;  // per shard
   // Decoded inodes last used (about 150 bytes each): loadInode reads them from memory.
   static constexpr std::size_t kInodeCacheEntries = 1 << 16;
   mutable InodeCache inodes_{kInodeCacheEntries};
+  // Unused reserved sequence numbers per owner (guarded by mu_).
+  std::unordered_map<std::uint64_t, std::unordered_set<std::uint64_t>> reservations_;
 };
 
 // Validates a path component as every entry-creating call does: "" ENOENT, over 255 bytes

@@ -98,6 +98,41 @@ Result<Attr> MetaStore::symlink(const Cred& cred, InodeId parent, std::string_vi
   return rec.attr;
 }
 
+Result<InodeRange> MetaStore::reserveInodes(std::uint64_t owner, std::uint32_t count) {
+  if (count == 0 || count > kMaxReservation) return Errno(EINVAL);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::unordered_set<std::uint64_t>& mine = reservations_[owner];
+  if (mine.size() + count > kMaxReservation) return Errno(EAGAIN);
+  MetaTxn txn = beginTxn();
+  const std::uint64_t first = txn.nextSeq();
+  if (first + count - 1 > kMaxSeq) return Errno(ENOSPC);
+  for (std::uint32_t i = 0; i < count; ++i) txn.takeSeq();
+  MYFS_TRY(commit(txn));  // moves the stored counter past them when they cross a block
+  for (std::uint32_t i = 0; i < count; ++i) mine.insert(first + i);
+  return InodeRange{makeInodeId(sb_.shardIndex, first), count};
+}
+
+void MetaStore::forgetReservations(std::uint64_t owner) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reservations_.erase(owner);
+}
+
+Result<Attr> MetaStore::makeReservedDir(const Cred& cred, std::uint64_t owner, InodeId ino, InodeId parent,
+                                        std::uint32_t mode) {
+  if ((mode & S_IFMT) != S_IFDIR) return Errno(EINVAL);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto mine = reservations_.find(owner);
+  const std::uint64_t seq = ino & kMaxSeq;
+  if (!isLocal(ino) || mine == reservations_.end() || mine->second.erase(seq) == 0) return Errno(EINVAL);
+  MetaTxn txn = beginTxn();
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, nullptr, S_IFDIR | (mode & 07777), ino));
+  rec.attr.nlink = 2;
+  rec.attr.parent = parent;
+  txn.createInode(rec);
+  MYFS_TRY(commit(txn));
+  return rec.attr;
+}
+
 Result<Attr> MetaStore::makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target) {
   std::uint32_t type = mode & S_IFMT;
   switch (type) {

@@ -70,6 +70,10 @@ class LocalShard final : public MetaShard {
   Result<LinkCountResult> linkCount(InodeId ino, std::int32_t delta, InodeId newParent) override {
     return s_.linkCount(ino, delta, newParent);
   }
+  Result<InodeRange> reserveInodes(std::uint32_t count) override { return s_.reserveInodes(kOwner, count); }
+  Result<Attr> makeReservedDir(const Cred& c, InodeId ino, InodeId parent, std::uint32_t mode) override {
+    return s_.makeReservedDir(c, kOwner, ino, parent, mode);
+  }
   Result<std::optional<FileLock>> lock(InodeId ino, const FileLock& req, bool test) override {
     std::lock_guard lock(locksMu_);
     const auto now = server::LockTable::Clock::now();
@@ -96,6 +100,8 @@ class LocalShard final : public MetaShard {
   }
 
  private:
+  static constexpr std::uint64_t kOwner = 1;  // one client: one session
+
   server::MetaStore& s_;
   CallCounts& counts_;
   std::atomic<bool>& leases_;

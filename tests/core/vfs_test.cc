@@ -225,6 +225,63 @@ TEST_F(VfsTest, UnlinkedFileStaysReadableUntilClose) {
   ASSERT_TRUE(vfs_->close(fd).ok());
 }
 
+// Directories on another shard than their parent's take numbers the shard reserved for
+// this client; when the shard has forgotten them (it restarted, the session changed),
+// mkdir still succeeds the two-step way, and an existing name is EEXIST either way.
+TEST_F(VfsTest, MkdirAcrossShardsWithReservedNumbersAndWithout) {
+  std::vector<std::string> remote;
+  for (int i = 0; remote.size() < 6 && i < 200; ++i) {
+    const std::string d = "x" + std::to_string(i);
+    if (shardForNewDirectory(kRootIno, d, 2) == 1) remote.push_back(d);
+  }
+  ASSERT_EQ(6u, remote.size());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(vfs_->mkdir(At::root(), remote[i], 0755).ok()) << remote[i];
+  EXPECT_EQ(-EEXIST, -vfs_->mkdir(At::root(), remote[0], 0755).err());
+  cluster_->store(1).forgetReservations(1);  // the local cluster's one session
+  for (int i = 3; i < 6; ++i) ASSERT_TRUE(vfs_->mkdir(At::root(), remote[i], 0755).ok()) << remote[i];
+  EXPECT_EQ(-EEXIST, -vfs_->mkdir(At::root(), remote[4], 0755).err());
+  for (const std::string& d : remote) {
+    auto st = vfs_->stat(At::root(), d, true);
+    ASSERT_TRUE(st.ok()) << d;
+    EXPECT_EQ(1u, shardOfInode(st->ino));
+    EXPECT_EQ(2u, st->nlink);
+    writeFile(d + "/f", d);
+  }
+  EXPECT_EQ(8u, vfs_->stat(At::root(), "/", true)->nlink);
+  EXPECT_EQ(6u, cluster_->store(1).statfs().directories);  // the failed tries left nothing
+  for (const std::string& d : remote) {
+    ASSERT_TRUE(vfs_->unlink(At::root(), d + "/f").ok());
+    ASSERT_TRUE(vfs_->rmdir(At::root(), d).ok()) << d;
+  }
+}
+
+// In a sticky directory only root and the owners of the directory or of an entry remove
+// or rename the entry, also when the entry's inode lives on another shard (whose owner
+// the directory's shard cannot see: the client checks).
+TEST_F(VfsTest, StickyDirectoryGuardsEntriesWhoseInodesLiveOnAnotherShard) {
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "s", 0777).ok());
+  ASSERT_TRUE(vfs_->chmod(At::root(), "s", 01777, true).ok());
+  const InodeId s = vfs_->stat(At::root(), "s", true)->ino;
+  std::vector<std::string> remote;
+  for (int i = 0; remote.size() < 2 && i < 200; ++i) {
+    const std::string d = "r" + std::to_string(i);
+    if (shardForNewDirectory(s, d, 2) != shardOfInode(s)) remote.push_back(d);
+  }
+  ASSERT_EQ(2u, remote.size());
+  for (const std::string& d : remote) ASSERT_TRUE(vfs_->mkdir(At::root(), "s/" + d, 0755).ok());
+  ASSERT_EQ(0, seteuid(65534));
+  vfs_->credentialsChanged();
+  EXPECT_EQ(EPERM, vfs_->rmdir(At::root(), "s/" + remote[0]).err());
+  EXPECT_EQ(EPERM, vfs_->rename(At::root(), "s/" + remote[0], At::root(), "s/moved", 0).err());
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "s/mine", 0755).ok());
+  EXPECT_EQ(EPERM, vfs_->rename(At::root(), "s/mine", At::root(), "s/" + remote[1], 0).err());  // replaces root's
+  EXPECT_TRUE(vfs_->rename(At::root(), "s/mine", At::root(), "s/mine2", 0).ok());
+  EXPECT_TRUE(vfs_->rmdir(At::root(), "s/mine2").ok());
+  ASSERT_EQ(0, seteuid(0));
+  vfs_->credentialsChanged();
+  EXPECT_TRUE(vfs_->rmdir(At::root(), "s/" + remote[0]).ok());  // root may
+}
+
 TEST_F(VfsTest, DirectoriesSpreadOverShardsAndListExactly) {
   std::set<std::string> want;
   for (int i = 0; i < 40; ++i) {

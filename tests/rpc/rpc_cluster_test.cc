@@ -159,6 +159,29 @@ TEST_F(RpcClusterTest, EntryAndLinkOfANewDirectoryTravelTogether) {
   EXPECT_EQ(EIO, both.link.err());
 }
 
+// A cross-shard mkdir in one round trip: a number reserved by this client's session, the
+// directory and its entry sent together; a number used twice is refused (EINVAL) and
+// its entry, made all the same, is the caller's to remove.
+TEST_F(RpcClusterTest, DirectoryAndEntryOfAReservedNumberTravelTogether) {
+  Cred root;
+  const std::uint32_t mode = S_IFDIR | 0755;
+  auto range = cluster_->shard(0).reserveInodes(4);
+  ASSERT_TRUE(range.ok()) << range.err();
+  ASSERT_EQ(4u, range->count);
+  Cluster::DirAndEntry both = cluster_->makeDirAndEntry(root, kRootIno, "r", range->first, mode);
+  ASSERT_TRUE(both.dir.ok()) << both.dir.err();
+  ASSERT_TRUE(both.entry.ok()) << both.entry.err();
+  auto found = cluster_->shard(0).lookup(root, kRootIno, "r", nullptr);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(range->first, found->ino);
+  EXPECT_EQ(2u, found->nlink);
+
+  both = cluster_->makeDirAndEntry(root, kRootIno, "r2", range->first, mode);
+  EXPECT_EQ(EINVAL, both.dir.err());
+  ASSERT_TRUE(both.entry.ok());
+  EXPECT_TRUE(cluster_->shard(0).removeEntry(root, kRootIno, "r2", range->first).ok());
+}
+
 TEST_F(RpcClusterTest, ReconnectsAfterTheServerRestarts) {
   ASSERT_TRUE(cluster_->shard(0).getattr(kRootIno).ok());
   meta_->stop();

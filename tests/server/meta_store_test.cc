@@ -912,6 +912,45 @@ TEST_F(CrossShardTest, ShardOneHasNoRootAndItsOwnInodes) {
   EXPECT_ERRNO(a().getattr(made->ino), ENOENT);  // not shard 0's
 }
 
+// The one-round-trip mkdir: numbers set aside for one owner, each usable once, by that
+// owner only, and only while the store runs; numbers are never handed out twice.
+TEST_F(CrossShardTest, ReservedNumbersMakeADirectoryLinkedFromTheStart) {
+  Result<InodeRange> r = b().reserveInodes(7, 3);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->count, 3u);
+  EXPECT_EQ(shardOfInode(r->first), 1u);
+  const InodeId ino = r->first + 1;
+  EXPECT_ERRNO(b().makeReservedDir(kRoot, 8, ino, kRootIno, S_IFDIR | 0755), EINVAL);  // another owner's
+  EXPECT_ERRNO(b().makeReservedDir(kRoot, 7, ino, kRootIno, S_IFREG | 0644), EINVAL);  // directories only
+  Result<Attr> d = b().makeReservedDir(kAlice, 7, ino, kRootIno, S_IFDIR | 0750);
+  ASSERT_OK(d);
+  EXPECT_EQ(d->ino, ino);
+  EXPECT_EQ(d->nlink, 2u);
+  EXPECT_EQ(d->parent, kRootIno);
+  EXPECT_EQ(d->uid, kAlice.uid);
+  EXPECT_EQ(d->mode, S_IFDIR | 0750u);
+  ASSERT_OK(a().addEntry(kRoot, kRootIno, "one-trip", ino, S_IFDIR, false));
+  EXPECT_EQ(a().lookup(kRoot, kRootIno, "one-trip")->ino, ino);
+  EXPECT_ERRNO(b().makeReservedDir(kRoot, 7, ino, kRootIno, S_IFDIR | 0755), EINVAL);  // used
+  EXPECT_ERRNO(b().makeReservedDir(kRoot, 7, r->first + 3, kRootIno, S_IFDIR | 0755), EINVAL);  // not reserved
+  EXPECT_ERRNO(b().makeReservedDir(kRoot, 7, makeInodeId(0, 5), kRootIno, S_IFDIR | 0755), EINVAL);  // shard 0's
+
+  // Undone as the client undoes it when its entry fails: the directory goes.
+  Result<Attr> undo = b().makeReservedDir(kRoot, 7, r->first, kRootIno, S_IFDIR | 0755);
+  ASSERT_OK(undo);
+  ASSERT_OK(b().linkCount(r->first, -1, 0));
+  EXPECT_ERRNO(b().getattr(r->first), ENOENT);
+
+  b().forgetReservations(7);  // the session ended
+  EXPECT_ERRNO(b().makeReservedDir(kRoot, 7, r->first + 2, kRootIno, S_IFDIR | 0755), EINVAL);
+  EXPECT_GT(b().makeInode(kRoot, kRootIno, S_IFREG | 0644, "")->ino, r->first + 2);  // never reused
+
+  EXPECT_ERRNO(b().reserveInodes(7, 0), EINVAL);
+  EXPECT_ERRNO(b().reserveInodes(7, MetaStore::kMaxReservation + 1), EINVAL);
+  ASSERT_OK(b().reserveInodes(9, MetaStore::kMaxReservation));
+  EXPECT_ERRNO(b().reserveInodes(9, 1), EAGAIN);  // bounded per owner
+}
+
 TEST_F(CrossShardTest, MkdirAndRmdirAcrossShards) {
   Result<Attr> made = b().makeInode(kRoot, kRootIno, S_IFDIR | 0755, "");
   ASSERT_OK(made);
