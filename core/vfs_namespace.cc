@@ -223,7 +223,15 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   if (!child.attr.isDir()) return Errno(ENOTDIR);
   MYFS_TRY(checkSticky(w.node.attr, child, cred));
   MetaShard& owner = cluster_.shardOf(child.inode->ino);
-  MYFS_TRY(owner.prepareRmdir(cred, child.inode->ino, false));
+  if (auto prepared = owner.prepareRmdir(cred, child.inode->ino, false); !prepared) {
+    if (prepared.err() != ENOENT) return prepared.error();
+    // An entry whose directory was never made (a one-round mkdir whose client died
+    // halfway, see docs/design.md): removing the name is all there is to do.
+    MYFS_TRY(cluster_.shardOf(p).removeEntry(cred, p, w.last, child.inode->ino));
+    forget(p, w.last);
+    touched(p);
+    return okResult();
+  }
   if (auto removed = cluster_.shardOf(p).removeEntry(cred, p, w.last, child.inode->ino); !removed) {
     (void)owner.prepareRmdir(cred, child.inode->ino, true);
     return removed.error();

@@ -258,6 +258,20 @@ TEST_F(VfsTest, MkdirAcrossShardsWithReservedNumbersAndWithout) {
 // In a sticky directory only root and the owners of the directory or of an entry remove
 // or rename the entry, also when the entry's inode lives on another shard (whose owner
 // the directory's shard cannot see: the client checks).
+// A directory entry whose inode was never made (a client died halfway through a
+// one-round mkdir across shards) does not stick: rmdir removes the name.
+TEST_F(VfsTest, RmdirRemovesAnEntryWhoseDirectoryWasNeverMade) {
+  Cred root;
+  auto range = cluster_->shard(1).reserveInodes(1);  // a number nobody will use
+  ASSERT_TRUE(range.ok());
+  ASSERT_TRUE(cluster_->shard(0).addEntry(root, kRootIno, "ghost", range->first, S_IFDIR | 0755, false).ok());
+  EXPECT_EQ(ENOENT, vfs_->stat(At::root(), "ghost", true).err());
+  ASSERT_TRUE(vfs_->rmdir(At::root(), "ghost").ok());
+  EXPECT_EQ(ENOENT, vfs_->rmdir(At::root(), "ghost").err());
+  EXPECT_EQ((std::set<std::string>{".", ".."}), list("/"));
+  EXPECT_EQ(2u, vfs_->stat(At::root(), "/", true)->nlink);
+}
+
 TEST_F(VfsTest, StickyDirectoryGuardsEntriesWhoseInodesLiveOnAnotherShard) {
   ASSERT_TRUE(vfs_->mkdir(At::root(), "s", 0777).ok());
   ASSERT_TRUE(vfs_->chmod(At::root(), "s", 01777, true).ok());
