@@ -3,6 +3,7 @@
 #include "rpc/coalescing_stream.h"
 #include "rpc/socket_stream.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -28,7 +29,20 @@ kj::Promise<kj::Own<kj::AsyncIoStream>> connectFirst(kj::AsyncIoProvider& io, st
 
 }  // namespace
 
+bool Connection::hungUpWhileIdle() {
+  const auto now = std::chrono::steady_clock::now();
+  const bool idle = now - lastReady_ >= kIdleCheck;
+  lastReady_ = now;
+  if (!idle || !stream_) return false;
+  KJ_IF_MAYBE(fd, stream_->getFd()) {
+    pollfd p{*fd, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+  return false;
+}
+
 kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io, kj::UnixEventPort& port) {
+  if (connected_ && hungUpWhileIdle()) markBroken();
   if (connected_) return kj::READY_NOW;
   KJ_IF_MAYBE(pending, connecting_) { return pending->addBranch(); }
   const std::uint64_t gen = ++generation_;

@@ -6,6 +6,7 @@
 // retried with exponential backoff; what still fails, or times out, becomes EIO.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -52,8 +53,12 @@ class Connection {
 
   const std::string& address() const { return address_; }
 
-  // On the loop's thread: resolves once connected (rejects if the connection fails).
+  // On the loop's thread: resolves once connected (rejects if the connection fails). A
+  // connection idle for kIdleCheck or more whose server has hung up meanwhile (it was
+  // restarted) is replaced first, so that a call that may not be repeated is not sent
+  // into a dead socket and lost.
   kj::Promise<void> ready(kj::AsyncIoProvider& io, kj::UnixEventPort& port);
+  static constexpr std::chrono::milliseconds kIdleCheck{20};
   // Loop thread only: forgets the connection; the next call reconnects.
   void markBroken();
   // The capability calls go to: the service set by useService(), else the bootstrap.
@@ -81,6 +86,11 @@ class Connection {
   kj::Maybe<kj::ForkedPromise<void>> connecting_;
   bool connected_ = false;
   std::uint64_t generation_ = 0;
+  std::chrono::steady_clock::time_point lastReady_{};
+
+  // Whether the server closed this (connected) connection; asks the kernel only when the
+  // connection was idle for kIdleCheck.
+  bool hungUpWhileIdle();
 };
 
 // On the loop's thread: one attempt of `send` over `conn`, bounded by the call timeout.

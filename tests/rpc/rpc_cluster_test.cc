@@ -191,6 +191,19 @@ TEST_F(RpcClusterTest, ReconnectsAfterTheServerRestarts) {
   EXPECT_TRUE(again.ok()) << errnoName(again.err());
 }
 
+// A call that may not be repeated (create) must not be sent into the connection of a
+// server that was restarted while the client was idle: the client notices the hang-up
+// and connects anew first.
+TEST_F(RpcClusterTest, ACallThatMayNotBeRepeatedAfterAnIdleRestartReachesTheNewServer) {
+  Cred root;
+  ASSERT_TRUE(cluster_->shard(0).getattr(kRootIno).ok());
+  meta_->stop();
+  meta_->start();
+  std::this_thread::sleep_for(rpc::Connection::kIdleCheck + std::chrono::milliseconds(5));
+  auto made = cluster_->shard(0).create(root, kRootIno, "after-restart", S_IFREG | 0644, true, 0);
+  EXPECT_TRUE(made.ok()) << errnoName(made.err());
+}
+
 TEST_F(RpcClusterTest, GoneServerGivesEioAfterBoundedRetries) {
   data_->stop();
   auto start = Clock::now();
