@@ -100,3 +100,16 @@ if [ -x "$bin/shim_bench" ]; then
            if ($1 ~ /OpenClose/) printf "   per call: %+.0f %+.0f", ($3 - $2) / 2, ($4 - $2) / 2
            printf "\n" }'
 fi
+
+# The same cost in instructions (callgrind counts them; load does not move the count):
+# (calls with N rounds - calls with none) / (3 N), with and without the library.
+if command -v valgrind >/dev/null && [ -x "$bin/passthrough_calls" ]; then
+  count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | awk '/Collected/ { print $4 }'; }
+  rounds=100000
+  p0=$(count "$bin/passthrough_calls" 0); pn=$(count "$bin/passthrough_calls" $rounds)
+  s0=$(LD_PRELOAD="$bin/libmyfs.so" count "$bin/passthrough_calls" 0)
+  sn=$(LD_PRELOAD="$bin/libmyfs.so" count "$bin/passthrough_calls" $rounds)
+  awk -v p0="$p0" -v pn="$pn" -v s0="$s0" -v sn="$sn" -v n="$rounds" 'BEGIN {
+    plain = (pn - p0) / (3 * n); shim = (sn - s0) / (3 * n)
+    printf "instructions per pass-through call (read, fstat, lseek): %.1f plain, %.1f with libmyfs.so: %+.1f; library start-up %+d\n", plain, shim, shim - plain, s0 - p0 }'
+fi
