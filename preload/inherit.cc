@@ -140,6 +140,8 @@ void findInheritedFds() {
   gPending = !pending().empty();
 }
 
+bool anyInheritedPending() { return gPending.load(std::memory_order_acquire); }
+
 bool isInheritedPending(int fd) {
   if (!gPending.load(std::memory_order_acquire)) return false;
   std::lock_guard lock(gMu);

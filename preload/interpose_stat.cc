@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "preload/empty_path.h"
+#include "preload/shadow.h"
 #include "preload/shim.h"
 #include "preload/user_memory.h"
 
@@ -155,7 +156,9 @@ MYFS_EXPORT int lstat64(const char* path, struct stat64* st) noexcept {
   return fstatatAny(AT_FDCWD, path, reinterpret_cast<struct stat*>(st), AT_SYMLINK_NOFOLLOW);
 }
 MYFS_EXPORT int fstat(int fd, struct stat* st) noexcept {
-  if (std::string abs; shadowFile(fd, &abs)) return fstatatAny(AT_FDCWD, abs.c_str(), st, 0);
+  if (anyShadows()) {
+    if (std::string abs; shadowFile(fd, &abs)) return fstatatAny(AT_FDCWD, abs.c_str(), st, 0);
+  }
   if (!isMyfsFd(fd)) return MYFS_REAL(fstat)(fd, st);
   return fstatMyfs(fd, st);
 }

@@ -37,15 +37,12 @@ class Guard {
   Guard& operator=(const Guard&) = delete;
 };
 
-// Whether fd is a myfs fd (cheap). An fd inherited across exec is adopted here, on
-// first use (inherit.h).
+// Whether fd is a myfs fd. An fd inherited across exec is adopted here, on first use
+// (inherit.h). Asked on every interposed fd call: one call that reads the shim's state
+// directly (shim_state.cc), for a program that never touches myfs a few loads.
 bool inheritedMyfsFd(int fd);
-inline bool isMyfsFd(int fd) {
-  if (inShim()) return false;
-  Vfs* v = loadedVfs();
-  if (v != nullptr && v->isOpen(fd)) return true;
-  return inheritedMyfsFd(fd);
-}
+bool anyInheritedPending();  // whether inheritedMyfsFd can say yes at all
+bool isMyfsFd(int fd);
 
 // Where a path argument leads.
 struct Routed {

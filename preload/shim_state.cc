@@ -173,6 +173,13 @@ void* resolveNext(const char* name) {
 }
 
 bool inShim() { return tlsDepth > 0; }
+
+bool isMyfsFd(int fd) {
+  if (tlsDepth > 0) return false;
+  ClientApi* api = gApi.load(std::memory_order_acquire);
+  if (api != nullptr && api->vfs->isOpen(fd)) return true;
+  return anyInheritedPending() && inheritedMyfsFd(fd);
+}
 Guard::Guard() { ++tlsDepth; }
 Guard::~Guard() { --tlsDepth; }
 
