@@ -19,7 +19,9 @@ namespace myfs::server {
 
 class MetaTxn {
  public:
-  MetaTxn(const ShardCounters& counters, std::uint64_t nextSeq) : counters_(counters), nextSeq_(nextSeq) {}
+  MetaTxn(const ShardCounters& counters, std::uint64_t nextSeq) : counters_(counters), nextSeq_(nextSeq) {
+    inodeChanges_.reserve(4);  // one allocation: an operation writes at most four inodes (rename)
+  }
 
   // Stores a new inode and counts it.
   void createInode(const InodeRecord& rec);
