@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "server/log.h"
+#include "server/meta/mapped_wal.h"
 #include "server/meta/key_range.h"
 
 namespace myfs::server {
@@ -119,7 +120,9 @@ std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::st
   }
   rocksdb::Options o;
   o.create_if_missing = true;
+  o.env = mappedWalEnv();
   o.IncreaseParallelism(2);
+  if (opts.memtableBytes != 0) o.write_buffer_size = opts.memtableBytes;
   // Most writes first look up a name that does not exist yet (create, mkdir, rename's
   // target): a bloom filter over the memtable's keys answers those without a skiplist
   // search.

@@ -55,6 +55,9 @@ struct MetaStoreOptions {
   std::uint32_t chunkSize = kDefaultChunkSize;  // used only when formatting
   std::uint32_t rootUid = 0;        // owner of the root directory made at format time
   std::uint32_t rootGid = 0;
+  // Size of a RocksDB memtable (each has its own WAL file); 0: RocksDB's default (64 MiB).
+  // Tests make it small to have the store switch memtables and WAL files often.
+  std::size_t memtableBytes = 0;
 };
 
 class MetaStore {
