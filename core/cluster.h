@@ -69,10 +69,10 @@ class MetaShard {
   // The client closed an inode it reported open to a recall (LeaseListener::recall);
   // `freed`: it was an orphan and is gone, its data is the caller's to remove.
   virtual Result<LinkCountResult> releaseOpen(InodeId /*ino*/) { return LinkCountResult{}; }
-  // The write lease on a file this client is about to write (see schema writeLease);
-  // false: not granted (the client then keeps nothing to itself for long: it writes
-  // back at close as always).
-  virtual Result<bool> writeLease(InodeId /*ino*/) { return false; }
+  // The write lease on a file this client is about to write (see schema writeLease):
+  // the grant's generation; 0: not granted (the client then keeps nothing to itself for
+  // long: it writes back at close as always).
+  virtual Result<std::uint64_t> writeLease(InodeId /*ino*/) { return std::uint64_t{0}; }
 };
 
 // The client's side of metadata leases (schema/meta.capnp, openSession). A Cluster whose
@@ -103,6 +103,13 @@ class LeaseListener {
   // Inodes of `shard` the client stopped caching since the last call (sent with the next
   // renewal so the server forgets their leases).
   virtual std::vector<InodeId> forgotten(std::uint32_t shard) = 0;
+  // Write leases of `shard` the client gives back (files no longer open for writing
+  // here, written back), since the last call: sent with the next renewal.
+  struct WriteGrant {
+    InodeId ino = 0;
+    std::uint64_t gen = 0;
+  };
+  virtual std::vector<WriteGrant> releasedWrites(std::uint32_t /*shard*/) { return {}; }
 };
 
 // One chunk-range write or read, addressed by file and chunk.
@@ -181,6 +188,9 @@ class Cluster {
   // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that
   // keeps sessions; one that does not (tests' in-process clusters) never calls it.
   virtual void setLeaseListener(LeaseListener* /*listener*/) {}
+  // The listener has leases of `shard` to give back (releasedWrites): renew soon rather
+  // than at the next regular renewal. Any thread; never blocks.
+  virtual void renewSoon(std::uint32_t /*shard*/) {}
 };
 
 }  // namespace myfs

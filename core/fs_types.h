@@ -41,7 +41,8 @@ struct SetAttr {
 struct CreateResult {
   Attr attr;
   bool created = false;
-  bool writeLeased = false;  // the calling session holds the new file's write lease
+  // The calling session holds the new file's write lease under this grant (0: not).
+  std::uint64_t writeLease = 0;
 
   bool operator==(const CreateResult&) const = default;
 };

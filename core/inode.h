@@ -31,9 +31,10 @@ struct Inode {
   std::atomic<int> openCount{0};  // open file descriptions in this process (changed under mu)
   // A recall found it open here: the server keeps it (even unlinked) until releaseOpen.
   std::atomic<bool> serverHoldsOpen{false};
-  // This client holds the write lease (schema writeLease): others' reads of the
-  // attributes recall it, and we write back before answering.
-  std::atomic<bool> writeLeased{false};
+  // The generation of the write lease this client holds (schema writeLease), 0: none.
+  // Others' reads of the attributes recall it, and we write back before answering; it
+  // is given back once the file is no longer open here and nothing is kept back.
+  std::atomic<std::uint64_t> writeLease{0};
 
   std::mutex mu;
   Attr attr;                       // as last seen on the server, plus local changes below

@@ -124,6 +124,19 @@ Attr VfsImpl::learn(const Attr& fresh) {
   return learnLocked(*inode, fresh);
 }
 
+Attr VfsImpl::learnMade(const Attr& fresh, std::uint64_t mark) {
+  auto inode = inodeObject(fresh.ino);
+  std::lock_guard lock(inode->mu);
+  Attr merged = learnLocked(*inode, fresh);
+  if (fresh.leased) {
+    installLease(fresh.ino, inode->attrLease, mark);
+    // A lease on a directory covers its names too: the entries we make in the new
+    // directory are cached under it.
+    if (fresh.isDir()) installLease(fresh.ino, inode->nameLease, mark);
+  }
+  return merged;
+}
+
 Attr VfsImpl::learnLocked(Inode& in, const Attr& fresh) {
   Inode* inode = &in;
   const std::uint64_t oldVersion = inode->attr.version;

@@ -104,6 +104,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   void sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs) override;
   void renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) override;
   std::vector<InodeId> forgotten(std::uint32_t shard) override;
+  std::vector<WriteGrant> releasedWrites(std::uint32_t shard) override;
 
  private:
   // An inode reached by a walk, with the attributes the walk saw. An incomplete node
@@ -131,6 +132,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
     std::atomic<std::uint64_t> recalls{0};      // recalls received so far
     std::mutex forgetMu;
     std::vector<InodeId> forgotten;  // GUARDED_BY(forgetMu)
+    std::vector<WriteGrant> releasedWrites;  // GUARDED_BY(forgetMu)
   };
   bool leaseLive(InodeId ino, std::uint64_t token) const;
   // Read before a request whose reply may grant a lease on an inode of ino's shard.
@@ -147,6 +149,9 @@ class VfsImpl final : public Vfs, public LeaseListener {
   void voidAllLeases();
   // The shard's write leases are gone (a new session, or revoked).
   void dropWriteLeases(std::uint32_t shard);
+  // The file is no longer open here and nothing of it is kept back: its write lease, if
+  // held, goes back to the server with the next renewal (asked for soon).
+  void giveBackWriteLease(Inode& inode);
   // At the last close of an inode a recall found open: the server drops the open
   // reference and, if the inode was unlinked meanwhile, its data is ours to remove.
   void releaseServerOpen(Inode& inode);
@@ -198,6 +203,10 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::shared_ptr<Inode> inodeObject(InodeId ino);
   // Records attributes fresh from the server; returns them merged with local changes.
   Attr learn(const Attr& fresh);
+  // learn() for a reply about an inode made by our own call (create, mkdir, symlink):
+  // also caches the attributes (and a directory's names) under the lease the reply
+  // carries. `mark` is recallMark(ino) taken before the call was sent.
+  Attr learnMade(const Attr& fresh, std::uint64_t mark);
   Attr learnLocked(Inode& inode, const Attr& fresh);  // requires inode.mu held
   void forget(InodeId parent, std::string_view name);
   // Our own change made `name` in `parent` name `child` (0: nothing): cached under the

@@ -179,15 +179,16 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     MYFS_ASSIGN_OR_RETURN(w, walkParent(base, current, cred));
     if (w.last.empty() || w.last == "." || w.last == ".." || w.trailingSlash) return Errno(EISDIR);
     const InodeId p = w.node.inode->ino;
+    const std::uint64_t mark = recallMark(p);  // a file made here lives on p's shard
     MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
                                                          (flags & O_EXCL) != 0, 0));
     std::vector<std::string> canon = w.canon;
     canon.push_back(w.last);
     if (cr.created) {
-      Attr attr = learn(cr.attr);
+      Attr attr = learnMade(cr.attr, mark);
       learnEntry(p, w.last, attr.ino);
       touched(p);
-      if (cr.writeLeased) inodeObject(attr.ino)->writeLeased.store(true);
+      if (cr.writeLease != 0) inodeObject(attr.ino)->writeLease.store(cr.writeLease);
       return openNode(fd, Node{inodeObject(attr.ino), attr}, joinComponents(canon), flags, true, cred);
     }
     Node existing;
@@ -285,6 +286,9 @@ Result<void> VfsImpl::release(std::shared_ptr<File> file) {
     lastOpen = --inode.openCount == 0;
     freeAnonymous = lastOpen && inode.anonymous;
     if (!inode.unlinked && !freeAnonymous) flushed = flushInode(inode, false);
+    if (lastOpen && flushed && !inode.sizeDirty && !inode.mtimeDirty && !(inode.pages && inode.pages->hasDirty())) {
+      giveBackWriteLease(inode);  // not open for writing here any more, nothing kept back
+    }
     if (lastOpen && (inode.unlinked || inode.anonymous)) {
       dropData = true;
       inode.anonymous = false;
@@ -369,10 +373,10 @@ Result<size_t> VfsImpl::writeAt(File& f, const void* buf, size_t n, std::uint64_
   MYFS_TRY(checkWriteLimits(fileSizeLimit_.load(std::memory_order_relaxed), *off, &n));
   if ((f.flags & O_DIRECT) && !directAligned(buf, n, *off)) return Errno(EINVAL);
   const bool sync = (f.flags & (O_SYNC | O_DSYNC)) != 0;
-  if (!inode.sizeDirty && !inode.mtimeDirty && !inode.writeLeased.load() && !options_.strict) {
+  if (!inode.sizeDirty && !inode.mtimeDirty && inode.writeLease.load() == 0 && !options_.strict) {
     // About to keep a new size and mtime to ourselves: others' stat then asks us first.
     auto granted = cluster_.shardOf(inode.ino).writeLease(inode.ino);
-    if (granted && *granted) inode.writeLeased.store(true);
+    if (granted && *granted != 0) inode.writeLease.store(*granted);
   }
   if (options_.strict || (f.flags & O_DIRECT)) {
     MYFS_TRY(pagesOf(inode).writeDirect(buf, n, *off, sync));

@@ -66,7 +66,7 @@ LeaseListener::RecallAnswer VfsImpl::recall(std::uint32_t shard, std::span<const
       inode->serverHoldsOpen.store(true);
       answer.open.push_back(ino);
     }
-    if (inode->writeLeased.exchange(false)) answer.flush.push_back(ino);
+    if (inode->writeLease.exchange(0) != 0) answer.flush.push_back(ino);
   }
   return answer;
 }
@@ -86,7 +86,7 @@ void VfsImpl::flushRecalled(std::span<const InodeId> inos) {
 void VfsImpl::dropWriteLeases(std::uint32_t shard) {
   std::lock_guard lock(inodesMu_);
   for (auto& [ino, inode] : inodes_) {
-    if (shardOfInode(ino) == shard) inode->writeLeased.store(false);
+    if (shardOfInode(ino) == shard) inode->writeLease.store(0);
   }
 }
 
@@ -98,6 +98,7 @@ void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint
   dropWriteLeases(shard);
   std::lock_guard lock(l.forgetMu);
   l.forgotten.clear();
+  l.releasedWrites.clear();
 }
 
 void VfsImpl::renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) {
@@ -111,6 +112,27 @@ void VfsImpl::renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t le
   std::int64_t seen = l.validUntilMs.load();
   while (seen < until && !l.validUntilMs.compare_exchange_weak(seen, until)) {
   }
+}
+
+void VfsImpl::giveBackWriteLease(Inode& inode) {
+  const std::uint64_t gen = inode.writeLease.exchange(0);
+  if (gen == 0) return;
+  const std::uint32_t shard = shardOfInode(inode.ino);
+  ShardLeases& l = leases_[shard];
+  bool first;
+  {
+    std::lock_guard lock(l.forgetMu);
+    first = l.releasedWrites.empty();
+    l.releasedWrites.push_back({inode.ino, gen});
+  }
+  if (first) cluster_.renewSoon(shard);
+}
+
+std::vector<LeaseListener::WriteGrant> VfsImpl::releasedWrites(std::uint32_t shard) {
+  if (shard >= mount_.shardCount) return {};
+  ShardLeases& l = leases_[shard];
+  std::lock_guard lock(l.forgetMu);
+  return std::exchange(l.releasedWrites, {});
 }
 
 std::vector<InodeId> VfsImpl::forgotten(std::uint32_t shard) {
@@ -127,10 +149,11 @@ void VfsImpl::voidAllLeases() {
     l.validUntilMs.store(0);
     new (&l.forgetMu) std::mutex();
     l.forgotten.clear();
+    l.releasedWrites.clear();
   }
   for (auto& [ino, inode] : inodes_) {
     inode->serverHoldsOpen.store(false);
-    inode->writeLeased.store(false);
+    inode->writeLease.store(0);
   }
 }
 

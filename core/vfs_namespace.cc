@@ -51,8 +51,9 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
   const std::uint32_t dirMode = S_IFDIR | (mode & 07777);
   InodeId made = 0;
   if (target == shardOfInode(p)) {
+    const std::uint64_t mark = recallMark(p);
     MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).mkdir(cred, p, name, dirMode));
-    learn(attr);
+    learnMade(attr, mark);
     made = attr.ino;
   } else if (auto one = mkdirReserved(target, p, name, dirMode, cred)) {
     MYFS_ASSIGN_OR_RETURN(ino, *one);
@@ -96,9 +97,10 @@ std::optional<Result<InodeId>> VfsImpl::mkdirReserved(std::uint32_t shard, Inode
                                                       std::uint32_t mode, const Cred& cred) {
   std::optional<InodeId> ino = takeReservedInode(shard);
   if (!ino) return std::nullopt;
+  const std::uint64_t mark = recallMark(*ino);
   Cluster::DirAndEntry both = cluster_.makeDirAndEntry(cred, parent, name, *ino, mode);
   if (both.dir && both.entry) {
-    learn(*both.dir);
+    learnMade(*both.dir, mark);
     return Result<InodeId>(*ino);
   }
   if (both.dir) {
@@ -131,8 +133,9 @@ Result<void> VfsImpl::mknod(At at, std::string_view path, mode_t mode, dev_t rde
   if (S_ISDIR(mode) || S_ISLNK(mode)) return Errno(EINVAL);
   if ((S_ISCHR(mode) || S_ISBLK(mode)) && cred.uid != 0) return Errno(EPERM);
   const InodeId p = w.node.inode->ino;
+  const std::uint64_t mark = recallMark(p);
   MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, mode, true, rdev));
-  learn(cr.attr);
+  learnMade(cr.attr, mark);
   learnEntry(p, w.last, cr.attr.ino);
   touched(p);
   return okResult();
@@ -453,8 +456,9 @@ Result<void> VfsImpl::symlink(std::string_view target, At at, std::string_view p
   MYFS_ASSIGN_OR_RETURN(w, walkParent(at, path, cred));
   if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
   const InodeId p = w.node.inode->ino;
+  const std::uint64_t mark = recallMark(p);
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).symlink(cred, p, w.last, target));
-  learn(attr);
+  learnMade(attr, mark);
   learnEntry(p, w.last, attr.ino);
   touched(p);
   return okResult();

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct RpcCluster::State {
   struct Session {
     std::uint64_t id = 0;
     kj::Maybe<kj::ForkedPromise<void>> opened;
+    // Any thread: fulfilled to have the session's renewal loop renew soon (renewSoon);
+    // nudged: asked while no round was waiting (the next round starts nudged).
+    std::mutex nudgeMu;
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> nudge;  // GUARDED_BY(nudgeMu)
+    bool nudged = false;                                   // GUARDED_BY(nudgeMu)
   };
   std::vector<std::unique_ptr<Session>> sessions;
   bool closing = false;  // the cluster is going away: renewals stop

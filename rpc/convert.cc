@@ -135,7 +135,7 @@ void toWire(const MountInfo& in, schema::MetaService::MountInfoResults::Builder 
 
 Result<CreateResult> fromWire(schema::MetaService::CreateResults::Reader in) {
   MYFS_ASSIGN_OR_RETURN(attr, fromWire(in.getResult()));
-  return CreateResult{attr, in.getCreated(), in.getWriteLeased()};
+  return CreateResult{attr, in.getCreated(), in.getWriteLeased() ? in.getWriteLeaseGen() : 0};
 }
 
 void toWire(const Result<CreateResult>& r, schema::MetaService::CreateResults::Builder out) {
@@ -145,7 +145,8 @@ void toWire(const Result<CreateResult>& r, schema::MetaService::CreateResults::B
   toWire(r->attr, result.initAttr());
   result.setLeased(r->attr.leased);
   out.setCreated(r->created);
-  out.setWriteLeased(r->writeLeased);
+  out.setWriteLeased(r->writeLease != 0);
+  out.setWriteLeaseGen(r->writeLease);
 }
 
 Result<DirPage> fromWire(schema::MetaService::ReaddirResults::Reader in) {

@@ -73,12 +73,13 @@ class RpcMetaShard final : public MetaShard {
     return out;
   }
 
-  Result<bool> writeLease(InodeId ino) override {
-    return call<bool>(true, [&](Connection& c) {
+  Result<std::uint64_t> writeLease(InodeId ino) override {
+    return call<std::uint64_t>(true, [&](Connection& c) {
       auto req = c.cap<MetaService>().writeLeaseRequest(capnp::MessageSize{4, 0});
       req.setIno(ino);
-      return req.send().then(
-          [](capnp::Response<MetaService::WriteLeaseResults>&& r) -> Result<bool> { return r.getGranted(); });
+      return req.send().then([](capnp::Response<MetaService::WriteLeaseResults>&& r) -> Result<std::uint64_t> {
+        return r.getGranted() ? r.getGen() : 0;
+      });
     });
   }
 

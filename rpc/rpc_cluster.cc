@@ -9,6 +9,7 @@
 #include <new>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "rpc/cluster_internal.h"
 #include "schema/meta.capnp.h"
@@ -82,13 +83,28 @@ class CallbackImpl final : public schema::ClientCallback::Server {
   const std::uint32_t shard_;
 };
 
-// Renews session `id` with shard i every third of the lease, until the cluster closes or
-// the connection's session changes (a reconnection opened a new one, renewed by its own
-// loop).
+// How long a renewal asked for early (renewSoon) waits for more to give back with it.
+constexpr auto kRenewSoonDelay = 2 * kj::MILLISECONDS;
+
+// Renews session `id` with shard i every third of the lease, or soon after renewSoon(i),
+// until the cluster closes or the connection's session changes (a reconnection opened a
+// new one, renewed by its own loop). A renewal also gives back what the lease listener
+// no longer needs.
 kj::Promise<void> renewLoop(RpcCluster& cluster, RpcCluster::State& st, std::uint32_t i, std::uint64_t id,
                             std::uint32_t leaseMs) {
+  auto nudged = kj::newPromiseAndCrossThreadFulfiller<void>();
+  {
+    RpcCluster::State::Session& s = *st.sessions[i];
+    std::lock_guard lock(s.nudgeMu);
+    if (std::exchange(s.nudged, false)) {
+      nudged.fulfiller->fulfill();
+    } else {
+      s.nudge = kj::mv(nudged.fulfiller);
+    }
+  }
   return st.loop.timer()
       .afterDelay(std::max<std::uint32_t>(leaseMs / 3, 10) * kj::MILLISECONDS)
+      .exclusiveJoin(nudged.promise.then([&st] { return st.loop.timer().afterDelay(kRenewSoonDelay); }))
       .then([&cluster, &st, i, id, leaseMs]() -> kj::Promise<void> {
         if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
         Connection& conn = *st.meta[i];
@@ -97,11 +113,21 @@ kj::Promise<void> renewLoop(RpcCluster& cluster, RpcCluster::State& st, std::uin
               if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
               LeaseListener* l = cluster.leaseListener();
               std::vector<InodeId> forget;
-              if (l != nullptr) forget = l->forgotten(i);
-              auto req = conn.cap<MetaService>().renewSessionRequest(capnp::MessageSize{8 + forget.size(), 0});
+              std::vector<LeaseListener::WriteGrant> released;
+              if (l != nullptr) {
+                forget = l->forgotten(i);
+                released = l->releasedWrites(i);
+              }
+              auto req = conn.cap<MetaService>().renewSessionRequest(
+                  capnp::MessageSize{8 + forget.size() + 3 * released.size(), 0});
               req.setSessionId(id);
               auto list = req.initForget(static_cast<unsigned>(forget.size()));
               for (unsigned k = 0; k < forget.size(); ++k) list.set(k, forget[k]);
+              auto writes = req.initReleaseWrites(static_cast<unsigned>(released.size()));
+              for (unsigned k = 0; k < released.size(); ++k) {
+                writes[k].setIno(released[k].ino);
+                writes[k].setGen(released[k].gen);
+              }
               const std::int64_t sent = steadyMs();
               return req.send().then([&cluster, i, sent](capnp::Response<MetaService::RenewSessionResults>&& r) {
                 if (LeaseListener* l2 = cluster.leaseListener()) l2->renewed(i, sent, r.getLeaseMs(), r.getValid());
@@ -301,6 +327,19 @@ void RpcCluster::abandonAfterFork() {
   new (&stateMu_) std::mutex();
   new (&startedMu_) std::mutex();
   started_.clear();  // the child opens sessions of its own
+}
+
+void RpcCluster::renewSoon(std::uint32_t shard) {
+  State* s = state_.load(std::memory_order_acquire);
+  if (s == nullptr || shard >= s->sessions.size()) return;
+  State::Session& session = *s->sessions[shard];
+  std::lock_guard lock(session.nudgeMu);
+  if (session.nudge) {
+    session.nudge->fulfill();
+    session.nudge = nullptr;
+  } else {
+    session.nudged = true;
+  }
 }
 
 void RpcCluster::setLeaseListener(LeaseListener* listener) {

@@ -55,6 +55,7 @@ class RpcCluster final : public Cluster {
   // Lease events of every metadata session go to `listener` (core/cluster.h).
   // Sessions opened before the listener was set are reported to it at once.
   void setLeaseListener(LeaseListener* listener) override;
+  void renewSoon(std::uint32_t shard) override;
   LeaseListener* leaseListener() const { return leases_.load(); }
   // The id of this process's session with `shard`, opened on the loop thread (waited
   // for, once); 0 when none could be opened.

@@ -30,6 +30,12 @@ interface ClientCallback {
   # it holds open (they keep an open reference: see releaseOpen).
 }
 
+struct WriteLeaseRef {
+  # One grant of a write lease: the inode and the generation the grant answered with.
+  ino @0 :UInt64;
+  gen @1 :UInt64;
+}
+
 struct Dirent {
   name @0 :Text;
   ino @1 :UInt64;
@@ -100,10 +106,11 @@ interface MetaService {
   # a directory), EINVAL. Clears setuid/setgid on chown by a non-root caller.
 
   create @5 (cred :Cred, parent :UInt64, name :Text, mode :UInt32, exclusive :Bool,
-             rdev :UInt64) -> (result :AttrResult, created :Bool, writeLeased :Bool);
+             rdev :UInt64) -> (result :AttrResult, created :Bool, writeLeased :Bool,
+                               writeLeaseGen :UInt64);
   # Creates a regular file (or fifo/socket/device by mode) in `parent` with a new inode on
   # this shard. A file created through a session's service comes with its write lease
-  # (writeLeased; see writeLease). If the name exists and !exclusive, returns the existing entry's attr with
+  # (writeLeased, and the grant's generation writeLeaseGen; see writeLease). If the name exists and !exclusive, returns the existing entry's attr with
   # created=false (its inode may live on another shard: see lookup).
   # Errors: EEXIST (exclusive), EACCES (no w+x on parent), ENOENT (parent removed),
   # ENOTDIR, ENAMETOOLONG.
@@ -227,19 +234,24 @@ interface MetaService {
   # through `service` belong to it. An unknown session gives a service whose replies
   # grant no lease.
 
-  renewSession @25 (sessionId :UInt64, forget :List(UInt64)) -> (leaseMs :UInt32, valid :Bool);
-  # Keeps the session's leases for another lease time from now, and drops its leases on
-  # `forget` (inodes the client no longer caches). valid = false: the session is unknown
+  renewSession @25 (sessionId :UInt64, forget :List(UInt64), releaseWrites :List(WriteLeaseRef))
+      -> (leaseMs :UInt32, valid :Bool);
+  # Keeps the session's leases for another lease time from now, drops its leases on
+  # `forget` (inodes the client no longer caches), and gives back the write leases of
+  # `releaseWrites` (files it no longer has open for writing, nothing kept back; its read
+  # leases on them stay). A write lease goes only if it is still the grant of that
+  # generation: a release that crossed a newer grant on the wire leaves the new one. valid = false: the session is unknown
   # or its leases were revoked (it did not answer a recall in time): the client drops
   # every lease it holds from this server; the session is usable again. Idempotent.
 
-  writeLease @27 (ino :UInt64) -> (granted :Bool);
+  writeLease @27 (ino :UInt64) -> (granted :Bool, gen :UInt64);
   # Through a session's service: the session is about to write the file and keep its new
   # size and mtime to itself for a while. Other sessions' leases on the inode are
   # recalled first; from then on, another session's lookup or getattr of the inode first
   # recalls the write lease, and the holder writes its changes back before answering.
   # Not granted (false) while a recall of the inode is in flight, to a revoked session or
-  # without a session.
+  # without a session. gen: this grant's generation (see renewSession's releaseWrites);
+  # every grant, also a repeated one to the holder, has a new one.
 
   releaseOpen @26 (ino :UInt64) -> (err :Int32, freed :Bool, size :UInt64);
   # Through a session's service: the session closed an inode it had reported open. An

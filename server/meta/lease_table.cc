@@ -38,7 +38,7 @@ bool LeaseTable::grant(std::uint64_t session, std::span<const InodeId> inos) {
   if (it->second.leases.size() + inos.size() > kMaxLeasesPerSession) return false;
   for (InodeId ino : inos) {
     if (recalling_.count(ino) != 0) return false;
-    if (auto w = writers_.find(ino); w != writers_.end() && w->second != session) return false;
+    if (auto w = writers_.find(ino); w != writers_.end() && w->second.session != session) return false;
   }
   for (InodeId ino : inos) {
     if (it->second.leases.insert(ino).second) holders_[ino].insert(session);
@@ -46,18 +46,30 @@ bool LeaseTable::grant(std::uint64_t session, std::span<const InodeId> inos) {
   return true;
 }
 
-bool LeaseTable::grantWrite(std::uint64_t session, InodeId ino) {
+std::uint64_t LeaseTable::grantWrite(std::uint64_t session, InodeId ino) {
   auto it = sessions_.find(session);
-  if (it == sessions_.end() || it->second.revoked || recalling_.count(ino) != 0) return false;
-  auto [w, fresh] = writers_.try_emplace(ino, session);
-  if (!fresh && w->second != session) return false;
+  if (it == sessions_.end() || it->second.revoked || recalling_.count(ino) != 0) return 0;
+  auto [w, fresh] = writers_.try_emplace(ino, Writer{session, 0});
+  if (!fresh && w->second.session != session) return 0;
+  w->second.gen = ++writeGens_;
   it->second.writes.insert(ino);
-  return true;
+  return w->second.gen;
+}
+
+void LeaseTable::releaseWrites(std::uint64_t session, std::span<const WriteGrant> grants) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  for (const WriteGrant& g : grants) {
+    auto w = writers_.find(g.ino);
+    if (w == writers_.end() || w->second.session != session || w->second.gen != g.gen) continue;
+    writers_.erase(w);
+    it->second.writes.erase(g.ino);
+  }
 }
 
 std::uint64_t LeaseTable::writer(InodeId ino) const {
   auto w = writers_.find(ino);
-  return w == writers_.end() ? 0 : w->second;
+  return w == writers_.end() ? 0 : w->second.session;
 }
 
 void LeaseTable::forget(std::uint64_t session, std::span<const InodeId> inos) {
@@ -75,9 +87,9 @@ std::map<std::uint64_t, std::vector<InodeId>> LeaseTable::takeForRecall(std::spa
   std::map<std::uint64_t, std::vector<InodeId>> out;
   for (InodeId ino : inos) {
     ++recalling_[ino];
-    if (auto w = writers_.find(ino); w != writers_.end() && w->second != except) {
-      out[w->second].push_back(ino);
-      sessions_[w->second].writes.erase(ino);
+    if (auto w = writers_.find(ino); w != writers_.end() && w->second.session != except) {
+      out[w->second.session].push_back(ino);
+      sessions_[w->second.session].writes.erase(ino);
       writers_.erase(w);
     }
     if (writersOnly) continue;
@@ -107,7 +119,7 @@ void LeaseTable::recallDone(std::span<const InodeId> inos) {
 
 bool LeaseTable::contended(std::span<const InodeId> inos, std::uint64_t except, bool writersOnly) const {
   for (InodeId ino : inos) {
-    if (auto w = writers_.find(ino); w != writers_.end() && w->second != except) return true;
+    if (auto w = writers_.find(ino); w != writers_.end() && w->second.session != except) return true;
     if (writersOnly) continue;
     auto h = holders_.find(ino);
     if (h == holders_.end()) continue;

@@ -60,8 +60,16 @@ class LeaseTable {
   // session holds too many leases.
   bool grant(std::uint64_t session, std::span<const InodeId> inos);
   // Grants the write lease on ino (call once takeForRecall has cleared other sessions'
-  // leases); false if the session is unknown or revoked, or a recall is in flight.
-  bool grantWrite(std::uint64_t session, InodeId ino);
+  // leases); returns the grant's generation (each grant a new one, > 0), or 0 if the
+  // session is unknown or revoked, or a recall is in flight.
+  std::uint64_t grantWrite(std::uint64_t session, InodeId ino);
+  // The session gives back write leases it holds under these grants; one granted again
+  // since (another generation) stays. Its read leases are untouched.
+  struct WriteGrant {
+    InodeId ino = 0;
+    std::uint64_t gen = 0;
+  };
+  void releaseWrites(std::uint64_t session, std::span<const WriteGrant> grants);
   // The session holding the write lease on ino, or 0.
   std::uint64_t writer(InodeId ino) const;
   // The client dropped these inodes from its cache.
@@ -101,7 +109,12 @@ class LeaseTable {
   const std::chrono::milliseconds lease_;
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::unordered_map<InodeId, std::unordered_set<std::uint64_t>> holders_;
-  std::unordered_map<InodeId, std::uint64_t> writers_;
+  struct Writer {
+    std::uint64_t session = 0;
+    std::uint64_t gen = 0;
+  };
+  std::unordered_map<InodeId, Writer> writers_;
+  std::uint64_t writeGens_ = 0;
   std::unordered_map<InodeId, int> recalling_;
   std::unordered_map<InodeId, std::unordered_set<std::uint64_t>> openers_;
 };

@@ -201,6 +201,9 @@ kj::Promise<void> MetaServiceImpl::renewSession(RenewSessionContext context) {
   std::vector<InodeId> forget;
   for (InodeId ino : p.getForget()) forget.push_back(ino);
   st.leases.forget(id, forget);
+  std::vector<LeaseTable::WriteGrant> released;
+  for (auto g : p.getReleaseWrites()) released.push_back({g.getIno(), g.getGen()});
+  st.leases.releaseWrites(id, released);
   auto out = context.getResults(kSmallResultSize);
   out.setLeaseMs(static_cast<std::uint32_t>(st.leases.lease().count()));
   out.setValid(valid);
@@ -214,7 +217,10 @@ kj::Promise<void> MetaServiceImpl::writeLease(WriteLeaseContext context) {
     return kj::READY_NOW;
   }
   return recallThenCommit({ino}, [this, context, ino]() mutable {
-    context.getResults(kSmallResultSize).setGranted(state_->leases.grantWrite(session_, ino));
+    const std::uint64_t gen = state_->leases.grantWrite(session_, ino);
+    auto out = context.getResults(kSmallResultSize);
+    out.setGranted(gen != 0);
+    out.setGen(gen);
   });
 }
 
@@ -305,7 +311,7 @@ kj::Promise<void> MetaServiceImpl::create(CreateContext context) {
       if (a->nlink != 0) leaseReply(a);
       r->attr = *a;
       // Nobody else can know a file just made: its writer may keep its size for a while.
-      if (r->created && session_ != 0) r->writeLeased = state_->leases.grantWrite(session_, r->attr.ino);
+      if (r->created && session_ != 0) r->writeLease = state_->leases.grantWrite(session_, r->attr.ino);
     }
     toWire(r, context.getResults(kAttrResultSize));
   });
@@ -401,6 +407,7 @@ kj::Promise<void> MetaServiceImpl::reserveInodes(ReserveInodesContext context) {
 kj::Promise<void> MetaServiceImpl::makeReservedDir(MakeReservedDirContext context) {
   auto p = context.getParams();
   Result<Attr> r = state_->store.makeReservedDir(fromWire(p.getCred()), session_, p.getIno(), p.getParent(), p.getMode());
+  leaseReply(r);
   toWire(r, context.getResults(kAttrResultSize).initResult());
   return kj::READY_NOW;
 }

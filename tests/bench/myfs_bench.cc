@@ -2,7 +2,8 @@
 // on a native tmpfs directory and once on /myfs under libmyfs.so (scripts/bench.sh does
 // both and prints ratios). Prints "name value unit" lines.
 //
-//   myfs_bench meta DIR FILES THREADS   create, stat, readdir, unlink of FILES files in one dir
+//   myfs_bench meta DIR FILES THREADS   create, stat (first from another process, then
+//                                       in this one), readdir, unlink of FILES files in one dir
 //   myfs_bench data DIR MIB             sequential write+fsync and read, 4 KiB random reads
 //   myfs_bench floor                    loopback round trips: unix and TCP sockets
 //   myfs_bench rpc                      a null Cap'n Proto call to metadata shard 0 (MYFS_META)
@@ -93,10 +94,42 @@ void phase(const std::string& name, int threads, int ops, const char* unit, Fn f
   }
 }
 
+std::string metaDir(const std::string& dir, int threads) { return dir + "/meta-" + std::to_string(threads); }
+std::string metaFile(const std::string& d, int i) { return d + "/f" + std::to_string(i); }
+
+// The first stat of each file, from a process that has not seen them (on myfs: a client
+// with empty caches, so one lookup RPC per file).
+int firstStat(const std::string& dir, int files, int threads) {
+  const std::string d = metaDir(dir, threads);
+  phase("stat_t" + std::to_string(threads), threads, files, "ops/s", [&](int a, int b) {
+    struct stat st;
+    for (int i = a; i < b; ++i) {
+      if (stat(metaFile(d, i).c_str(), &st) != 0) die("stat");
+    }
+  });
+  return 0;
+}
+
+// Runs this program again with `args` (and this environment, so under libmyfs.so when
+// this process is) and waits for it.
+void runSelf(std::vector<std::string> args) {
+  std::fflush(stdout);
+  std::vector<char*> argv{const_cast<char*>("/proc/self/exe")};
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  int status;
+  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ) != 0 ||
+      waitpid(pid, &status, 0) != pid || status != 0) {
+    std::fprintf(stderr, "myfs_bench %s failed\n", args[0].c_str());
+    std::exit(1);
+  }
+}
+
 int meta(const std::string& dir, int files, int threads) {
-  const std::string d = dir + "/meta-" + std::to_string(threads);
+  const std::string d = metaDir(dir, threads);
   if (mkdir(d.c_str(), 0755) != 0) die("mkdir");
-  auto name = [&](int i) { return d + "/f" + std::to_string(i); };
+  auto name = [&](int i) { return metaFile(d, i); };
   const std::string t = "_t" + std::to_string(threads);
   phase("create" + t, threads, files, "ops/s", [&](int a, int b) {
     for (int i = a; i < b; ++i) {
@@ -104,7 +137,8 @@ int meta(const std::string& dir, int files, int threads) {
       if (fd < 0 || close(fd) != 0) die("create");
     }
   });
-  phase("stat" + t, threads, files, "ops/s", [&](int a, int b) {
+  runSelf({"first-stat", dir, std::to_string(files), std::to_string(threads)});
+  phase("stat_after_create" + t, threads, files, "ops/s", [&](int a, int b) {
     struct stat st;
     for (int i = a; i < b; ++i) {
       if (stat(name(i).c_str(), &st) != 0) die("stat");
@@ -337,6 +371,7 @@ int spawn(int n) {
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "meta" && argc == 5) return meta(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
+  if (mode == "first-stat" && argc == 5) return firstStat(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
   if (mode == "data" && argc == 4) return data(argv[2], std::atol(argv[3]));
   if (mode == "floor") {
     report("rtt_unix", pingPong(AF_UNIX, false), "us");

@@ -712,6 +712,32 @@ check(B.ok("text(R + '/old')") == 'x' * 10 + 'y' * 90, 'and its content after A 
   )PY");
 }
 
+// 7b. A write lease lasts while its file is open for writing: once A closed the files it
+//     made and wrote, it gives their write leases back (with a renewal asked for at
+//     once), and B's first stats need nothing from A; checked with A stopped, where a
+//     write lease still held would keep each stat waiting for the recall timeout.
+TEST_F(MultiClientTest, WriterThatClosedItsFilesHoldsNoOtherClientUp) {
+  orchestrate("closedwriter", R"PY(
+A = Agent('A')
+B = Agent('B')
+A.ok("for i in range(20): put(R + '/w%d' % i, blob(i, 1000 + i))")
+A.ok("put(R + '/w0', blob(99, 5000), flags=os.O_APPEND)")   # opened again and written: leased anew
+time.sleep(0.2)   # A's early renewal gives the leases back
+A.signal(signal.SIGSTOP)
+r = B.ok("[timed(st, R + '/w%d' % i) for i in range(20)]", timeout=60)
+A.signal(signal.SIGCONT)
+slowest = max(x[1] for x in r)
+note('B stats 20 files A wrote and closed, A stopped: slowest %.3f s' % slowest)
+check(r[0][0]['size'] == 6000 and all(r[i][0]['size'] == 1000 + i for i in range(1, 20)),
+      'B sees the sizes A wrote', r)
+check(slowest < LEASE / 8, 'no stat of B waits for A (a recall would take %.2f s)' % (LEASE / 4), r)
+A.ok("fd = os.open(R + '/w1', os.O_WRONLY | os.O_APPEND); os.write(fd, b'z' * 7)")
+s = B.ok("st(R + '/w1')")
+check(s['size'] == 1008, 'a file A opened for writing again is leased again: B sees its new size', s)
+A.ok("os.close(fd)")
+  )PY");
+}
+
 // 8. Strict consistency (MYFS_CONSISTENCY=strict in both clients): B reads what A wrote
 //    without A closing or syncing, through a file B opened before A wrote.
 TEST_F(MultiClientTest, StrictClientsReadEveryCompletedWriteOfAnother) {

@@ -65,6 +65,28 @@ TEST_F(LeaseTableTest, AWriteLeaseExcludesOtherSessionsReadLeasesUntilRecalled) 
   EXPECT_EQ(table_.writer(22), 0u);
 }
 
+TEST_F(LeaseTableTest, AWriteLeaseGoesBackOnlyUnderTheGrantItWasGivenWith) {
+  const InodeId f[] = {30};
+  ASSERT_TRUE(table_.grant(kA, f));
+  const std::uint64_t first = table_.grantWrite(kA, 30);
+  ASSERT_NE(first, 0u);
+  const std::uint64_t again = table_.grantWrite(kA, 30);  // the holder asks again: a new grant
+  ASSERT_NE(again, 0u);
+  EXPECT_NE(again, first);
+  // A release that crossed the newer grant on the wire leaves it in place.
+  const LeaseTable::WriteGrant stale[] = {{30, first}};
+  table_.releaseWrites(kA, stale);
+  EXPECT_EQ(table_.writer(30), kA);
+  // Another session cannot give back A's lease, nor a session an inode it does not hold.
+  const LeaseTable::WriteGrant current[] = {{30, again}};
+  table_.releaseWrites(kB, current);
+  EXPECT_EQ(table_.writer(30), kA);
+  table_.releaseWrites(kA, current);
+  EXPECT_EQ(table_.writer(30), 0u);
+  EXPECT_FALSE(table_.contended(f, kB, true));  // B's lookups recall nothing now
+  EXPECT_EQ(table_.leaseCount(kA), 1u);         // A's read lease stays
+}
+
 TEST_F(LeaseTableTest, TheChangingSessionKeepsItsOwnLeases) {
   const InodeId dir[] = {7};
   ASSERT_TRUE(table_.grant(kA, dir));
