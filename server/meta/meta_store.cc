@@ -29,14 +29,25 @@ rocksdb::WriteOptions writeOptions() {
 }
 
 
-// Updated over and over (a directory's inode with each entry, the inode counter): the
-// memtable remembers where each went last, so the next version goes in without a search.
-class RewrittenKeys final : public rocksdb::SliceTransform {
+// Where the memtable's next insert is likely to go: it remembers the place of the last
+// insert of each group of keys and starts the next search of that group there, which
+// costs a few comparisons when the key is near (a search from the top costs ~25 on a
+// full memtable). Groups: inode keys by blocks of 256 numbers (new inodes come in
+// order, and a directory's inode rewritten with each entry made in it is usually
+// near), dentries by directory, the inode counter alone.
+class InsertGroups final : public rocksdb::SliceTransform {
  public:
-  const char* Name() const override { return "myfs.RewrittenKeys"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return key; }
+  const char* Name() const override { return "myfs.InsertGroups"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    if (key[0] == kInodePrefix) return rocksdb::Slice(key.data(), 8);  // the prefix and ino >> 8
+    if (key[0] == kDentryPrefix) return rocksdb::Slice(key.data(), 9);  // the prefix and the parent
+    return key;
+  }
   bool InDomain(const rocksdb::Slice& key) const override {
-    return !key.empty() && (key[0] == kInodePrefix || key == rocksdb::Slice(kCounterKey));
+    if (key.empty()) return false;
+    if (key[0] == kInodePrefix) return key.size() == 9;
+    if (key[0] == kDentryPrefix) return key.size() > 9;
+    return key == rocksdb::Slice(kCounterKey);
   }
 };
 
@@ -137,7 +148,7 @@ std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::st
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   o.allow_concurrent_memtable_write = false;  // one writer (mu_); and the hints need it off
-  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<RewrittenKeys>();
+  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<InsertGroups>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, opts.dir, &raw);
   if (!s.ok()) {
