@@ -78,7 +78,7 @@ class RpcDataPlane final : public DataPlane {
 
   Result<void> truncate(InodeId ino, std::uint64_t size, std::uint32_t chunkSize) override {
     return everyServer([ino, size, chunkSize](Connection& c) {
-      auto req = c.cap<DataService>().truncateRequest();
+      auto req = c.cap<DataService>().truncateRequest(capnp::MessageSize{6, 0});
       req.setIno(ino);
       req.setSize(size);
       req.setChunkSize(chunkSize);
@@ -88,7 +88,7 @@ class RpcDataPlane final : public DataPlane {
 
   Result<void> remove(InodeId ino) override {
     return everyServer([ino](Connection& c) {
-      auto req = c.cap<DataService>().removeRequest();
+      auto req = c.cap<DataService>().removeRequest(capnp::MessageSize{4, 0});
       req.setIno(ino);
       return req.send().then([](capnp::Response<DataService::RemoveResults>&& r) { return fromErr(r.getErr()); });
     });
@@ -96,7 +96,7 @@ class RpcDataPlane final : public DataPlane {
 
   Result<void> fsync(InodeId ino) override {
     return everyServer([ino](Connection& c) {
-      auto req = c.cap<DataService>().fsyncRequest();
+      auto req = c.cap<DataService>().fsyncRequest(capnp::MessageSize{4, 0});
       req.setIno(ino);
       return req.send().then([](capnp::Response<DataService::FsyncResults>&& r) { return fromErr(r.getErr()); });
     });
@@ -121,7 +121,7 @@ class RpcDataPlane final : public DataPlane {
   Result<DataStats> stats(std::uint32_t server) override {
     if (server >= servers_) return Errno(EINVAL);
     auto send = [](Connection& c) {
-      return c.cap<DataService>().statsRequest().send().then(
+      return c.cap<DataService>().statsRequest(capnp::MessageSize{4, 0}).send().then(
           [](capnp::Response<DataService::StatsResults>&& r) -> Result<DataStats> { return fromWire(r.getStats()); });
     };
     return withLoop(cluster_, [&](auto& loop, auto&, auto& data) {

@@ -14,10 +14,10 @@ using schema::MetaService;
 kj::Promise<Result<AddEntryResult>> sendAddEntry(Connection& c, const Cred& cred, InodeId parent,
                                                  std::string_view name, InodeId ino, std::uint32_t mode,
                                                  bool replace) {
-  auto req = c.cap<MetaService>().addEntryRequest();
+  auto req = c.cap<MetaService>().addEntryRequest(requestSize(cred, name.size()));
   toWire(cred, req.initCred());
   req.setParent(parent);
-  req.setName(text(name));
+  fillText(req.initName(textSize(name)), name);
   req.setIno(ino);
   req.setMode(mode);
   req.setReplace(replace);
@@ -26,7 +26,7 @@ kj::Promise<Result<AddEntryResult>> sendAddEntry(Connection& c, const Cred& cred
 
 kj::Promise<Result<Attr>> sendMakeReservedDir(Connection& c, const Cred& cred, InodeId ino, InodeId parent,
                                                std::uint32_t mode) {
-  auto req = c.cap<MetaService>().makeReservedDirRequest();
+  auto req = c.cap<MetaService>().makeReservedDirRequest(requestSize(cred));
   toWire(cred, req.initCred());
   req.setIno(ino);
   req.setParent(parent);
@@ -52,7 +52,7 @@ class RpcMetaShard final : public MetaShard {
 
   Result<MountInfo> mountInfo() override {
     return call<MountInfo>(true, [](Connection& c) {
-      return c.cap<MetaService>().mountInfoRequest().send().then(
+      return c.cap<MetaService>().mountInfoRequest(capnp::MessageSize{4, 0}).send().then(
           [](capnp::Response<MetaService::MountInfoResults>&& r) -> Result<MountInfo> { return fromWire(r); });
     });
   }
@@ -63,7 +63,7 @@ class RpcMetaShard final : public MetaShard {
       auto req = c.cap<MetaService>().lookupRequest(capnp::MessageSize{16, 0});
       toWire(cred, req.initCred());
       req.setParent(parent);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       return req.send().then([&leased](capnp::Response<MetaService::LookupResults>&& r) {
         leased = r.getResult().getLeased();
         return fromWire(r.getResult());
@@ -107,7 +107,7 @@ class RpcMetaShard final : public MetaShard {
 
   Result<Attr> setattr(const Cred& cred, InodeId ino, const SetAttr& s) override {
     return call<Attr>(true, [&](Connection& c) {
-      auto req = c.cap<MetaService>().setattrRequest();
+      auto req = c.cap<MetaService>().setattrRequest(requestSize(cred, 0, 16));
       toWire(cred, req.initCred());
       req.setIno(ino);
       toWire(s, req.initReq());
@@ -118,10 +118,10 @@ class RpcMetaShard final : public MetaShard {
   Result<CreateResult> create(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
                               bool exclusive, std::uint64_t rdev) override {
     return call<CreateResult>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().createRequest();
+      auto req = c.cap<MetaService>().createRequest(requestSize(cred, name.size()));
       toWire(cred, req.initCred());
       req.setParent(parent);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       req.setMode(mode);
       req.setExclusive(exclusive);
       req.setRdev(rdev);
@@ -131,10 +131,10 @@ class RpcMetaShard final : public MetaShard {
 
   Result<Attr> mkdir(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode) override {
     return call<Attr>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().mkdirRequest();
+      auto req = c.cap<MetaService>().mkdirRequest(requestSize(cred, name.size()));
       toWire(cred, req.initCred());
       req.setParent(parent);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       req.setMode(mode);
       return req.send().then([](capnp::Response<MetaService::MkdirResults>&& r) { return fromWire(r.getResult()); });
     });
@@ -142,11 +142,11 @@ class RpcMetaShard final : public MetaShard {
 
   Result<Attr> symlink(const Cred& cred, InodeId parent, std::string_view name, std::string_view target) override {
     return call<Attr>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().symlinkRequest();
+      auto req = c.cap<MetaService>().symlinkRequest(requestSize(cred, name.size() + target.size()));
       toWire(cred, req.initCred());
       req.setParent(parent);
-      req.setName(text(name));
-      req.setTarget(text(target));
+      fillText(req.initName(textSize(name)), name);
+      fillText(req.initTarget(textSize(target)), target);
       return req.send().then([](capnp::Response<MetaService::SymlinkResults>&& r) { return fromWire(r.getResult()); });
     });
   }
@@ -164,7 +164,7 @@ class RpcMetaShard final : public MetaShard {
 
   Result<DirPage> readdir(const Cred& cred, InodeId ino, std::string_view cookie, std::uint32_t maxEntries) override {
     return call<DirPage>(true, [&](Connection& c) {
-      auto req = c.cap<MetaService>().readdirRequest();
+      auto req = c.cap<MetaService>().readdirRequest(requestSize(cred, cookie.size()));
       toWire(cred, req.initCred());
       req.setIno(ino);
       req.setCookie(bytes(cookie.data(), cookie.size()));
@@ -175,10 +175,10 @@ class RpcMetaShard final : public MetaShard {
 
   Result<UnlinkResult> unlink(const Cred& cred, InodeId parent, std::string_view name, bool isDir) override {
     return call<UnlinkResult>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().unlinkRequest();
+      auto req = c.cap<MetaService>().unlinkRequest(requestSize(cred, name.size()));
       toWire(cred, req.initCred());
       req.setParent(parent);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       req.setIsDir(isDir);
       return req.send().then([](capnp::Response<MetaService::UnlinkResults>&& r) { return fromWire(r); });
     });
@@ -187,12 +187,12 @@ class RpcMetaShard final : public MetaShard {
   Result<RenameResult> rename(const Cred& cred, InodeId srcParent, std::string_view srcName, InodeId dstParent,
                               std::string_view dstName, std::uint32_t flags) override {
     return call<RenameResult>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().renameRequest();
+      auto req = c.cap<MetaService>().renameRequest(requestSize(cred, srcName.size() + dstName.size()));
       toWire(cred, req.initCred());
       req.setSrcParent(srcParent);
-      req.setSrcName(text(srcName));
+      fillText(req.initSrcName(textSize(srcName)), srcName);
       req.setDstParent(dstParent);
-      req.setDstName(text(dstName));
+      fillText(req.initDstName(textSize(dstName)), dstName);
       req.setFlags(flags);
       return req.send().then([](capnp::Response<MetaService::RenameResults>&& r) { return fromWire(r); });
     });
@@ -200,18 +200,18 @@ class RpcMetaShard final : public MetaShard {
 
   Result<ShardStats> statfs() override {
     return call<ShardStats>(true, [](Connection& c) {
-      return c.cap<MetaService>().statfsRequest().send().then(
+      return c.cap<MetaService>().statfsRequest(capnp::MessageSize{4, 0}).send().then(
           [](capnp::Response<MetaService::StatfsResults>&& r) -> Result<ShardStats> { return fromWire(r.getStats()); });
     });
   }
 
   Result<Attr> makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target) override {
     return call<Attr>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().makeInodeRequest();
+      auto req = c.cap<MetaService>().makeInodeRequest(requestSize(cred, target.size()));
       toWire(cred, req.initCred());
       req.setParentHint(parentHint);
       req.setMode(mode);
-      req.setTarget(text(target));
+      fillText(req.initTarget(textSize(target)), target);
       return req.send().then([](capnp::Response<MetaService::MakeInodeResults>&& r) { return fromWire(r.getResult()); });
     });
   }
@@ -239,10 +239,10 @@ class RpcMetaShard final : public MetaShard {
 
   Result<void> removeEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId expectIno) override {
     return call<void>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().removeEntryRequest();
+      auto req = c.cap<MetaService>().removeEntryRequest(requestSize(cred, name.size()));
       toWire(cred, req.initCred());
       req.setParent(parent);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       req.setExpectIno(expectIno);
       return req.send().then(
           [](capnp::Response<MetaService::RemoveEntryResults>&& r) { return fromErr(r.getErr()); });
@@ -255,7 +255,7 @@ class RpcMetaShard final : public MetaShard {
 
   Result<void> prepareRmdir(const Cred& cred, InodeId ino, bool undo) override {
     return call<void>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().prepareRmdirRequest();
+      auto req = c.cap<MetaService>().prepareRmdirRequest(requestSize(cred));
       toWire(cred, req.initCred());
       req.setIno(ino);
       req.setUndo(undo);
@@ -266,10 +266,10 @@ class RpcMetaShard final : public MetaShard {
 
   Result<std::string> getxattr(const Cred& cred, InodeId ino, std::string_view name) override {
     return call<std::string>(true, [&](Connection& c) {
-      auto req = c.cap<MetaService>().getxattrRequest();
+      auto req = c.cap<MetaService>().getxattrRequest(requestSize(cred, name.size()));
       toWire(cred, req.initCred());
       req.setIno(ino);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       return req.send().then([](capnp::Response<MetaService::GetxattrResults>&& r) -> Result<std::string> {
         if (r.getErr() != 0) return Errno(r.getErr());
         auto v = r.getValue();
@@ -285,7 +285,7 @@ class RpcMetaShard final : public MetaShard {
       auto req = c.cap<MetaService>().setxattrRequest(capnp::MessageSize{16 + value.size() / 8 + name.size() / 8, 0});
       toWire(cred, req.initCred());
       req.setIno(ino);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       req.setValue(bytes(value.data(), value.size()));
       req.setFlags(flags);
       return req.send().then([](capnp::Response<MetaService::SetxattrResults>&& r) { return fromWire(r.getResult()); });
@@ -294,7 +294,7 @@ class RpcMetaShard final : public MetaShard {
 
   Result<std::optional<FileLock>> lock(InodeId ino, const FileLock& req, bool test) override {
     return call<std::optional<FileLock>>(true, [&](Connection& c) {
-      auto r = c.cap<MetaService>().lockRequest();
+      auto r = c.cap<MetaService>().lockRequest(capnp::MessageSize{16, 0});
       r.setIno(ino);
       toWire(req, r.initLock());
       r.setTest(test);
@@ -308,7 +308,7 @@ class RpcMetaShard final : public MetaShard {
 
   Result<std::uint32_t> renewLocks(std::uint64_t client) override {
     return call<std::uint32_t>(true, [&](Connection& c) {
-      auto r = c.cap<MetaService>().renewLocksRequest();
+      auto r = c.cap<MetaService>().renewLocksRequest(capnp::MessageSize{4, 0});
       r.setClient(client);
       return r.send().then(
           [](capnp::Response<MetaService::RenewLocksResults>&& out) -> Result<std::uint32_t> { return out.getLeaseMs(); });
@@ -317,7 +317,7 @@ class RpcMetaShard final : public MetaShard {
 
   Result<std::vector<std::string>> listxattr(const Cred& cred, InodeId ino) override {
     return call<std::vector<std::string>>(true, [&](Connection& c) {
-      auto req = c.cap<MetaService>().listxattrRequest();
+      auto req = c.cap<MetaService>().listxattrRequest(requestSize(cred));
       toWire(cred, req.initCred());
       req.setIno(ino);
       return req.send().then(
@@ -332,10 +332,10 @@ class RpcMetaShard final : public MetaShard {
 
   Result<Attr> removexattr(const Cred& cred, InodeId ino, std::string_view name) override {
     return call<Attr>(false, [&](Connection& c) {
-      auto req = c.cap<MetaService>().removexattrRequest();
+      auto req = c.cap<MetaService>().removexattrRequest(requestSize(cred, name.size()));
       toWire(cred, req.initCred());
       req.setIno(ino);
-      req.setName(text(name));
+      fillText(req.initName(textSize(name)), name);
       return req.send().then(
           [](capnp::Response<MetaService::RemovexattrResults>&& r) { return fromWire(r.getResult()); });
     });
