@@ -15,6 +15,7 @@ std::vector<InodeId> LeaseTable::removeSession(std::uint64_t session) {
     auto h = holders_.find(ino);
     if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
   }
+  readLeases_ -= it->second.leases.size();
   for (InodeId ino : it->second.writes) writers_.erase(ino);
   std::vector<InodeId> opens(it->second.opens.begin(), it->second.opens.end());
   for (InodeId ino : opens) {
@@ -41,7 +42,10 @@ bool LeaseTable::grant(std::uint64_t session, std::span<const InodeId> inos) {
     if (auto w = writers_.find(ino); w != writers_.end() && w->second.session != session) return false;
   }
   for (InodeId ino : inos) {
-    if (it->second.leases.insert(ino).second) holders_[ino].insert(session);
+    if (it->second.leases.insert(ino).second) {
+      holders_[ino].insert(session);
+      ++readLeases_;
+    }
   }
   return true;
 }
@@ -77,6 +81,7 @@ void LeaseTable::forget(std::uint64_t session, std::span<const InodeId> inos) {
   if (it == sessions_.end()) return;
   for (InodeId ino : inos) {
     if (it->second.leases.erase(ino) == 0) continue;
+    --readLeases_;
     auto h = holders_.find(ino);
     if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
   }
@@ -103,6 +108,7 @@ std::map<std::uint64_t, std::vector<InodeId>> LeaseTable::takeForRecall(std::spa
       auto& list = out[*s];
       if (list.empty() || list.back() != ino) list.push_back(ino);
       sessions_[*s].leases.erase(ino);
+      --readLeases_;
       s = h->second.erase(s);
     }
     if (h->second.empty()) holders_.erase(h);
@@ -136,6 +142,7 @@ LeaseTable::Clock::time_point LeaseTable::revoke(std::uint64_t session) {
     auto h = holders_.find(ino);
     if (h != holders_.end() && h->second.erase(session) && h->second.empty()) holders_.erase(h);
   }
+  readLeases_ -= s.leases.size();
   s.leases.clear();
   for (InodeId ino : s.writes) writers_.erase(ino);
   s.writes.clear();
@@ -161,6 +168,13 @@ bool LeaseTable::heldOpen(InodeId ino, std::uint64_t except) const {
   auto o = openers_.find(ino);
   if (o == openers_.end()) return false;
   return o->second.size() > 1 || (o->second.size() == 1 && *o->second.begin() != except);
+}
+
+bool LeaseTable::othersHoldAny(std::uint64_t session, bool writersOnly) const {
+  auto it = sessions_.find(session);
+  const std::size_t ownReads = it == sessions_.end() ? 0 : it->second.leases.size();
+  const std::size_t ownWrites = it == sessions_.end() ? 0 : it->second.writes.size();
+  return !recalling_.empty() || writers_.size() > ownWrites || (!writersOnly && readLeases_ > ownReads);
 }
 
 std::size_t LeaseTable::leaseCount(std::uint64_t session) const {

@@ -85,6 +85,12 @@ class LeaseTable {
   // on one of inos.
   bool contended(std::span<const InodeId> inos, std::uint64_t except, bool writersOnly = false) const;
 
+  // Whether any session other than `session` holds a lease (writersOnly: a write lease)
+  // on any inode of the shard, or a recall is in flight. O(1): lets a change skip
+  // finding out which inodes it touches when nobody else could have them cached or be
+  // answering for them.
+  bool othersHoldAny(std::uint64_t session, bool writersOnly = false) const;
+
   // A session did not answer a recall: drops all its leases. Returns the time after
   // which its client has stopped trusting them (last renewal + lease).
   Clock::time_point revoke(std::uint64_t session);
@@ -115,6 +121,7 @@ class LeaseTable {
   };
   std::unordered_map<InodeId, Writer> writers_;
   std::uint64_t writeGens_ = 0;
+  std::size_t readLeases_ = 0;  // every session's read leases together
   std::unordered_map<InodeId, int> recalling_;
   std::unordered_map<InodeId, std::unordered_set<std::uint64_t>> openers_;
 };

@@ -246,6 +246,7 @@ kj::Promise<void> MetaServiceImpl::mountInfo(MountInfoContext context) {
 
 kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
   auto p = context.getParams();
+  if (!state_->leases.othersHoldAny(session_, true)) return answerLookup(context);
   if (auto child = state_->store.entryIno(p.getParent(), text(p.getName()))) {
     const InodeId inos[1] = {*child};
     if (state_->leases.contended(inos, session_, true)) {
@@ -360,7 +361,10 @@ kj::Promise<void> MetaServiceImpl::readdir(ReaddirContext context) {
 kj::Promise<void> MetaServiceImpl::unlink(UnlinkContext context) {
   auto p = context.getParams();
   std::vector<InodeId> inos{p.getParent()};
-  if (auto victim = state_->store.entryIno(p.getParent(), text(p.getName()))) inos.push_back(*victim);
+  // The inode the name leads to is recalled too, when anyone else may have it cached.
+  if (state_->leases.othersHoldAny(session_)) {
+    if (auto victim = state_->store.entryIno(p.getParent(), text(p.getName()))) inos.push_back(*victim);
+  }
   return recallThenCommit(std::move(inos), [this, context, p]() mutable {
     Result<UnlinkResult> r =
         state_->store.unlink(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getIsDir());
@@ -371,8 +375,10 @@ kj::Promise<void> MetaServiceImpl::unlink(UnlinkContext context) {
 kj::Promise<void> MetaServiceImpl::rename(RenameContext context) {
   auto p = context.getParams();
   std::vector<InodeId> inos{p.getSrcParent(), p.getDstParent()};
-  if (auto moved = state_->store.entryIno(p.getSrcParent(), text(p.getSrcName()))) inos.push_back(*moved);
-  if (auto replaced = state_->store.entryIno(p.getDstParent(), text(p.getDstName()))) inos.push_back(*replaced);
+  if (state_->leases.othersHoldAny(session_)) {
+    if (auto moved = state_->store.entryIno(p.getSrcParent(), text(p.getSrcName()))) inos.push_back(*moved);
+    if (auto replaced = state_->store.entryIno(p.getDstParent(), text(p.getDstName()))) inos.push_back(*replaced);
+  }
   return recallThenCommit(std::move(inos), [this, context, p]() mutable {
     Result<RenameResult> r = state_->store.rename(fromWire(p.getCred()), p.getSrcParent(), text(p.getSrcName()),
                                                   p.getDstParent(), text(p.getDstName()), p.getFlags());
@@ -415,7 +421,9 @@ kj::Promise<void> MetaServiceImpl::makeReservedDir(MakeReservedDirContext contex
 kj::Promise<void> MetaServiceImpl::addEntry(AddEntryContext context) {
   auto p = context.getParams();
   std::vector<InodeId> inos{p.getParent()};
-  if (auto replaced = state_->store.entryIno(p.getParent(), text(p.getName()))) inos.push_back(*replaced);
+  if (state_->leases.othersHoldAny(session_)) {
+    if (auto replaced = state_->store.entryIno(p.getParent(), text(p.getName()))) inos.push_back(*replaced);
+  }
   return recallThenCommit(std::move(inos), [this, context, p]() mutable {
     Result<AddEntryResult> r = state_->store.addEntry(fromWire(p.getCred()), p.getParent(), text(p.getName()),
                                                       p.getIno(), p.getMode(), p.getReplace());

@@ -87,6 +87,32 @@ TEST_F(LeaseTableTest, AWriteLeaseGoesBackOnlyUnderTheGrantItWasGivenWith) {
   EXPECT_EQ(table_.leaseCount(kA), 1u);         // A's read lease stays
 }
 
+TEST_F(LeaseTableTest, TellsWhetherAnyOtherSessionHoldsAnything) {
+  EXPECT_FALSE(table_.othersHoldAny(kA));
+  const InodeId mine[] = {40}, theirs[] = {41};
+  ASSERT_TRUE(table_.grant(kA, mine));
+  ASSERT_TRUE(table_.grantWrite(kA, 42));
+  EXPECT_FALSE(table_.othersHoldAny(kA));  // only A's own
+  EXPECT_TRUE(table_.othersHoldAny(kB));
+  ASSERT_TRUE(table_.grant(kB, theirs));
+  EXPECT_TRUE(table_.othersHoldAny(kA));
+  EXPECT_FALSE(table_.othersHoldAny(kA, true));  // B holds no write lease
+  table_.forget(kB, theirs);
+  EXPECT_FALSE(table_.othersHoldAny(kA));
+  // A recall in flight counts: its holder may still be answering for the inode.
+  auto taken = table_.takeForRecall(mine, kB);
+  EXPECT_EQ(taken.size(), 1u);
+  EXPECT_TRUE(table_.othersHoldAny(kB));
+  EXPECT_TRUE(table_.othersHoldAny(kA));
+  table_.recallDone(mine);
+  EXPECT_TRUE(table_.othersHoldAny(kB));  // A's write lease on 42
+  table_.revoke(kA);
+  EXPECT_FALSE(table_.othersHoldAny(kB));
+  ASSERT_TRUE(table_.grant(kB, theirs));
+  table_.removeSession(kB);
+  EXPECT_FALSE(table_.othersHoldAny(kA));
+}
+
 TEST_F(LeaseTableTest, TheChangingSessionKeepsItsOwnLeases) {
   const InodeId dir[] = {7};
   ASSERT_TRUE(table_.grant(kA, dir));
