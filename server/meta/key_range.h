@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 
 #include <memory>
 #include <string>
@@ -16,10 +17,19 @@ namespace myfs::server {
 
 // An iterator over the keys from `prefix` up to (not including) `upper` (the prefix of the
 // next inode), bounded so that it never reads past them. Not movable: it holds the bound.
+// RocksDB keeps performance counters per thread, on by default: a thread-local access
+// per key comparison, ~15% of the instructions of a metadata change. Every store call
+// turns them off for its thread (once per thread).
+inline void noRocksdbPerfCounters() {
+  thread_local const bool off = (rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable), true);
+  (void)off;
+}
+
 class KeyRangeIterator {
  public:
   KeyRangeIterator(rocksdb::DB& db, std::string prefix, std::string upper)
       : prefix_(std::move(prefix)), upper_(std::move(upper)), upperSlice_(upper_) {
+    noRocksdbPerfCounters();
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upperSlice_;
     it_.reset(db.NewIterator(ro));

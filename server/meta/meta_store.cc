@@ -265,6 +265,7 @@ Result<InodeRecord> MetaStore::loadInode(InodeId ino) const {
   if (std::optional<InodeRecord> hit = inodes_.get(ino)) return *hit;
   const std::uint64_t generation = inodes_.generation();
   std::string value;
+  noRocksdbPerfCounters();
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), inodeKey(ino), &value);
   if (s.IsNotFound()) return Errno(ENOENT);
   if (!s.ok()) return dbError("read inode", s);
@@ -286,6 +287,7 @@ Result<InodeRecord> MetaStore::loadSearchableDir(const Cred& cred, InodeId dir) 
 
 Result<std::optional<DentryRecord>> MetaStore::loadDentry(InodeId parent, std::string_view name) const {
   std::string value;
+  noRocksdbPerfCounters();
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), dentryKey(parent, name), &value);
   if (s.IsNotFound()) return std::optional<DentryRecord>();
   if (!s.ok()) return dbError("read dentry", s);
@@ -405,6 +407,7 @@ Result<void> MetaStore::commit(MetaTxn& txn) {
     b.Put(kCounterKey, encodeU64(reserved));
   }
   if (b.Count() > 0) {
+    noRocksdbPerfCounters();
     rocksdb::Status s = db_->Write(writeOptions(), &b);
     if (!s.ok()) return dbError("write batch", s);
   }
@@ -447,6 +450,7 @@ Result<std::string> MetaStore::readlink(InodeId ino) {
   MYFS_ASSIGN_OR_RETURN(rec, loadInode(ino));
   if (!rec.attr.isLink()) return Errno(EINVAL);
   std::string target;
+  noRocksdbPerfCounters();
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), linkKey(ino), &target);
   if (!s.ok()) {
     if (s.IsNotFound()) logLine("metadata store: symlink %#llx has no target", static_cast<unsigned long long>(ino));

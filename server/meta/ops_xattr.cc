@@ -94,6 +94,7 @@ Result<std::string> MetaStore::getxattr(const Cred& cred, InodeId ino, std::stri
   MYFS_TRY(checkHandler(n));
   if (!(rec.flags & kInodeHasXattrs)) return Errno(ENODATA);
   std::string value;
+  noRocksdbPerfCounters();
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), xattrKey(ino, name), &value);
   if (s.IsNotFound()) return Errno(ENODATA);
   if (!s.ok()) return dbError("read xattr", s);
@@ -165,6 +166,7 @@ Result<Attr> MetaStore::removexattr(const Cred& cred, InodeId ino, std::string_v
   MYFS_TRY(checkHandler(n));
   if (!(rec.flags & kInodeHasXattrs)) return Errno(ENODATA);
   std::string value;
+  noRocksdbPerfCounters();
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), xattrKey(ino, name), &value);
   if (s.IsNotFound()) return Errno(ENODATA);
   if (!s.ok()) return dbError("read xattr", s);
