@@ -13,7 +13,11 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "rpc/rpc_cluster.h"
 #include "server/data/chunk_store.h"
@@ -180,6 +184,65 @@ TEST_F(RpcClusterTest, DirectoryAndEntryOfAReservedNumberTravelTogether) {
   EXPECT_EQ(EINVAL, both.dir.err());
   ASSERT_TRUE(both.entry.ok());
   EXPECT_TRUE(cluster_->shard(0).removeEntry(root, kRootIno, "r2", range->first).ok());
+}
+
+// Records recalls; gives back the write grants it is handed (releasedWrites).
+class RecordingListener final : public LeaseListener {
+ public:
+  RecallAnswer recall(std::uint32_t, std::span<const InodeId> inos) override {
+    std::lock_guard lock(mu_);
+    recalled_.insert(recalled_.end(), inos.begin(), inos.end());
+    return {};
+  }
+  void flushRecalled(std::span<const InodeId>) override {}
+  void sessionStarted(std::uint32_t, std::int64_t, std::uint32_t) override {}
+  void renewed(std::uint32_t, std::int64_t, std::uint32_t, bool) override {}
+  std::vector<InodeId> forgotten(std::uint32_t) override { return {}; }
+  std::vector<WriteGrant> releasedWrites(std::uint32_t) override {
+    std::lock_guard lock(mu_);
+    return std::exchange(release_, {});
+  }
+  void giveBack(WriteGrant g) {
+    std::lock_guard lock(mu_);
+    release_.push_back(g);
+  }
+  std::vector<InodeId> recalled() {
+    std::lock_guard lock(mu_);
+    return recalled_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<WriteGrant> release_;
+  std::vector<InodeId> recalled_;
+};
+
+// A write lease given back goes to the server with a renewal asked for from another
+// thread (renewSoon), long before the regular one: another session's lookup then
+// recalls nothing. One kept is recalled by that lookup.
+TEST_F(RpcClusterTest, AWriteLeaseGivenBackReachesTheServerSoon) {
+  Cred root;
+  RecordingListener listener;
+  cluster_->setLeaseListener(&listener);
+  rpc::ClusterConfig c;
+  c.metaAddresses = {"unix:" + dir_ + "/meta.sock"};
+  c.dataAddresses = {"unix:" + dir_ + "/data.sock"};
+  rpc::RpcCluster other(c);
+
+  auto kept = cluster_->shard(0).create(root, kRootIno, "kept", S_IFREG | 0644, true, 0);
+  auto given = cluster_->shard(0).create(root, kRootIno, "given", S_IFREG | 0644, true, 0);
+  ASSERT_TRUE(kept.ok() && given.ok());
+  ASSERT_NE(kept->writeLease, 0u);
+  ASSERT_NE(given->writeLease, 0u);
+  listener.giveBack({given->attr.ino, given->writeLease});
+  std::thread([&] { cluster_->renewSoon(0); }).join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the regular renewal: 1/3 of 10 s
+
+  ASSERT_TRUE(other.shard(0).lookup(root, kRootIno, "given", nullptr).ok());
+  EXPECT_TRUE(listener.recalled().empty());
+  ASSERT_TRUE(other.shard(0).lookup(root, kRootIno, "kept", nullptr).ok());
+  EXPECT_EQ(listener.recalled(), std::vector<InodeId>{kept->attr.ino});
+  cluster_->setLeaseListener(nullptr);
 }
 
 TEST_F(RpcClusterTest, ReconnectsAfterTheServerRestarts) {
