@@ -1,5 +1,8 @@
 // MetaShard over Cap'n Proto: one method per schema method, each retried as its
 // idempotency allows (rpc/transport.h).
+#include <chrono>
+#include <type_traits>
+
 #include "rpc/cluster_internal.h"
 #include "rpc/convert.h"
 #include "schema/data.capnp.h"
@@ -365,6 +368,10 @@ Result<T> settle(Outcome<T>& o, const std::string& address, Retry&& again) {
   return Errno(EIO);
 }
 
+// How long a thread that has one of two parallel answers polls for the other before
+// sleeping: about a server's time for a metadata change on a loaded machine.
+constexpr std::chrono::microseconds kSecondAnswerSpin{50};
+
 // Two calls on (possibly) two shards, both in flight at once on this thread's loop; each
 // settled on its own (a call that never left is made again the usual way).
 template <typename A, typename B, typename SendA, typename SendB, typename AgainA, typename AgainB>
@@ -379,18 +386,21 @@ std::pair<Result<A>, Result<B>> inParallel(RpcCluster& cluster, const RetryPolic
     Connection& connB = *meta[shardB];
     addressA = connA.address();
     addressB = connB.address();
+    auto callA = [&] {
+      return attempt<A>(loop, connA, retry.callTimeoutMs, sendA).then([&a](Outcome<A>&& o) { a = std::move(o); });
+    };
+    auto callB = [&] {
+      return attempt<B>(loop, connB, retry.callTimeoutMs, sendB).then([&b](Outcome<B>&& o) { b = std::move(o); });
+    };
     try {
-      loop.run([&]() {
-        auto first = attempt<A>(loop, connA, retry.callTimeoutMs, sendA)
-                         .then([&a](Outcome<A>&& o) { a = std::move(o); })
-                         .eagerlyEvaluate(nullptr);
-        return attempt<B>(loop, connB, retry.callTimeoutMs, sendB)
-            .then([&b, first = kj::mv(first)](Outcome<B>&& o) mutable {
-              b = std::move(o);
-              return kj::mv(first);
-            })
-            .then([] { return true; });
-      });
+      if constexpr (std::is_same_v<std::decay_t<decltype(loop)>, DirectLoop>) {
+        loop.runBoth(callA, callB, kSecondAnswerSpin);
+      } else {
+        loop.run([&]() {
+          auto first = callA().eagerlyEvaluate(nullptr);
+          return callB().then([first = kj::mv(first)]() mutable { return kj::mv(first); }).then([] { return true; });
+        });
+      }
       return true;
     } catch (const kj::Exception& e) {
       logTransportFailure(addressA, e.getDescription().cStr(), 1);
