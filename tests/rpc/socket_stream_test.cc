@@ -1,6 +1,7 @@
 // SocketStream (rpc/socket_stream.h) over a real socket pair: epoll watches it for
 // reading only, a write larger than the socket holds waits for room and then stops
-// watching, and a write to a peer that is gone is an exception, never SIGPIPE.
+// watching, a write to a peer that is gone is an exception, never SIGPIPE, and so is a
+// read from a peer that reset the connection.
 #include <dirent.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -150,6 +151,19 @@ TEST_F(SocketStreamTest, WriteToAPeerThatIsGoneIsDisconnectedWithoutSigpipe) {
   KJ_IF_MAYBE(e, failure) { EXPECT_EQ(e->getType(), kj::Exception::Type::DISCONNECTED) << e->getDescription().cStr(); }
   else {
     ADD_FAILURE() << "writes to a closed socket succeeded";
+  }
+}
+
+TEST_F(SocketStreamTest, ReadFromAPeerThatResetTheConnectionIsDisconnected) {
+  const char msg[] = "never read";
+  stream->write(msg, sizeof msg).wait(io.waitScope);  // left unread in the peer's socket
+  peer = nullptr;  // a close with unread data resets the connection: ECONNRESET here
+  char in[16];
+  kj::Maybe<kj::Exception> failure =
+      kj::runCatchingExceptions([&] { stream->tryRead(in, 1, sizeof in).wait(io.waitScope); });
+  KJ_IF_MAYBE(e, failure) { EXPECT_EQ(e->getType(), kj::Exception::Type::DISCONNECTED) << e->getDescription().cStr(); }
+  else {
+    ADD_FAILURE() << "a read after the peer reset the connection did not fail";
   }
 }
 
