@@ -272,6 +272,26 @@ TEST_F(VfsTest, RmdirRemovesAnEntryWhoseDirectoryWasNeverMade) {
   EXPECT_EQ(2u, vfs_->stat(At::root(), "/", true)->nlink);
 }
 
+// The same entry in a directory the caller may not write: rmdir says EACCES (the
+// parent's shard checks that before it looks at the entry) and the entry stays, until
+// someone who may removes it.
+TEST_F(VfsTest, RmdirOfAnEntryWhoseDirectoryWasNeverMadeNeedsWritePermission) {
+  Cred root;
+  ASSERT_TRUE(vfs_->mkdir(At::root(), "locked", 0555).ok());
+  const InodeId locked = vfs_->stat(At::root(), "locked", true)->ino;
+  auto range = cluster_->shard(1 - shardOfInode(locked)).reserveInodes(1);
+  ASSERT_TRUE(range.ok());
+  ASSERT_TRUE(cluster_->shardOf(locked).addEntry(root, locked, "ghost", range->first, S_IFDIR | 0755, false).ok());
+  ASSERT_EQ(0, seteuid(65534));
+  vfs_->credentialsChanged();
+  EXPECT_EQ(EACCES, vfs_->rmdir(At::root(), "locked/ghost").err());
+  ASSERT_EQ(0, seteuid(0));
+  vfs_->credentialsChanged();
+  EXPECT_EQ((std::set<std::string>{".", "..", "ghost"}), list("/locked"));
+  ASSERT_TRUE(vfs_->rmdir(At::root(), "locked/ghost").ok());
+  EXPECT_EQ((std::set<std::string>{".", ".."}), list("/locked"));
+}
+
 TEST_F(VfsTest, StickyDirectoryGuardsEntriesWhoseInodesLiveOnAnotherShard) {
   ASSERT_TRUE(vfs_->mkdir(At::root(), "s", 0777).ok());
   ASSERT_TRUE(vfs_->chmod(At::root(), "s", 01777, true).ok());
