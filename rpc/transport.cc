@@ -1,6 +1,7 @@
 #include "rpc/transport.h"
 
 #include "rpc/coalescing_stream.h"
+#include "rpc/page_message_stream.h"
 #include "rpc/socket_stream.h"
 
 #include <poll.h>
@@ -8,9 +9,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 namespace myfs::rpc {
+
 
 namespace {
 
@@ -50,7 +53,7 @@ kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io, kj::UnixEventPort& 
                      .then([this, gen, &io, &port](kj::Own<kj::AsyncIoStream> stream) {
                        if (gen != generation_) return;  // abandoned meanwhile
                        stream_ = kj::heap<CoalescingStream>(leanSocketStream(kj::mv(stream), port), io.getTimer());
-                       client_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+                       client_ = kj::heap<RpcClient>(*stream_);
                        bootstrap_ = client_->bootstrap();
                        connected_ = true;
                        connecting_ = nullptr;

@@ -19,6 +19,7 @@
 #include "core/result.h"
 #include "rpc/direct_loop.h"
 #include "rpc/event_loop_thread.h"
+#include "rpc/page_message_stream.h"
 
 namespace myfs::rpc {
 
@@ -79,7 +80,7 @@ class Connection {
   const std::string address_;
   std::function<void(Connection&)> onConnect_;
   kj::Own<kj::AsyncIoStream> stream_;
-  kj::Own<capnp::TwoPartyClient> client_;
+  kj::Own<RpcClient> client_;
   capnp::Capability::Client bootstrap_ = nullptr;
   capnp::Capability::Client service_ = nullptr;
   bool hasService_ = false;
