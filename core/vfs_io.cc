@@ -287,7 +287,9 @@ Result<void> VfsImpl::release(std::shared_ptr<File> file) {
     freeAnonymous = lastOpen && inode.anonymous;
     if (!inode.unlinked && !freeAnonymous) flushed = flushInode(inode, false);
     if (lastOpen && flushed && !inode.sizeDirty && !inode.mtimeDirty && !(inode.pages && inode.pages->hasDirty())) {
-      giveBackWriteLease(inode);  // not open for writing here any more, nothing kept back
+      // Not open for writing here any more, nothing kept back. Under inode.mu: a write
+      // that opens the file again then finds no lease and asks for a new one.
+      giveBackWriteLease(inode);
     }
     if (lastOpen && (inode.unlinked || inode.anonymous)) {
       dropData = true;

@@ -285,7 +285,7 @@ class RpcMetaShard final : public MetaShard {
                         std::uint32_t flags) override {
     // Without flags a repeat stores the same value again: safe to retry.
     return call<Attr>(flags == 0, [&](Connection& c) {
-      auto req = c.cap<MetaService>().setxattrRequest(capnp::MessageSize{16 + value.size() / 8 + name.size() / 8, 0});
+      auto req = c.cap<MetaService>().setxattrRequest(requestSize(cred, name.size() + value.size()));
       toWire(cred, req.initCred());
       req.setIno(ino);
       fillText(req.initName(textSize(name)), name);

@@ -1,7 +1,6 @@
 #include "rpc/transport.h"
 
 #include "rpc/coalescing_stream.h"
-#include "rpc/page_message_stream.h"
 #include "rpc/socket_stream.h"
 
 #include <poll.h>
@@ -9,11 +8,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <thread>
 
 namespace myfs::rpc {
-
 
 namespace {
 

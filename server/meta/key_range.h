@@ -15,8 +15,6 @@
 
 namespace myfs::server {
 
-// An iterator over the keys from `prefix` up to (not including) `upper` (the prefix of the
-// next inode), bounded so that it never reads past them. Not movable: it holds the bound.
 // RocksDB keeps performance counters per thread, on by default: a thread-local access
 // per key comparison, ~15% of the instructions of a metadata change. Every store call
 // turns them off for its thread (once per thread).
@@ -25,6 +23,8 @@ inline void noRocksdbPerfCounters() {
   (void)off;
 }
 
+// An iterator over the keys from `prefix` up to (not including) `upper` (the prefix of the
+// next inode), bounded so that it never reads past them. Not movable: it holds the bound.
 class KeyRangeIterator {
  public:
   KeyRangeIterator(rocksdb::DB& db, std::string prefix, std::string upper)

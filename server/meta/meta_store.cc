@@ -12,12 +12,11 @@
 #include <chrono>
 
 #include "server/log.h"
-#include "server/meta/mapped_wal.h"
 #include "server/meta/key_range.h"
+#include "server/meta/mapped_wal.h"
 
 namespace myfs::server {
 namespace {
-
 
 rocksdb::WriteOptions writeOptions() {
   rocksdb::WriteOptions w;

@@ -92,13 +92,17 @@ class RpcClusterTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     meta_ = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta", dir_ + "/meta.sock");
     data_ = std::make_unique<ThreadServer>(ThreadServer::Role::kData, dir_ + "/data", dir_ + "/data.sock");
+    cluster_ = std::make_unique<rpc::RpcCluster>(config());
+  }
+  // Another client of the same servers gets a config like this one (its own sessions).
+  rpc::ClusterConfig config() const {
     rpc::ClusterConfig c;
     c.metaAddresses = {"unix:" + dir_ + "/meta.sock"};
     c.dataAddresses = {"unix:" + dir_ + "/data.sock"};
     c.retry.attempts = 3;
     c.retry.backoffMs = 20;
     c.retry.callTimeoutMs = 2000;
-    cluster_ = std::make_unique<rpc::RpcCluster>(c);
+    return c;
   }
   void TearDown() override {
     cluster_.reset();
@@ -224,10 +228,7 @@ TEST_F(RpcClusterTest, AWriteLeaseGivenBackReachesTheServerSoon) {
   Cred root;
   RecordingListener listener;
   cluster_->setLeaseListener(&listener);
-  rpc::ClusterConfig c;
-  c.metaAddresses = {"unix:" + dir_ + "/meta.sock"};
-  c.dataAddresses = {"unix:" + dir_ + "/data.sock"};
-  rpc::RpcCluster other(c);
+  rpc::RpcCluster other(config());
 
   auto kept = cluster_->shard(0).create(root, kRootIno, "kept", S_IFREG | 0644, true, 0);
   auto given = cluster_->shard(0).create(root, kRootIno, "given", S_IFREG | 0644, true, 0);
