@@ -4,7 +4,6 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include "server/log.h"
 #include "server/meta/key_range.h"
 #include "server/meta/mapped_wal.h"
+#include "server/meta/ordered_memtable.h"
 
 namespace myfs::server {
 namespace {
@@ -26,29 +26,6 @@ rocksdb::WriteOptions writeOptions() {
   w.disableWAL = false;
   return w;
 }
-
-
-// Where the memtable's next insert is likely to go: it remembers the place of the last
-// insert of each group of keys and starts the next search of that group there, which
-// costs a few comparisons when the key is near (a search from the top costs ~25 on a
-// full memtable). Groups: inode keys by blocks of 256 numbers (new inodes come in
-// order, and a directory's inode rewritten with each entry made in it is usually
-// near), dentries by directory, the inode counter alone.
-class InsertGroups final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "myfs.InsertGroups"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    if (key[0] == kInodePrefix) return rocksdb::Slice(key.data(), 8);  // the prefix and ino >> 8
-    if (key[0] == kDentryPrefix) return rocksdb::Slice(key.data(), 9);  // the prefix and the parent
-    return key;
-  }
-  bool InDomain(const rocksdb::Slice& key) const override {
-    if (key.empty()) return false;
-    if (key[0] == kInodePrefix) return key.size() == 9;
-    if (key[0] == kDentryPrefix) return key.size() > 9;
-    return key == rocksdb::Slice(kCounterKey);
-  }
-};
 
 // The shard's counters from its records: every inode record counts (pending and orphaned
 // ones too, as MetaTxn counts them), and every dentry.
@@ -146,8 +123,8 @@ std::unique_ptr<MetaStore> MetaStore::open(const MetaStoreOptions& opts, std::st
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  o.allow_concurrent_memtable_write = false;  // one writer (mu_); and the hints need it off
-  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<InsertGroups>();
+  o.allow_concurrent_memtable_write = false;  // one writer (mu_), as the memtable requires
+  o.memtable_factory = orderedMemTableFactory();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, opts.dir, &raw);
   if (!s.ok()) {
