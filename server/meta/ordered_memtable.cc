@@ -140,11 +140,9 @@ class OrderedMemTable final : public rocksdb::MemTableRep {
     ~Iter() override {
       if (pool_ != nullptr) pool_->give(this);
     }
-    static void operator delete(void* p) {
-      // RocksDB deletes iterators it did not place in an arena; pooled ones it only
-      // destroys, and the destructor has already given their storage back.
-      (void)p;
-    }
+    // Storage is never freed through delete: pooled iterators give theirs back in the
+    // destructor, a thread's arena-less one keeps its slot (see GetIterator).
+    static void operator delete(void*) {}
 
     bool Valid() const override { return node_ != nullptr; }
     const char* key() const override { return node_->entry(); }
@@ -177,28 +175,16 @@ class OrderedMemTable final : public rocksdb::MemTableRep {
   };
 
   rocksdb::MemTableRep::Iterator* GetIterator(rocksdb::Arena* arena) override {
-    if (arena == nullptr) return new HeapIter(*this);
-    return new (pool_.take(sizeof(Iter))) Iter(*this, &pool_);
+    if (arena != nullptr) return new (pool_.take(sizeof(Iter))) Iter(*this, &pool_);
+    // Without an arena: RocksDB's MemTableRep::Get (which this class keeps: its LookupKey
+    // argument is not public API) takes one and never frees it, and nothing else asks
+    // for one unless in-place updates are on. So each thread has one such iterator, made
+    // afresh in the same storage by every call, and `delete` of it only destroys it.
+    alignas(Iter) thread_local unsigned char slot[sizeof(Iter)];
+    return new (slot) Iter(*this, nullptr);
   }
 
  private:
-  // An iterator RocksDB owns and deletes (Get's, for one).
-  class HeapIter final : public rocksdb::MemTableRep::Iterator {
-   public:
-    explicit HeapIter(const OrderedMemTable& list) : iter_(list, nullptr) {}
-    bool Valid() const override { return iter_.Valid(); }
-    const char* key() const override { return iter_.key(); }
-    void Next() override { iter_.Next(); }
-    void Prev() override { iter_.Prev(); }
-    void Seek(const Slice& k, const char* m) override { iter_.Seek(k, m); }
-    void SeekForPrev(const Slice& k, const char* m) override { iter_.SeekForPrev(k, m); }
-    void SeekToFirst() override { iter_.SeekToFirst(); }
-    void SeekToLast() override { iter_.SeekToLast(); }
-
-   private:
-    Iter iter_;
-  };
-
   Node* newNode(int height, std::size_t entryBytes) {
     char* raw = nullptr;
     // The arena hands out unaligned bytes for plain allocations: align by hand.
