@@ -294,6 +294,19 @@ print(run(['sh', '-c', 'cd sub && pwd'], None), os.getcwd(), os.listdir('.'))
   EXPECT_EQ("hello /tmp hi /myfs/sp\n/myfs/sp/sub /myfs/sp ['sub']\n", r.out);
 }
 
+TEST_F(ProgramsTest, AVforkChildMadeBeforeTheClientStartedLeavesTheParentAlone) {
+  // The first myfs call of this python is its vfork child's chdir: the shim has not
+  // started, so vfork is libc's and the child shares the parent's memory.
+  ASSERT_EQ(0, cluster_->run("mkdir -p /myfs/vf/sub && echo hi > /myfs/vf/sub/hello").status);
+  RunResult r = cluster_->run(R"PY(cd /tmp && python3 -c "
+import os, subprocess
+print(subprocess.run(['cat', 'hello'], cwd='/myfs/vf/sub', capture_output=True, text=True).stdout.strip(), os.getcwd())
+print(subprocess.run(['pwd'], cwd='/myfs/vf', capture_output=True, text=True).stdout.strip(), os.getcwd())
+")PY");
+  EXPECT_EQ(0, r.status) << r.out;
+  EXPECT_EQ("hi /tmp\n/myfs/vf /tmp\n", r.out);
+}
+
 // The current directory is the directory, not its name: another process renaming it
 // or this one removing it behaves as on Linux.
 TEST_F(ProgramsTest, TheCurrentDirectoryFollowsItsDirectoryWhenRenamedOrRemoved) {
