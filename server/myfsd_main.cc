@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -171,6 +172,14 @@ int run(int argc, char** argv) {
 }  // namespace myfs::server
 
 int main(int argc, char** argv) {
+  // The heap in 2 MiB pages (transparent huge pages, asked for with madvise): the
+  // memtable's arena and the RPC buffers are otherwise faulted in 4 KiB at a time, and a
+  // fault costs microseconds on a VM (0.24 per create before, 0.06 after: the WAL's
+  // mapping). mimalloc reads the setting when the process starts, before main: set it
+  // and start again, once.
+  if (getenv("MIMALLOC_LARGE_OS_PAGES") == nullptr && setenv("MIMALLOC_LARGE_OS_PAGES", "1", 1) == 0) {
+    execv("/proc/self/exe", argv);  // on failure, go on with small pages
+  }
   try {
     return myfs::server::run(argc, argv);
   } catch (const kj::Exception& e) {
