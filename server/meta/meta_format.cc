@@ -1,5 +1,7 @@
 #include "server/meta/meta_format.h"
 
+#include <algorithm>
+
 #include "core/placement.h"
 
 namespace myfs::server {
@@ -20,21 +22,27 @@ void putBe(std::string& out, std::uint64_t v, int bytes) {
 // Appends little-endian fixed-width fields to a byte string.
 class LeWriter {
  public:
-  // `head`: bytes before the fields; `size`: the whole record's size (a hint).
-  LeWriter(std::string_view head, std::size_t size) {
-    out_.reserve(size);
-    out_.append(head);
+  // `head`: bytes before the fields; `size`: the whole record's size (more is grown).
+  LeWriter(std::string_view head, std::size_t size) : out_(std::max(size, head.size()), '\0') {
+    head.copy(out_.data(), head.size());
+    at_ = head.size();
   }
   void u32(std::uint32_t v) { put(v, 4); }
   void u64(std::uint64_t v) { put(v, 8); }
   void i64(std::int64_t v) { put(static_cast<std::uint64_t>(v), 8); }
-  std::string take() { return std::move(out_); }
+  std::string take() {
+    out_.resize(at_);
+    return std::move(out_);
+  }
 
  private:
-  void put(std::uint64_t v, int width) {
-    for (int i = 0; i < width; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  void put(std::uint64_t v, std::size_t width) {
+    if (at_ + width > out_.size()) out_.resize(at_ + width);
+    for (std::size_t i = 0; i < width; ++i) out_[at_ + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    at_ += width;
   }
   std::string out_;
+  std::size_t at_ = 0;
 };
 
 // Reads little-endian fixed-width fields from a byte string, front to back (the caller
