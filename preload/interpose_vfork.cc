@@ -45,7 +45,7 @@ namespace myfs::preload {
 
 void prepareVfork() { myfs_real_vfork = resolveNext("vfork"); }
 void vforkBecomesFork() { __atomic_store_n(&myfs_vfork_as_fork, 1, __ATOMIC_RELEASE); }
-bool childMaySharePid() { return __atomic_load_n(&myfs_memory_shared_with_child, __ATOMIC_RELAXED) != 0; }
+bool memorySharingChildMayExist() { return __atomic_load_n(&myfs_memory_shared_with_child, __ATOMIC_RELAXED) != 0; }
 
 }  // namespace myfs::preload
 

@@ -72,7 +72,7 @@ void clearVirtualCwd(const char* realPath);  // chdir elsewhere (null: unknown, 
 std::string lexicalMyfsDirectory(const Routed& r);
 
 // True in a vfork()ed child (shares the parent's memory: the shim must not change state).
-// One getpid() per call, but only once such a child may exist (childMaySharePid).
+// One getpid() per call, but only once such a child may exist (memorySharingChildMayExist).
 bool inVforkChild();
 
 // The process's umask as last set (tracked by the umask interposer; read at start).
@@ -116,7 +116,7 @@ void prepareVfork();
 void vforkBecomesFork();
 // False until a child that shares this process's memory (a real vfork, clone(CLONE_VM))
 // may have been made: until then no vfork child can be running this code.
-bool childMaySharePid();
+bool memorySharingChildMayExist();
 
 // _exit(): writes back what this process wrote (a write(2) that returned is never lost),
 // without flushing stdio buffers.

@@ -183,7 +183,7 @@ bool isMyfsFd(int fd) {
 Guard::Guard() { ++tlsDepth; }
 Guard::~Guard() { --tlsDepth; }
 
-bool inVforkChild() { return childMaySharePid() && static_cast<pid_t>(syscall(SYS_getpid)) != gPid; }
+bool inVforkChild() { return memorySharingChildMayExist() && static_cast<pid_t>(syscall(SYS_getpid)) != gPid; }
 
 const std::string& prefix() { return prefixStorage(); }
 

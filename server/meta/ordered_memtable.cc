@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <vector>
 
@@ -61,28 +60,41 @@ struct Node {
 };
 static_assert(offsetof(Node, next) == 8);
 
-// Storage for iterators RocksDB asks to be placed in its arena: it will run their
-// destructor but never free them, so they come from (and go back to) this pool.
-class IteratorPool {
+// Storage for iterators RocksDB asks to place in its arena: it runs their destructor but
+// never frees them. The destructor hands the storage to its own thread's list, and only
+// that thread reuses it: the base class's destructor still writes to the storage after
+// ours has run, so no other thread may construct in it yet, and this thread's next
+// take() comes after that destructor has returned.
+class IteratorStorage {
  public:
-  ~IteratorPool() {
-    for (void* p : free_) ::operator delete(p);
-  }
-  void* take(std::size_t size) {
-    std::lock_guard lock(mu_);
-    if (free_.empty()) return ::operator new(size);
-    void* p = free_.back();
-    free_.pop_back();
+  static void* take(std::size_t size) {
+    std::vector<void*>& free = list().free;
+    if (free.empty()) return ::operator new(size);
+    void* p = free.back();
+    free.pop_back();
     return p;
   }
-  void give(void* p) {
-    std::lock_guard lock(mu_);
-    free_.push_back(p);
+  static void give(void* p) {
+    std::vector<void*>& free = list().free;
+    free.push_back(p);
+    if (free.size() > kKept) {  // the oldest was given back earlier on this thread: done with
+      ::operator delete(free.front());
+      free.erase(free.begin());
+    }
   }
 
  private:
-  std::mutex mu_;
-  std::vector<void*> free_;
+  static constexpr std::size_t kKept = 32;
+  struct List {
+    std::vector<void*> free;
+    ~List() {
+      for (void* p : free) ::operator delete(p);
+    }
+  };
+  static List& list() {
+    thread_local List l;
+    return l;
+  }
 };
 
 class OrderedMemTable final : public rocksdb::MemTableRep {
@@ -134,14 +146,12 @@ class OrderedMemTable final : public rocksdb::MemTableRep {
 
   class Iter final : public rocksdb::MemTableRep::Iterator {
    public:
-    Iter(const OrderedMemTable& list, IteratorPool* pool) : list_(list), pool_(pool) {}
-    // Only trivially destructible members, so that the storage can go back to the pool
-    // from the destructor's body.
+    Iter(const OrderedMemTable& list, bool arenaPlaced) : list_(list), arenaPlaced_(arenaPlaced) {}
     ~Iter() override {
-      if (pool_ != nullptr) pool_->give(this);
+      if (arenaPlaced_) IteratorStorage::give(this);
     }
-    // Storage is never freed through delete: pooled iterators give theirs back in the
-    // destructor, a thread's arena-less one keeps its slot (see GetIterator).
+    // Storage is never freed through delete: arena-placed iterators give theirs back in
+    // the destructor, a thread's arena-less one keeps its slot (see GetIterator).
     static void operator delete(void*) {}
 
     bool Valid() const override { return node_ != nullptr; }
@@ -170,18 +180,18 @@ class OrderedMemTable final : public rocksdb::MemTableRep {
 
    private:
     const OrderedMemTable& list_;
-    IteratorPool* const pool_;
+    const bool arenaPlaced_;
     Node* node_ = nullptr;
   };
 
   rocksdb::MemTableRep::Iterator* GetIterator(rocksdb::Arena* arena) override {
-    if (arena != nullptr) return new (pool_.take(sizeof(Iter))) Iter(*this, &pool_);
+    if (arena != nullptr) return new (IteratorStorage::take(sizeof(Iter))) Iter(*this, true);
     // Without an arena: RocksDB's MemTableRep::Get (which this class keeps: its LookupKey
     // argument is not public API) takes one and never frees it, and nothing else asks
     // for one unless in-place updates are on. So each thread has one such iterator, made
     // afresh in the same storage by every call, and `delete` of it only destroys it.
     alignas(Iter) thread_local unsigned char slot[sizeof(Iter)];
-    return new (slot) Iter(*this, nullptr);
+    return new (slot) Iter(*this, false);
   }
 
  private:
@@ -251,7 +261,6 @@ class OrderedMemTable final : public rocksdb::MemTableRep {
   Node* head_ = nullptr;
   std::atomic<int> maxHeight_{1};
   std::uint32_t rng_ = 0x9e3779b9u;
-  IteratorPool pool_;
 };
 
 class OrderedMemTableFactory final : public rocksdb::MemTableRepFactory {
