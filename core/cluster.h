@@ -110,6 +110,10 @@ class LeaseListener {
     std::uint64_t gen = 0;
   };
   virtual std::vector<WriteGrant> releasedWrites(std::uint32_t /*shard*/) { return {}; }
+  // A renewal carrying these (as the two calls above returned them) failed while its
+  // session lives on: the next renewal is to carry them again.
+  virtual void renewalFailed(std::uint32_t /*shard*/, std::vector<InodeId> /*forgotten*/,
+                             std::vector<WriteGrant> /*released*/) {}
 };
 
 // One chunk-range write or read, addressed by file and chunk.

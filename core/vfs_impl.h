@@ -105,6 +105,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   void renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) override;
   std::vector<InodeId> forgotten(std::uint32_t shard) override;
   std::vector<WriteGrant> releasedWrites(std::uint32_t shard) override;
+  void renewalFailed(std::uint32_t shard, std::vector<InodeId> forgotten, std::vector<WriteGrant> released) override;
 
  private:
   // An inode reached by a walk, with the attributes the walk saw. An incomplete node

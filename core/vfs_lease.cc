@@ -135,6 +135,15 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::releasedWrites(std::uint32_t sha
   return std::exchange(l.releasedWrites, {});
 }
 
+void VfsImpl::renewalFailed(std::uint32_t shard, std::vector<InodeId> forgotten,
+                            std::vector<WriteGrant> released) {
+  if (shard >= mount_.shardCount) return;
+  ShardLeases& l = leases_[shard];
+  std::lock_guard lock(l.forgetMu);
+  l.forgotten.insert(l.forgotten.end(), forgotten.begin(), forgotten.end());
+  l.releasedWrites.insert(l.releasedWrites.end(), released.begin(), released.end());
+}
+
 std::vector<InodeId> VfsImpl::forgotten(std::uint32_t shard) {
   if (shard >= mount_.shardCount) return {};
   ShardLeases& l = leases_[shard];

@@ -129,9 +129,19 @@ kj::Promise<void> renewLoop(RpcCluster& cluster, RpcCluster::State& st, std::uin
                 writes[k].setGen(released[k].gen);
               }
               const std::int64_t sent = steadyMs();
-              return req.send().then([&cluster, i, sent](capnp::Response<MetaService::RenewSessionResults>&& r) {
-                if (LeaseListener* l2 = cluster.leaseListener()) l2->renewed(i, sent, r.getLeaseMs(), r.getValid());
-              });
+              return req.send().then(
+                  [&cluster, i, sent](capnp::Response<MetaService::RenewSessionResults>&& r) {
+                    if (LeaseListener* l2 = cluster.leaseListener()) l2->renewed(i, sent, r.getLeaseMs(), r.getValid());
+                  },
+                  [&cluster, &st, i, id, forget = std::move(forget),
+                   released = std::move(released)](kj::Exception&&) mutable {
+                    // What it carried goes with the next round, unless the session is
+                    // gone (and with it every lease it held).
+                    LeaseListener* l2 = cluster.leaseListener();
+                    if (l2 != nullptr && !st.closing && st.sessions[i]->id == id) {
+                      l2->renewalFailed(i, std::move(forget), std::move(released));
+                    }
+                  });
             })
             .catch_([](kj::Exception&&) {})  // the next round tries again
             .then([&cluster, &st, i, id, leaseMs]() -> kj::Promise<void> {

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <capnp/rpc-twoparty.h>
+#include <capnp/schema.h>
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -35,7 +37,11 @@ using Clock = std::chrono::steady_clock;
 class ThreadServer {
  public:
   enum class Role { kMeta, kData };
-  ThreadServer(Role role, std::string dir, std::string socket) : role_(role), dir_(std::move(dir)), socket_(std::move(socket)) {
+  // `wrap` (if set) stands between the connections and the service.
+  using Wrap = std::function<capnp::Capability::Client(capnp::Capability::Client)>;
+  ThreadServer(Role role, std::string dir, std::string socket,
+               std::chrono::milliseconds lease = server::MetaServiceImpl::kDefaultLease, Wrap wrap = nullptr)
+      : role_(role), dir_(std::move(dir)), socket_(std::move(socket)), lease_(lease), wrap_(std::move(wrap)) {
     start();
   }
   ~ThreadServer() { stop(); }
@@ -53,11 +59,12 @@ class ThreadServer {
         server::MetaStoreOptions o;
         o.dir = dir_;
         meta = server::MetaStore::open(o, &error);
-        bootstrap = kj::heap<server::MetaServiceImpl>(*meta, sessions);
+        bootstrap = kj::heap<server::MetaServiceImpl>(*meta, sessions, lease_);
       } else {
         chunks = server::ChunkStore::open(dir_, &error);
         bootstrap = kj::heap<server::DataServiceImpl>(*chunks);
       }
+      if (wrap_) bootstrap = wrap_(kj::mv(bootstrap));
       unlink(socket_.c_str());
       auto listener = io.provider->getNetwork().parseAddress("unix:" + socket_).wait(io.waitScope)->listen();
       capnp::TwoPartyServer server(bootstrap);
@@ -81,6 +88,8 @@ class ThreadServer {
  private:
   Role role_;
   std::string dir_, socket_;
+  std::chrono::milliseconds lease_;
+  Wrap wrap_;
   std::thread thread_;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_;
 };
@@ -190,7 +199,8 @@ TEST_F(RpcClusterTest, DirectoryAndEntryOfAReservedNumberTravelTogether) {
   EXPECT_TRUE(cluster_->shard(0).removeEntry(root, kRootIno, "r2", range->first).ok());
 }
 
-// Records recalls; gives back the write grants it is handed (releasedWrites).
+// Records recalls; gives back the write grants it is handed (releasedWrites), again after
+// a renewal that carried them failed.
 class RecordingListener final : public LeaseListener {
  public:
   RecallAnswer recall(std::uint32_t, std::span<const InodeId> inos) override {
@@ -205,6 +215,10 @@ class RecordingListener final : public LeaseListener {
   std::vector<WriteGrant> releasedWrites(std::uint32_t) override {
     std::lock_guard lock(mu_);
     return std::exchange(release_, {});
+  }
+  void renewalFailed(std::uint32_t, std::vector<InodeId>, std::vector<WriteGrant> released) override {
+    std::lock_guard lock(mu_);
+    release_.insert(release_.end(), released.begin(), released.end());
   }
   void giveBack(WriteGrant g) {
     std::lock_guard lock(mu_);
@@ -243,6 +257,78 @@ TEST_F(RpcClusterTest, AWriteLeaseGivenBackReachesTheServerSoon) {
   EXPECT_TRUE(listener.recalled().empty());
   ASSERT_TRUE(other.shard(0).lookup(root, kRootIno, "kept", nullptr).ok());
   EXPECT_EQ(listener.recalled(), std::vector<InodeId>{kept->attr.ino});
+  cluster_->setLeaseListener(nullptr);
+}
+
+// Passes every call on to `inner`, wrapping the service each openSession returns likewise;
+// the first renewSession that gives write leases back fails instead (the connection
+// stays up, as when the server throws).
+class FailFirstRelease final : public capnp::Capability::Server {
+ public:
+  FailFirstRelease(capnp::Capability::Client inner, std::shared_ptr<std::atomic<int>> failures)
+      : inner_(kj::mv(inner)), failures_(std::move(failures)) {}
+
+  DispatchCallResult dispatchCall(std::uint64_t interfaceId, std::uint16_t methodId,
+                                  capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
+    using schema::MetaService;
+    auto method = [](const char* name) {
+      return capnp::Schema::from<MetaService>().getMethodByName(name).getOrdinal();
+    };
+    auto params = context.getParams();
+    const bool meta = interfaceId == capnp::typeId<MetaService>();
+    if (meta && methodId == method("renewSession") &&
+        params.getAs<MetaService::RenewSessionParams>().getReleaseWrites().size() > 0 && failures_->load() == 0) {
+      failures_->fetch_add(1);
+      return {KJ_EXCEPTION(FAILED, "renewal failed on purpose"), false};
+    }
+    auto req = inner_.typelessRequest(interfaceId, methodId, params.targetSize());
+    req.set(params);
+    if (!(meta && methodId == method("openSession"))) return {context.tailCall(kj::mv(req)), false};
+    return {req.send().then([context, failures = failures_](capnp::Response<capnp::AnyPointer>&& r) mutable {
+              auto in = r.getAs<MetaService::OpenSessionResults>();
+              context.getResults().setAs<MetaService::OpenSessionResults>(in);
+              auto out = context.getResults().getAs<MetaService::OpenSessionResults>();
+              out.setService(capnp::Capability::Client(kj::heap<FailFirstRelease>(in.getService(), failures))
+                                 .castAs<MetaService>());
+            }),
+            false};
+  }
+
+ private:
+  capnp::Capability::Client inner_;
+  std::shared_ptr<std::atomic<int>> failures_;
+};
+
+// A renewal that fails keeps what it carried for the next one: the write lease it was
+// giving back reaches the server with the regular renewal after it, and another
+// session's lookup then recalls nothing.
+TEST_F(RpcClusterTest, AWriteLeaseGivenBackByAFailedRenewalGoesWithTheNext) {
+  auto failures = std::make_shared<std::atomic<int>>(0);
+  cluster_.reset();
+  meta_.reset();
+  const std::chrono::milliseconds lease{300};  // renewals every 100 ms
+  meta_ = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta", dir_ + "/meta.sock", lease,
+                                         [failures](capnp::Capability::Client inner) -> capnp::Capability::Client {
+                                           return kj::heap<FailFirstRelease>(kj::mv(inner), failures);
+                                         });
+  cluster_ = std::make_unique<rpc::RpcCluster>(config());
+  Cred root;
+  RecordingListener listener;
+  cluster_->setLeaseListener(&listener);
+  rpc::RpcCluster other(config());
+
+  auto given = cluster_->shard(0).create(root, kRootIno, "given", S_IFREG | 0644, true, 0);
+  ASSERT_TRUE(given.ok());
+  ASSERT_NE(given->writeLease, 0u);
+  listener.giveBack({given->attr.ino, given->writeLease});
+  std::thread([&] { cluster_->renewSoon(0); }).join();
+  const auto until = Clock::now() + std::chrono::seconds(2);
+  while (failures->load() == 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(1, failures->load());  // the renewal that carried it failed
+  std::this_thread::sleep_for(lease + std::chrono::milliseconds(100));  // the regular renewals after it
+
+  ASSERT_TRUE(other.shard(0).lookup(root, kRootIno, "given", nullptr).ok());
+  EXPECT_TRUE(listener.recalled().empty());
   cluster_->setLeaseListener(nullptr);
 }
 
