@@ -109,6 +109,17 @@ struct InodeRange {
   bool operator==(const InodeRange&) const = default;
 };
 
+// A directory whose entry is on its parent's shard and whose inode, on another shard, is
+// made after the entry (mkdirRemote): the parent's shard keeps this in the entry until
+// the directory's own shard has made it (makeDirs), and hands it to every lookup of the
+// name meanwhile, so that whoever needs the directory first makes it.
+struct DirIntent {
+  Attr attr;                  // the directory as it is to be made (nlink 2, parent: "..")
+  std::uint64_t leaseTo = 0;  // the creator's session on the directory's shard: leased when made
+
+  bool operator==(const DirIntent&) const = default;
+};
+
 // Cluster constants, served by every metadata shard.
 struct MountInfo {
   std::uint32_t chunkSize = 0;

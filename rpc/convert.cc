@@ -69,6 +69,13 @@ SetAttr fromWire(schema::SetAttrRequest::Reader in) {
 
 void toWire(const SetAttr& in, schema::SetAttrRequest::Builder out) { MYFS_SETATTR_FIELDS(MYFS_TO_WIRE) }
 
+DirIntent fromWire(schema::DirIntent::Reader d) { return DirIntent{fromWire(d.getAttr()), d.getLeaseTo()}; }
+
+void toWire(const DirIntent& d, schema::DirIntent::Builder b) {
+  toWire(d.attr, b.initAttr());
+  b.setLeaseTo(d.leaseTo);
+}
+
 Result<Attr> fromWire(schema::AttrResult::Reader in) {
   if (in.getErr() != 0) return Errno(in.getErr());
   Attr a = fromWire(in.getAttr());

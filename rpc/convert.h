@@ -31,6 +31,9 @@ void toWire(const SetAttr& s, schema::SetAttrRequest::Builder b);
 FileLock fromWire(schema::FileLock::Reader l);
 void toWire(const FileLock& l, schema::FileLock::Builder b);
 
+DirIntent fromWire(schema::DirIntent::Reader d);
+void toWire(const DirIntent& d, schema::DirIntent::Builder b);
+
 Result<Attr> fromWire(schema::AttrResult::Reader r);
 void toWire(const Result<Attr>& r, schema::AttrResult::Builder b);
 

@@ -42,6 +42,20 @@ struct Dirent {
   type @2 :UInt8;        # DT_* value (DT_REG, DT_DIR, DT_LNK, ...)
 }
 
+struct DirIntent {
+  # A directory whose entry is made and whose inode, on another shard, may not be made
+  # yet (mkdirRemote): what its shard is to make (makeDirs).
+  attr @0 :Attr;         # nlink 2, parent: ".."
+  leaseTo @1 :UInt64;    # the creator's session on the directory's shard: leased when made
+}
+
+struct DirRef {
+  # An entry naming a directory, for confirmDirs.
+  parent @0 :UInt64;
+  name @1 :Text;
+  ino @2 :UInt64;
+}
+
 struct SetAttrRequest {
   # Fields to change; each flag says whether its field is set.
   setMode @0 :Bool;
@@ -91,10 +105,13 @@ interface MetaService {
   mountInfo @1 () -> (chunkSize :UInt32, shardIndex :UInt32, shardCount :UInt32, rootIno :UInt64);
   # Cluster constants. chunkSize is fixed when the cluster is formatted.
 
-  lookup @2 (cred :Cred, parent :UInt64, name :Text) -> (result :AttrResult);
+  lookup @2 (cred :Cred, parent :UInt64, name :Text) -> (result :AttrResult, hasIntent :Bool,
+                                                          intent :DirIntent);
   # The child `name` of directory `parent`. Needs search (x) permission on parent.
   # The attr is complete when the child's inode is on this shard; otherwise only ino and
   # the type bits of mode are set and `result.attr.nlink` is 0 (ask the owning shard).
+  # hasIntent: the child is a directory made by mkdirRemote whose shard may not have made
+  # it yet: the caller has it made (makeDirs with `intent`) before asking that shard.
   # Errors: ENOENT (no such entry, or parent gone), ENOTDIR, EACCES.
 
   getattr @3 (ino :UInt64) -> (result :AttrResult);
@@ -262,6 +279,27 @@ interface MetaService {
   # Inode numbers [first, first + count) of this shard, set aside for the calling session
   # to name in makeReservedDir, each once; those unused go when the session ends.
   # count 1..1024. Errors: EINVAL, EAGAIN (1024 unused already), ENOSPC.
+
+  mkdirRemote @30 (cred :Cred, parent :UInt64, name :Text, ino :UInt64, mode :UInt32, leaseTo :UInt64)
+      -> (result :AttrResult);
+  # A mkdir across shards in one call to the parent's shard: the entry name -> ino (a
+  # number the directory's shard reserved for the caller) and, kept in it, the
+  # directory's attributes as a mkdir here would make them (the result) and leaseTo (the
+  # caller's session on the directory's shard). The directory's shard makes it later
+  # (makeDirs): the caller sends that before its next call to that shard; anyone who
+  # looks the name up meanwhile gets the intent (lookup's hasIntent) and sends it first.
+  # The intent goes with confirmDirs. Errors: EINVAL (ino 0 or of this shard), EEXIST,
+  # EACCES, ENOENT, ENOTDIR, EMLINK, ENAMETOOLONG.
+
+  makeDirs @31 (dirs :List(DirIntent)) -> (results :List(AttrResult));
+  # Makes each directory of this shard as its intent says, unless it exists (then its
+  # attributes as they are); each made one is leased to the caller and to its leaseTo
+  # session. Idempotent. Errors per directory: EINVAL (not a number this shard handed
+  # out), EEXIST (not a directory).
+
+  confirmDirs @32 (dirs :List(DirRef)) -> ();
+  # These directories are made on their shards: their entries here drop the intent.
+  # Idempotent.
 
   makeReservedDir @29 (cred :Cred, ino :UInt64, parent :UInt64, mode :UInt32)
       -> (result :AttrResult);

@@ -13,6 +13,7 @@ constexpr std::uint8_t kInodeLayout = 1;
 constexpr std::size_t kSuperSize = 4 + 4 * 4;              // magic, 4×u32
 constexpr std::size_t kInodeSize = 1 + 4 * 4 + 8 * 7 + 4;  // layout, 4×u32, 7×u64, flags
 constexpr std::size_t kDentrySize = 8 + 4;
+constexpr std::size_t kDentryWithIntentSize = kDentrySize + 8 + (kInodeSize - 1);  // + leaseTo + inode fields
 constexpr std::size_t kCountersSize = 5 * 8;
 
 void putBe(std::string& out, std::uint64_t v, int bytes) {
@@ -189,16 +190,30 @@ std::optional<InodeRecord> decodeInode(InodeId ino, std::string_view bytes) {
 }
 
 std::string encodeDentry(const DentryRecord& d) {
-  LeWriter w({}, kDentrySize);
+  LeWriter w({}, d.intent ? kDentryWithIntentSize : kDentrySize);
   dentryFields(w, d);
+  if (d.intent) {
+    w.u64(d.intent->leaseTo);
+    const InodeRecord dir{d.intent->attr, 0};
+    inodeFields(w, dir);
+  }
   return w.take();
 }
 
 std::optional<DentryRecord> decodeDentry(std::string_view bytes) {
-  if (bytes.size() != kDentrySize) return std::nullopt;
+  if (bytes.size() != kDentrySize && bytes.size() != kDentryWithIntentSize) return std::nullopt;
   LeReader r(bytes);
   DentryRecord d;
   dentryFields(r, d);
+  if (bytes.size() == kDentryWithIntentSize) {
+    DirIntent intent;
+    r.u64(intent.leaseTo);
+    InodeRecord dir;
+    inodeFields(r, dir);
+    intent.attr = dir.attr;
+    intent.attr.ino = d.ino;
+    d.intent = intent;
+  }
   return d;
 }
 

@@ -7,7 +7,7 @@
 //                                        absent while open, so a store not closed is recounted
 //   "I" ino                              inode record (InodeRecord)
 //   "L" ino                              symlink target (raw bytes)
-//   "D" parent nameHash(name) name       dentry (DentryRecord)
+//   "D" parent nameHash(name) name       dentry (DentryRecord; with an intent, longer)
 //   "X" ino name                         extended attribute value (raw bytes)
 // Values are fixed-width little-endian records, each starting with its own layout.
 #pragma once
@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/fs_types.h"
 #include "core/types.h"
 
 namespace myfs::server {
@@ -50,10 +51,12 @@ struct InodeRecord {
   std::uint32_t flags = 0;
 };
 
-// The target of a dentry: the child inode and its type bits (S_IFMT of the mode).
+// The target of a dentry: the child inode and its type bits (S_IFMT of the mode), and
+// for a directory on another shard not yet made there, what it is to be (mkdirRemote).
 struct DentryRecord {
   InodeId ino = 0;
   std::uint32_t type = 0;
+  std::optional<DirIntent> intent;
 };
 
 // Per-shard counters (statfs): in memory while open, moved with each committed change;

@@ -259,8 +259,14 @@ kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
 kj::Promise<void> MetaServiceImpl::answerLookup(LookupContext context) {
   auto p = context.getParams();
   const InodeId parent = p.getParent();
-  Result<Attr> r = state_->store.lookup(fromWire(p.getCred()), parent, text(p.getName()));
-  auto out = context.getResults(kAttrResultSize).initResult();
+  std::optional<DirIntent> intent;
+  Result<Attr> r = state_->store.lookup(fromWire(p.getCred()), parent, text(p.getName()), &intent);
+  auto results = context.getResults(capnp::MessageSize{intent ? 48u : 24u, 0});
+  if (r && intent) {
+    results.setHasIntent(true);
+    toWire(*intent, results.initIntent());
+  }
+  auto out = results.initResult();
   if (r) {
     if (r->nlink == 0) {
       // The child lives on another shard: only the name is leased, with its parent.
@@ -415,6 +421,43 @@ kj::Promise<void> MetaServiceImpl::makeReservedDir(MakeReservedDirContext contex
   Result<Attr> r = state_->store.makeReservedDir(fromWire(p.getCred()), session_, p.getIno(), p.getParent(), p.getMode());
   leaseReply(r);
   toWire(r, context.getResults(kAttrResultSize).initResult());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::mkdirRemote(MkdirRemoteContext context) {
+  auto p = context.getParams();
+  return recallThenCommit({p.getParent()}, [this, context, p]() mutable {
+    Result<Attr> r = state_->store.mkdirRemote(fromWire(p.getCred()), p.getParent(), text(p.getName()), p.getIno(),
+                                               p.getMode(), p.getLeaseTo());
+    toWire(r, context.getResults(kAttrResultSize).initResult());
+  });
+}
+
+kj::Promise<void> MetaServiceImpl::makeDirs(MakeDirsContext context) {
+  auto dirs = context.getParams().getDirs();
+  auto out = context.getResults(capnp::MessageSize{4 + dirs.size() * 20, 0}).initResults(dirs.size());
+  for (unsigned i = 0; i < dirs.size(); ++i) {
+    const DirIntent intent = fromWire(dirs[i]);
+    bool made = false;
+    Result<Attr> r = state_->store.makeDir(intent, &made);
+    leaseReply(r);
+    if (r && made && intent.leaseTo != 0 && intent.leaseTo != session_ && state_->leases.hasSession(intent.leaseTo)) {
+      const InodeId inos[1] = {r->ino};
+      (void)state_->leases.grant(intent.leaseTo, inos);
+    }
+    toWire(r, out[i]);
+  }
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> MetaServiceImpl::confirmDirs(ConfirmDirsContext context) {
+  for (auto d : context.getParams().getDirs()) {
+    Result<void> r = state_->store.confirmDir(d.getParent(), text(d.getName()), d.getIno());
+    if (!r) {
+      logLine("confirming directory %#llx failed: %s", static_cast<unsigned long long>(d.getIno()),
+              errnoName(r.err()));
+    }
+  }
   return kj::READY_NOW;
 }
 

@@ -108,6 +108,12 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // Reservations belong to session_ (0 without a session).
   kj::Promise<void> reserveInodes(ReserveInodesContext context) override;
   kj::Promise<void> makeReservedDir(MakeReservedDirContext context) override;
+  // MetaStore::mkdirRemote, after recalling the parent's leases.
+  kj::Promise<void> mkdirRemote(MkdirRemoteContext context) override;
+  // MetaStore::makeDir for each; a directory made is leased to the caller and leaseTo.
+  kj::Promise<void> makeDirs(MakeDirsContext context) override;
+  // MetaStore::confirmDir for each (no lease changes: nothing visible changes).
+  kj::Promise<void> confirmDirs(ConfirmDirsContext context) override;
 
  private:
   // Resolves once no session but this one holds a lease (writersOnly: a write lease) on

@@ -402,7 +402,8 @@ Result<void> MetaStore::commit(MetaTxn& txn) {
 
 // ---- read-only operations
 
-Result<Attr> MetaStore::lookup(const Cred& cred, InodeId parent, std::string_view name) {
+Result<Attr> MetaStore::lookup(const Cred& cred, InodeId parent, std::string_view name,
+                               std::optional<DirIntent>* intent) {
   MYFS_ASSIGN_OR_RETURN(dir, loadSearchableDir(cred, parent));
   if (name.empty()) return Errno(ENOENT);
   if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
@@ -414,6 +415,7 @@ Result<Attr> MetaStore::lookup(const Cred& cred, InodeId parent, std::string_vie
   MYFS_TRY(checkName(name));
   MYFS_ASSIGN_OR_RETURN(d, loadDentry(parent, name));
   if (!d) return Errno(ENOENT);
+  if (intent != nullptr) *intent = d->intent;
   return attrOfEntry(*d);
 }
 

@@ -77,8 +77,11 @@ class MetaStore {
 
   // The child `name` of `parent` ("." is parent itself, ".." its parent). Complete attr if
   // the child's inode is on this shard; otherwise only ino and type bits, nlink 0.
+  // `intent`, when given, receives the entry's DirIntent if its directory may not be
+  // made yet on its own shard (mkdirRemote).
   // Errors: ENOENT, ENOTDIR, EACCES, ENAMETOOLONG.
-  Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name);
+  Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name,
+                      std::optional<DirIntent>* intent = nullptr);
 
   // Errors: ENOENT.
   Result<Attr> getattr(InodeId ino);
@@ -174,6 +177,25 @@ class MetaStore {
   // Errors: EINVAL (ino not reserved by owner, or used; mode not a directory), ENOSPC.
   Result<Attr> makeReservedDir(const Cred& cred, std::uint64_t owner, InodeId ino, InodeId parent,
                                std::uint32_t mode);
+
+  // A mkdir in `parent` whose directory `ino` (a number the directory's shard reserved
+  // for the caller) lives on another shard, in one batch here: the entry, and in it the
+  // directory's attributes as this shard's mkdir would make them (mode & 01777, setgid
+  // inherited, owner cred, times now, nlink 2, ".." = parent) with `leaseTo`, kept as the
+  // entry's intent until confirmDir. Returns those attributes. Whoever needs the
+  // directory first has its shard make it (makeDir) from the intent.
+  // Errors: EINVAL (ino 0 or of this shard), and those of mkdir.
+  Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                           std::uint32_t mode, std::uint64_t leaseTo);
+  // The directory of `name` in `parent` is made on its shard: the entry drops its intent
+  // (if it still names ino). Nothing to do is success.
+  Result<void> confirmDir(InodeId parent, std::string_view name, InodeId ino);
+  // Makes directory intent.attr.ino of this shard as its parent's shard recorded it
+  // (mkdirRemote), unless it exists: then returns it as it is, with *made false. Takes
+  // the number out of any reservation. A number this shard never handed out, or not of
+  // this shard, is EINVAL; an existing inode that is not a directory EEXIST. A directory
+  // made and removed since is made again (an unreachable inode: a collectable orphan).
+  Result<Attr> makeDir(const DirIntent& intent, bool* made);
 
   // Step 2 of cross-shard mkdir/link/rename: name -> ino (type from mode) in `parent`.
   // replace=false: EEXIST if the name exists; replace=true overwrites it and returns the

@@ -133,6 +133,65 @@ Result<Attr> MetaStore::makeReservedDir(const Cred& cred, std::uint64_t owner, I
   return rec.attr;
 }
 
+Result<Attr> MetaStore::mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                                    std::uint32_t mode, std::uint64_t leaseTo) {
+  if (ino == 0 || isLocal(ino) || shardOfInode(ino) >= sb_.shardCount) return Errno(EINVAL);
+  std::lock_guard<std::mutex> lock(mu_);
+  MYFS_ASSIGN_OR_RETURN(dir, loadDirForNewEntry(cred, parent, name));
+  if (dir.attr.nlink >= kDirLinkMax) return Errno(EMLINK);
+
+  MetaTxn txn = beginTxn();
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFDIR | (mode & 01777), ino));
+  rec.attr.nlink = 2;
+  rec.attr.parent = parent;
+  txn.putDentry(parent, name, DentryRecord{ino, S_IFDIR, DirIntent{rec.attr, leaseTo}}, true);
+  InodeRecord before = dir;
+  ++dir.attr.nlink;
+  touchDir(dir, rec.attr.ctimeNs);
+  txn.updateInode(before, dir);
+  MYFS_TRY(commit(txn));
+  return rec.attr;
+}
+
+Result<void> MetaStore::confirmDir(InodeId parent, std::string_view name, InodeId ino) {
+  if (name.empty() || name.size() > kNameMax) return okResult();
+  std::lock_guard<std::mutex> lock(mu_);
+  MYFS_ASSIGN_OR_RETURN(entry, loadDentry(parent, name));
+  if (!entry || entry->ino != ino || !entry->intent) return okResult();
+  MetaTxn txn = beginTxn();
+  txn.putDentry(parent, name, DentryRecord{entry->ino, entry->type}, false);
+  return commit(txn);
+}
+
+Result<Attr> MetaStore::makeDir(const DirIntent& intent, bool* made) {
+  *made = false;
+  const Attr& want = intent.attr;
+  const std::uint64_t seq = want.ino & kMaxSeq;
+  if (!isLocal(want.ino) || seq == 0 || !S_ISDIR(want.mode)) return Errno(EINVAL);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (seq >= nextSeq_) return Errno(EINVAL);  // never handed out: it would meet a later inode
+  Result<InodeRecord> existing = loadInode(want.ino);
+  if (existing) {
+    if (!existing->attr.isDir()) return Errno(EEXIST);
+    return existing->attr;
+  }
+  if (existing.err() != ENOENT) return existing.error();
+  for (auto& [owner, numbers] : reservations_) numbers.erase(seq);
+  InodeRecord rec;
+  rec.attr = want;
+  rec.attr.mode = S_IFDIR | (want.mode & 07777);
+  rec.attr.nlink = 2;
+  rec.attr.size = 0;
+  rec.attr.rdev = 0;
+  rec.attr.version = std::max<std::uint64_t>(want.version, 1);
+  rec.attr.leased = false;
+  MetaTxn txn = beginTxn();
+  txn.createInode(rec);
+  MYFS_TRY(commit(txn));
+  *made = true;
+  return rec.attr;
+}
+
 Result<Attr> MetaStore::makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target) {
   std::uint32_t type = mode & S_IFMT;
   switch (type) {

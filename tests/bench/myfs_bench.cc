@@ -343,10 +343,34 @@ int rpc() {
     if (!shard.unlink(cred, d->ino, "f" + std::to_string(i), false)) return 1;
     unlinkUs.push_back(secondsSince(t) * 1e6);
   }
+  // mkdir on the parent's shard (one call), and on another shard (a reserved number: the
+  // directory and the entry, two calls in flight at once).
+  std::vector<double> mkdirHere, mkdirThere;
+  const std::uint32_t other = cluster.shardCount() > 1 ? 1 : 0;
+  for (int i = 0; i < 2000; ++i) {
+    auto t = Clock::now();
+    if (!shard.mkdir(cred, d->ino, "d" + std::to_string(i), S_IFDIR | 0755)) return 1;
+    mkdirHere.push_back(secondsSince(t) * 1e6);
+  }
+  for (int i = 0; i < 2000 && other != 0; i += 64) {
+    auto range = cluster.shard(other).reserveInodes(64);
+    if (!range) return 1;
+    for (std::uint32_t k = 0; k < range->count && i + int(k) < 2000; ++k) {
+      auto t = Clock::now();
+      auto both = cluster.makeDirAndEntry(cred, d->ino, "e" + std::to_string(i + k), range->first + k, S_IFDIR | 0755);
+      if (!both.dir || !both.entry) return 1;
+      mkdirThere.push_back(secondsSince(t) * 1e6);
+    }
+  }
+  for (int i = 0; i < 2000; ++i) (void)shard.unlink(cred, d->ino, "d" + std::to_string(i), true);
   (void)shard.unlink(cred, myfs::kRootIno, dir, true);
-  for (auto* v : {&create, &unlinkUs}) std::nth_element(v->begin(), v->begin() + v->size() / 2, v->end());
+  for (auto* v : {&create, &unlinkUs, &mkdirHere, &mkdirThere}) {
+    std::nth_element(v->begin(), v->begin() + v->size() / 2, v->end());
+  }
   report("rpc_create_call", create[create.size() / 2], "us");
   report("rpc_unlink_call", unlinkUs[unlinkUs.size() / 2], "us");
+  report("rpc_mkdir_same_shard", mkdirHere[mkdirHere.size() / 2], "us");
+  if (!mkdirThere.empty()) report("rpc_mkdir_other_shard", mkdirThere[mkdirThere.size() / 2], "us");
   return 0;
 }
 
