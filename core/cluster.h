@@ -189,6 +189,18 @@ class Cluster {
     if (out.dir) out.entry = shardOf(parent).addEntry(cred, parent, name, ino, mode, false);
     return out;
   }
+  // A mkdir across shards in one call (schema mkdirRemote): the entry name -> ino in
+  // parent and the directory's attributes (the result) on the parent's shard; the
+  // directory's own shard (where `ino` was reserved for this client) makes it before
+  // this client's next call there, or for whoever looks the name up first. leased in the
+  // result: that shard leases the directory to this client when it makes it. ENOSYS:
+  // this cluster does not do it (the caller takes makeDirAndEntry).
+  virtual Result<Attr> mkdirRemote(const Cred& /*cred*/, InodeId /*parent*/, std::string_view /*name*/,
+                                   InodeId /*ino*/, std::uint32_t /*mode*/) {
+    return Errno(ENOSYS);
+  }
+  // Sends now what mkdirRemote left owed to the shards (at sync, fork, exec, exit).
+  virtual void settleDeferred() {}
   // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that
   // keeps sessions; one that does not (tests' in-process clusters) never calls it.
   virtual void setLeaseListener(LeaseListener* /*listener*/) {}

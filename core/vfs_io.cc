@@ -742,6 +742,7 @@ Result<std::uint64_t> VfsImpl::dirTell(int fd) {
 }
 
 Result<void> VfsImpl::syncAll() {
+  cluster_.settleDeferred();
   std::vector<std::shared_ptr<Inode>> all;
   {
     std::lock_guard lock(inodesMu_);

@@ -98,6 +98,19 @@ std::optional<Result<InodeId>> VfsImpl::mkdirReserved(std::uint32_t shard, Inode
   std::optional<InodeId> ino = takeReservedInode(shard);
   if (!ino) return std::nullopt;
   const std::uint64_t mark = recallMark(*ino);
+  Result<Attr> later = cluster_.mkdirRemote(cred, parent, name, *ino, mode);
+  if (later) {
+    learnMade(*later, mark);
+    return Result<InodeId>(*ino);
+  }
+  if (later.err() != ENOSYS) {
+    // Refused, so the number is unused and ours again; after EIO the entry may exist.
+    if (later.err() != EIO) {
+      std::lock_guard lock(reservedMu_);
+      reserved_[shard].push_back(*ino);
+    }
+    return Result<InodeId>(later.error());
+  }
   Cluster::DirAndEntry both = cluster_.makeDirAndEntry(cred, parent, name, *ino, mode);
   if (both.dir && both.entry) {
     learnMade(*both.dir, mark);
@@ -312,6 +325,9 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
 
 Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
                                          const Node& dstDir, std::string_view dstName, unsigned flags) {
+  // A directory made by mkdirRemote is made on its shard before its entry moves: the
+  // entry being replaced or removed carries the only record of it until then.
+  cluster_.settleDeferred();
   if (flags & RENAME_EXCHANGE) return exchangeAcrossShards(cred, srcDir, srcName, dstDir, dstName);
   MYFS_ASSIGN_OR_RETURN(moved, lookupChild(srcDir, srcName, cred));
   const InodeId ino = moved.inode->ino;

@@ -96,6 +96,11 @@ Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const Retry
 Cluster::DirAndEntry makeDirAndEntryInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
                                                InodeId parent, std::string_view name, InodeId ino,
                                                std::uint32_t mode);
+// Schema mkdirRemote on the parent's shard.
+Result<Attr> mkdirRemoteCall(RpcCluster& cluster, const Cred& cred, InodeId parent, std::string_view name,
+                             InodeId ino, std::uint32_t mode, std::uint64_t leaseTo);
+// Sends `shard` what it is owed after mkdirRemote (RpcCluster::deferredDirs), if anything.
+void settleOwed(RpcCluster& cluster, std::uint32_t shard);
 std::unique_ptr<DataPlane> makeRpcDataPlane(RpcCluster& cluster, std::uint32_t servers, const RetryPolicy& retry);
 
 }  // namespace myfs::rpc

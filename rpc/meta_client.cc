@@ -47,6 +47,53 @@ kj::Promise<Result<LinkCountResult>> sendLinkCount(Connection& c, InodeId ino, s
   return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) { return fromWire(r); });
 }
 
+// Sends what `c`'s shard is owed after mkdirRemote (makeDirs, confirmDirs) ahead of
+// whatever follows on the connection. Never rejects: the call it precedes stands on its
+// own; `answered` tells whether the shard answered, `outcomes` how, per directory.
+kj::Promise<void> sendOwed(Connection& c, const DeferredDirs::Batch& batch,
+                           std::vector<DeferredDirs::Outcome>& outcomes, bool& answered) {
+  kj::Vector<kj::Promise<void>> parts;
+  if (!batch.make.empty()) {
+    const auto n = static_cast<unsigned>(batch.make.size());
+    auto req = c.cap<MetaService>().makeDirsRequest(capnp::MessageSize{4 + n * 20, 0});
+    auto list = req.initDirs(n);
+    for (unsigned i = 0; i < n; ++i) toWire(batch.make[i].intent, list[i]);
+    parts.add(req.send().then([&outcomes](capnp::Response<MetaService::MakeDirsResults>&& r) {
+      auto results = r.getResults();
+      for (unsigned i = 0; i < results.size() && i < outcomes.size(); ++i) {
+        const int err = results[i].getErr();
+        if (err == 0) {
+          outcomes[i] = DeferredDirs::Outcome::kMade;
+        } else if (err == EINVAL || err == EEXIST) {
+          outcomes[i] = DeferredDirs::Outcome::kRefused;
+        }
+      }
+    }));
+  }
+  if (!batch.confirm.empty()) {
+    const auto n = static_cast<unsigned>(batch.confirm.size());
+    std::size_t words = 4;
+    for (const auto& e : batch.confirm) words += 4 + (e.name.size() + 8) / 8;
+    auto req = c.cap<MetaService>().confirmDirsRequest(capnp::MessageSize{words, 0});
+    auto list = req.initDirs(n);
+    for (unsigned i = 0; i < n; ++i) {
+      list[i].setParent(batch.confirm[i].parent);
+      fillText(list[i].initName(textSize(batch.confirm[i].name)), batch.confirm[i].name);
+      list[i].setIno(batch.confirm[i].ino);
+    }
+    parts.add(req.send().ignoreResult());
+  }
+  return kj::joinPromises(parts.releaseAsArray()).then([&answered]() { answered = true; }, [](kj::Exception&&) {});
+}
+
+void logRefused(const DeferredDirs::Batch& batch, const std::vector<DeferredDirs::Outcome>& outcomes) {
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i] != DeferredDirs::Outcome::kRefused) continue;
+    logTransportFailure("metadata shard " + std::to_string(shardOfInode(batch.make[i].intent.attr.ino)),
+                        "refused to make directory " + batch.make[i].name + " (its entry stays)", 1);
+  }
+}
+
 // One metadata shard reached over RPC.
 class RpcMetaShard final : public MetaShard {
  public:
@@ -62,18 +109,49 @@ class RpcMetaShard final : public MetaShard {
 
   Result<Attr> lookup(const Cred& cred, InodeId parent, std::string_view name, bool* parentLeased) override {
     bool leased = false;
+    std::optional<DirIntent> intent;
     Result<Attr> out = call<Attr>(true, [&](Connection& c) {
       auto req = c.cap<MetaService>().lookupRequest(capnp::MessageSize{16, 0});
       toWire(cred, req.initCred());
       req.setParent(parent);
       fillText(req.initName(textSize(name)), name);
-      return req.send().then([&leased](capnp::Response<MetaService::LookupResults>&& r) {
+      return req.send().then([&leased, &intent](capnp::Response<MetaService::LookupResults>&& r) {
         leased = r.getResult().getLeased();
+        if (r.getHasIntent()) intent = fromWire(r.getIntent());
         return fromWire(r.getResult());
       });
     });
     if (parentLeased != nullptr) *parentLeased = leased;
+    if (out && intent && intent->attr.ino == out->ino) {
+      // A directory whose shard may not have made it yet: have it made before anything
+      // asks that shard about it.
+      const std::uint32_t dirShard = shardOfInode(intent->attr.ino);
+      cluster_.deferredDirs().addMake(DeferredDirs::Dir{*intent, std::string(name)});
+      if (dirShard < cluster_.shardCount()) settleOwed(cluster_, dirShard);
+    }
     return out;
+  }
+
+  // mkdir across shards in one call (schema mkdirRemote).
+  Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino, std::uint32_t mode,
+                           std::uint64_t leaseTo) {
+    return call<Attr>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().mkdirRemoteRequest(requestSize(cred, name.size()));
+      toWire(cred, req.initCred());
+      req.setParent(parent);
+      fillText(req.initName(textSize(name)), name);
+      req.setIno(ino);
+      req.setMode(mode);
+      req.setLeaseTo(leaseTo);
+      return req.send().then(
+          [](capnp::Response<MetaService::MkdirRemoteResults>&& r) { return fromWire(r.getResult()); });
+    });
+  }
+
+  // Sends what this shard is owed (DeferredDirs) now, if anything.
+  void settle() {
+    if (!cluster_.deferredDirs().owes(index_)) return;
+    (void)call<bool>(true, [](Connection&) { return kj::Promise<Result<bool>>(Result<bool>(true)); });
   }
 
   Result<std::uint64_t> writeLease(InodeId ino) override {
@@ -345,8 +423,30 @@ class RpcMetaShard final : public MetaShard {
   }
 
  private:
+  // One call; what the shard is owed (DeferredDirs) goes first on the same connection.
   template <typename T, typename Send>
   Result<T> call(bool idempotent, Send&& send) {
+    DeferredDirs& owed = cluster_.deferredDirs();
+    if (!owed.owes(index_)) return callOnly<T>(idempotent, send);
+    const DeferredDirs::Batch batch = owed.batch(index_);
+    std::vector<DeferredDirs::Outcome> outcomes(batch.make.size(), DeferredDirs::Outcome::kUnanswered);
+    bool answered = false;
+    auto owedFirst = [&](Connection& c) -> kj::Promise<Result<T>> {
+      kj::Promise<void> owedSent = sendOwed(c, batch, outcomes, answered).eagerlyEvaluate(nullptr);
+      return send(c).then([owedSent = kj::mv(owedSent)](Result<T>&& r) mutable {
+        return owedSent.then([r = kj::mv(r)]() mutable { return kj::mv(r); });
+      });
+    };
+    Result<T> out = callOnly<T>(idempotent, owedFirst);
+    if (answered) {
+      logRefused(batch, outcomes);
+      owed.done(index_, batch, outcomes);
+    }
+    return out;
+  }
+
+  template <typename T, typename Send>
+  Result<T> callOnly(bool idempotent, Send&& send) {
     return withLoop(cluster_, [&](auto& loop, auto& meta, auto&) {
       return callWithRetry<T>(loop, *meta[index_], retry_, idempotent, send);
     });
@@ -441,6 +541,14 @@ Cluster::DirAndEntry makeDirAndEntryInParallel(RpcCluster& cluster, const RetryP
       [&] { return cluster.shard(entryShard).addEntry(cred, parent, name, ino, mode, false); });
   return Cluster::DirAndEntry{std::move(dir), std::move(entry)};
 }
+
+Result<Attr> mkdirRemoteCall(RpcCluster& cluster, const Cred& cred, InodeId parent, std::string_view name,
+                             InodeId ino, std::uint32_t mode, std::uint64_t leaseTo) {
+  auto& shard = static_cast<RpcMetaShard&>(cluster.shardOf(parent));
+  return shard.mkdirRemote(cred, parent, name, ino, mode, leaseTo);
+}
+
+void settleOwed(RpcCluster& cluster, std::uint32_t shard) { static_cast<RpcMetaShard&>(cluster.shard(shard)).settle(); }
 
 std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry) {
   return std::make_unique<RpcMetaShard>(cluster, index, retry);

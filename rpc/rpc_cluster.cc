@@ -197,7 +197,11 @@ Result<ClusterConfig> ClusterConfig::fromEnvironment(std::string* error) {
   return c;
 }
 
-RpcCluster::RpcCluster(ClusterConfig config) : config_(std::move(config)), id_(gNextClusterId++) {
+RpcCluster::RpcCluster(ClusterConfig config)
+    : config_(std::move(config)),
+      deferred_(static_cast<std::uint32_t>(config_.metaAddresses.size())),
+      sessionIds_(config_.metaAddresses.size()),
+      id_(gNextClusterId++) {
   {
     std::lock_guard lock(gLiveMu);
     liveClusters().insert(id_);
@@ -259,6 +263,7 @@ RpcCluster::State& RpcCluster::state() {
                           const std::uint64_t id = r.getSessionId();
                           const std::uint32_t leaseMs = r.getLeaseMs();
                           s->sessions[i]->id = id;
+                          sessionIds_[i].store(id, std::memory_order_release);
                           conn.sessionTag = id;
                           {
                             std::lock_guard lock(startedMu_);
@@ -337,6 +342,8 @@ void RpcCluster::abandonAfterFork() {
   new (&stateMu_) std::mutex();
   new (&startedMu_) std::mutex();
   started_.clear();  // the child opens sessions of its own
+  for (auto& id : sessionIds_) id.store(0);
+  deferred_.afterFork();
 }
 
 void RpcCluster::renewSoon(std::uint32_t shard) {
@@ -386,6 +393,30 @@ std::uint64_t RpcCluster::sessionIdFor(std::uint32_t shard) {
 Cluster::DirAndEntry RpcCluster::makeDirAndEntry(const Cred& cred, InodeId parent, std::string_view name,
                                                  InodeId ino, std::uint32_t mode) {
   return makeDirAndEntryInParallel(*this, config_.retry, cred, parent, name, ino, mode);
+}
+
+Result<Attr> RpcCluster::mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                                     std::uint32_t mode) {
+  const std::uint32_t dirShard = shardOfInode(ino);
+  if (dirShard >= shardCount()) return Errno(EINVAL);
+  const std::uint64_t leaseTo = sessionIds_[dirShard].load(std::memory_order_acquire);
+  Result<Attr> made = mkdirRemoteCall(*this, cred, parent, name, ino, mode, leaseTo);
+  if (!made) return made;
+  made->leased = false;
+  if (deferred_.addMake(DeferredDirs::Dir{DirIntent{*made, leaseTo}, std::string(name)}) >= kMaxOwedDirs) {
+    settleOwed(*this, dirShard);
+  }
+  // Leased only through the session the intent names: one begun since leases nothing.
+  made->leased = leaseTo != 0 && sessionIds_[dirShard].load(std::memory_order_acquire) == leaseTo;
+  return made;
+}
+
+void RpcCluster::settleDeferred() {
+  // Directories first: making them owes their parents' shards a confirmation.
+  for (std::uint32_t shard : deferred_.shardsOwed()) {
+    if (!deferred_.batch(shard).make.empty()) settleOwed(*this, shard);
+  }
+  for (std::uint32_t shard : deferred_.shardsOwed()) settleOwed(*this, shard);
 }
 
 Cluster::EntryAndLink RpcCluster::addEntryAndLink(const Cred& cred, InodeId parent, std::string_view name,

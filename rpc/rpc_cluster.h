@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/cluster.h"
+#include "rpc/deferred_dirs.h"
 #include "rpc/recall_flusher.h"
 #include "rpc/transport.h"
 
@@ -48,6 +49,13 @@ class RpcCluster final : public Cluster {
                               std::uint32_t mode) override;
   EntryAndLink addEntryAndLink(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                                std::uint32_t mode) override;
+  Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
+                           std::uint32_t mode) override;
+  void settleDeferred() override;
+  // What the shards are owed after mkdirRemote.
+  DeferredDirs& deferredDirs() { return deferred_; }
+  // Directories a shard may be owed before they are sent on their own.
+  static constexpr std::size_t kMaxOwedDirs = 64;
 
   // Called in a forked child: the parent's loop thread is gone; leak it and its
   // connections, and start afresh on the next call.
@@ -77,6 +85,9 @@ class RpcCluster final : public Cluster {
   std::mutex stateMu_;
   std::atomic<State*> state_{nullptr};
   std::vector<std::unique_ptr<MetaShard>> shards_;
+  DeferredDirs deferred_;
+  // Per shard, the id of this process's latest session (0: none yet); read without a hand-off.
+  std::vector<std::atomic<std::uint64_t>> sessionIds_;
   std::unique_ptr<DataPlane> data_;
   std::atomic<LeaseListener*> leases_{nullptr};
   // Per shard, the latest session's start (steady ms when asked) and lease (0: none).

@@ -756,5 +756,43 @@ B.ok("os.close(fb)")
   )PY");
 }
 
+// 9. A mkdir across shards is one call to the parent's shard; the directory's own shard
+//    makes it later (before the creator's next call there). Meanwhile every other client
+//    finds it as made, changes to it reach the creator's cache, and a creator killed
+//    before it sent anything more loses none of its directories.
+TEST_F(MultiClientTest, DirectoriesMadeInOneCallAreThereForEveryClient) {
+  orchestrate("onecall", R"PY(
+N = 40   # fewer than a shard is owed before the creator sends them on their own
+A = Agent('A')
+B = Agent('B')
+A.ok('st(R + "/none")')  # A leases the names in R: the entries of its mkdirs stay cached
+A.ok('for i in range(%d): os.mkdir(R + "/d%%d" %% i, 0o750)' % N)
+# A's next calls go to no metadata server: what it made is cached (and the directories
+# whose shard is owed them stay unmade there until A calls that shard).
+answered, made = withMetadataStopped(A, '[st(R + "/d%%d" %% i) for i in range(%d)]' % N)
+made = made.get('ok')
+check(answered, "A answers for its directories from its cache", made)
+check(isinstance(made, list) and
+      all(isinstance(m, dict) and m['type'] == 'dir' and m['mode'] == '0o750' and m['nlink'] == 2 for m in made),
+      "A's directories as A sees them", made)
+seen = B.ok('[st(R + "/d%%d" %% i) for i in range(%d)]' % N)
+check(seen == made, 'B finds every directory as A made it, before A sent anything more', seen)
+B.ok('for i in range(%d): os.chmod(R + "/d%%d" %% i, 0o700); put(R + "/d%%d/b" %% i, b"from B")' % N)
+after = A.ok('[[st(R + "/d%%d" %% i)["mode"], sorted(os.listdir(R + "/d%%d" %% i))] for i in range(%d)]' % N)
+check(after == [['0o700', ['b']]] * N, "B's changes reach A's cache of the directories it made", after)
+
+A.ok('for i in range(%d): os.mkdir(R + "/k%%d" %% i, 0o711)' % N)
+A.signal(signal.SIGKILL)
+C = Agent('C')
+kept = C.ok('[st(R + "/k%%d" %% i) for i in range(%d)]' % N)
+check(all(isinstance(k, dict) and k['type'] == 'dir' and k['mode'] == '0o711' and k['nlink'] == 2 for k in kept),
+      'every directory of the killed creator is there', kept)
+C.ok('for i in range(%d): put(R + "/k%%d/c" %% i, b"from C")' % N)
+check(C.ok('[text(R + "/k%%d/c" %% i) for i in range(%d)]' % N) == ['from C'] * N, 'and holds files', None)
+D = Agent('D')
+check(D.ok('sorted(os.listdir(R + "/k7")) + [os.stat(R + "/k7").st_nlink]') == ['c', 2], 'for a new client too', None)
+  )PY");
+}
+
 }  // namespace
 }  // namespace myfs::testing

@@ -1,0 +1,70 @@
+#include "rpc/deferred_dirs.h"
+
+#include <algorithm>
+
+namespace myfs::rpc {
+
+DeferredDirs::DeferredDirs(std::uint32_t shards) : lists_(shards), owed_(shards) {}
+
+std::size_t DeferredDirs::addMake(Dir dir) {
+  const std::uint32_t shard = shardOfInode(dir.intent.attr.ino);
+  std::lock_guard lock(mu_);
+  if (shard >= lists_.size()) return 0;
+  lists_[shard].make.push_back(std::move(dir));
+  recount(shard);
+  return lists_[shard].make.size();
+}
+
+void DeferredDirs::addConfirm(Entry entry) {
+  const std::uint32_t shard = shardOfInode(entry.parent);
+  std::lock_guard lock(mu_);
+  if (shard >= lists_.size()) return;
+  lists_[shard].confirm.push_back(std::move(entry));
+  recount(shard);
+}
+
+DeferredDirs::Batch DeferredDirs::batch(std::uint32_t shard) const {
+  std::lock_guard lock(mu_);
+  return shard < lists_.size() ? lists_[shard] : Batch{};
+}
+
+void DeferredDirs::done(std::uint32_t shard, const Batch& batch, const std::vector<Outcome>& outcomes) {
+  std::vector<Entry> toConfirm;
+  {
+    std::lock_guard lock(mu_);
+    if (shard >= lists_.size()) return;
+    Batch& list = lists_[shard];
+    for (std::size_t i = 0; i < batch.make.size(); ++i) {
+      if (i >= outcomes.size() || outcomes[i] == Outcome::kUnanswered) continue;
+      const Dir& d = batch.make[i];
+      auto it = std::find_if(list.make.begin(), list.make.end(),
+                             [&](const Dir& x) { return x.intent.attr.ino == d.intent.attr.ino; });
+      if (it == list.make.end()) continue;  // another thread's batch settled it first
+      list.make.erase(it);
+      if (outcomes[i] == Outcome::kMade) toConfirm.push_back(Entry{d.intent.attr.parent, d.name, d.intent.attr.ino});
+    }
+    for (const Entry& e : batch.confirm) {
+      auto it = std::find_if(list.confirm.begin(), list.confirm.end(), [&](const Entry& x) {
+        return x.ino == e.ino && x.parent == e.parent && x.name == e.name;
+      });
+      if (it != list.confirm.end()) list.confirm.erase(it);
+    }
+    recount(shard);
+  }
+  for (Entry& e : toConfirm) addConfirm(std::move(e));
+}
+
+std::vector<std::uint32_t> DeferredDirs::shardsOwed() const {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t i = 0; i < owed_.size(); ++i) {
+    if (owes(i)) out.push_back(i);
+  }
+  return out;
+}
+
+void DeferredDirs::recount(std::uint32_t shard) {
+  const Batch& b = lists_[shard];
+  owed_[shard].store(static_cast<std::uint32_t>(b.make.size() + b.confirm.size()), std::memory_order_release);
+}
+
+}  // namespace myfs::rpc
