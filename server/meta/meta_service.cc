@@ -435,15 +435,18 @@ kj::Promise<void> MetaServiceImpl::mkdirRemote(MkdirRemoteContext context) {
 
 kj::Promise<void> MetaServiceImpl::makeDirs(MakeDirsContext context) {
   auto dirs = context.getParams().getDirs();
+  std::vector<DirIntent> intents;
+  intents.reserve(dirs.size());
+  for (auto d : dirs) intents.push_back(fromWire(d));
+  std::vector<Result<MetaStore::MadeDir>> made = state_->store.makeDirs(intents);
   auto out = context.getResults(capnp::MessageSize{4 + dirs.size() * 20, 0}).initResults(dirs.size());
-  for (unsigned i = 0; i < dirs.size(); ++i) {
-    const DirIntent intent = fromWire(dirs[i]);
-    bool made = false;
-    Result<Attr> r = state_->store.makeDir(intent, &made);
+  for (unsigned i = 0; i < made.size(); ++i) {
+    Result<Attr> r = made[i] ? Result<Attr>(made[i]->attr) : Result<Attr>(made[i].error());
     leaseReply(r);
-    if (r && made && intent.leaseTo != 0 && intent.leaseTo != session_ && state_->leases.hasSession(intent.leaseTo)) {
+    const std::uint64_t leaseTo = intents[i].leaseTo;
+    if (r && made[i]->made && leaseTo != 0 && leaseTo != session_ && state_->leases.hasSession(leaseTo)) {
       const InodeId inos[1] = {r->ino};
-      (void)state_->leases.grant(intent.leaseTo, inos);
+      (void)state_->leases.grant(leaseTo, inos);  // the creator cached it from mkdirRemote
     }
     toWire(r, out[i]);
   }
@@ -451,12 +454,12 @@ kj::Promise<void> MetaServiceImpl::makeDirs(MakeDirsContext context) {
 }
 
 kj::Promise<void> MetaServiceImpl::confirmDirs(ConfirmDirsContext context) {
-  for (auto d : context.getParams().getDirs()) {
-    Result<void> r = state_->store.confirmDir(d.getParent(), text(d.getName()), d.getIno());
-    if (!r) {
-      logLine("confirming directory %#llx failed: %s", static_cast<unsigned long long>(d.getIno()),
-              errnoName(r.err()));
-    }
+  auto dirs = context.getParams().getDirs();
+  std::vector<MetaStore::DirEntryRef> entries;
+  entries.reserve(dirs.size());
+  for (auto d : dirs) entries.push_back({d.getParent(), text(d.getName()), d.getIno()});
+  if (Result<void> r = state_->store.confirmDirs(entries); !r) {
+    logLine("confirming %u directories failed: %s", dirs.size(), errnoName(r.err()));
   }
   return kj::READY_NOW;
 }

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -187,15 +188,35 @@ class MetaStore {
   // Errors: EINVAL (ino 0 or of this shard), and those of mkdir.
   Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                            std::uint32_t mode, std::uint64_t leaseTo);
-  // The directory of `name` in `parent` is made on its shard: the entry drops its intent
-  // (if it still names ino). Nothing to do is success.
-  Result<void> confirmDir(InodeId parent, std::string_view name, InodeId ino);
+  // The directories of these entries are made on their shards: each entry drops its
+  // intent (if it still names that ino), all in one batch. Nothing to do is success.
+  struct DirEntryRef {
+    InodeId parent = 0;
+    std::string_view name;
+    InodeId ino = 0;
+  };
+  Result<void> confirmDirs(std::span<const DirEntryRef> entries);
+  Result<void> confirmDir(InodeId parent, std::string_view name, InodeId ino) {
+    const DirEntryRef one{parent, name, ino};
+    return confirmDirs(std::span<const DirEntryRef>(&one, 1));
+  }
   // Makes directory intent.attr.ino of this shard as its parent's shard recorded it
-  // (mkdirRemote), unless it exists: then returns it as it is, with *made false. Takes
-  // the number out of any reservation. A number this shard never handed out, or not of
-  // this shard, is EINVAL; an existing inode that is not a directory EEXIST. A directory
-  // made and removed since is made again (an unreachable inode: a collectable orphan).
-  Result<Attr> makeDir(const DirIntent& intent, bool* made);
+  // (mkdirRemote), unless it exists: then returns it as it is (made false). Takes the
+  // number out of any reservation. A number this shard never handed out, or not of this
+  // shard, is EINVAL; an existing inode that is not a directory EEXIST. A directory made
+  // and removed since is made again (an unreachable inode: a collectable orphan). All
+  // the directories made go in one batch (a failed batch fails each with EIO).
+  struct MadeDir {
+    Attr attr;
+    bool made = false;
+  };
+  std::vector<Result<MadeDir>> makeDirs(std::span<const DirIntent> intents);
+  Result<Attr> makeDir(const DirIntent& intent, bool* made) {
+    Result<MadeDir> r = makeDirs(std::span<const DirIntent>(&intent, 1)).front();
+    if (!r) return r.error();
+    *made = r->made;
+    return r->attr;
+  }
 
   // Step 2 of cross-shard mkdir/link/rename: name -> ino (type from mode) in `parent`.
   // replace=false: EEXIST if the name exists; replace=true overwrites it and returns the

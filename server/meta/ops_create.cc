@@ -1,6 +1,8 @@
 // MetaStore: operations that make new inodes (create, mkdir, symlink, makeInode).
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "server/meta/meta_store.h"
 
 namespace myfs::server {
@@ -153,43 +155,71 @@ Result<Attr> MetaStore::mkdirRemote(const Cred& cred, InodeId parent, std::strin
   return rec.attr;
 }
 
-Result<void> MetaStore::confirmDir(InodeId parent, std::string_view name, InodeId ino) {
-  if (name.empty() || name.size() > kNameMax) return okResult();
+Result<void> MetaStore::confirmDirs(std::span<const DirEntryRef> entries) {
   std::lock_guard<std::mutex> lock(mu_);
-  MYFS_ASSIGN_OR_RETURN(entry, loadDentry(parent, name));
-  if (!entry || entry->ino != ino || !entry->intent) return okResult();
   MetaTxn txn = beginTxn();
-  txn.putDentry(parent, name, DentryRecord{entry->ino, entry->type}, false);
-  return commit(txn);
+  bool any = false;
+  for (const DirEntryRef& e : entries) {
+    if (e.name.empty() || e.name.size() > kNameMax) continue;
+    MYFS_ASSIGN_OR_RETURN(entry, loadDentry(e.parent, e.name));
+    if (!entry || entry->ino != e.ino || !entry->intent) continue;
+    txn.putDentry(e.parent, e.name, DentryRecord{entry->ino, entry->type}, false);
+    any = true;
+  }
+  return any ? commit(txn) : okResult();
 }
 
-Result<Attr> MetaStore::makeDir(const DirIntent& intent, bool* made) {
-  *made = false;
-  const Attr& want = intent.attr;
-  const std::uint64_t seq = want.ino & kMaxSeq;
-  if (!isLocal(want.ino) || seq == 0 || !S_ISDIR(want.mode)) return Errno(EINVAL);
+std::vector<Result<MetaStore::MadeDir>> MetaStore::makeDirs(std::span<const DirIntent> intents) {
+  std::vector<Result<MadeDir>> out;
+  out.reserve(intents.size());
   std::lock_guard<std::mutex> lock(mu_);
-  if (seq >= nextSeq_) return Errno(EINVAL);  // never handed out: it would meet a later inode
-  Result<InodeRecord> existing = loadInode(want.ino);
-  if (existing) {
-    if (!existing->attr.isDir()) return Errno(EEXIST);
-    return existing->attr;
-  }
-  if (existing.err() != ENOENT) return existing.error();
-  for (auto& [owner, numbers] : reservations_) numbers.erase(seq);
-  InodeRecord rec;
-  rec.attr = want;
-  rec.attr.mode = S_IFDIR | (want.mode & 07777);
-  rec.attr.nlink = 2;
-  rec.attr.size = 0;
-  rec.attr.rdev = 0;
-  rec.attr.version = std::max<std::uint64_t>(want.version, 1);
-  rec.attr.leased = false;
   MetaTxn txn = beginTxn();
-  txn.createInode(rec);
-  MYFS_TRY(commit(txn));
-  *made = true;
-  return rec.attr;
+  std::vector<std::size_t> madeHere;  // indexes into out of the directories this batch makes
+  for (const DirIntent& intent : intents) {
+    const Attr& want = intent.attr;
+    const std::uint64_t seq = want.ino & kMaxSeq;
+    if (!isLocal(want.ino) || seq == 0 || !S_ISDIR(want.mode) || seq >= nextSeq_) {
+      out.push_back(Errno(EINVAL));  // beyond nextSeq_: never handed out, it would meet a later inode
+      continue;
+    }
+    auto earlier = std::find_if(madeHere.begin(), madeHere.end(),
+                                [&](std::size_t i) { return out[i]->attr.ino == want.ino; });
+    if (earlier != madeHere.end()) {  // named twice in one batch
+      out.push_back(MadeDir{out[*earlier]->attr, false});
+      continue;
+    }
+    Result<InodeRecord> existing = loadInode(want.ino);
+    if (existing) {
+      if (!existing->attr.isDir()) {
+        out.push_back(Errno(EEXIST));
+      } else {
+        out.push_back(MadeDir{existing->attr, false});
+      }
+      continue;
+    }
+    if (existing.err() != ENOENT) {
+      out.push_back(existing.error());
+      continue;
+    }
+    for (auto& [owner, numbers] : reservations_) numbers.erase(seq);
+    InodeRecord rec;
+    rec.attr = want;
+    rec.attr.mode = S_IFDIR | (want.mode & 07777);
+    rec.attr.nlink = 2;
+    rec.attr.size = 0;
+    rec.attr.rdev = 0;
+    rec.attr.version = std::max<std::uint64_t>(want.version, 1);
+    rec.attr.leased = false;
+    txn.createInode(rec);
+    madeHere.push_back(out.size());
+    out.push_back(MadeDir{rec.attr, true});
+  }
+  if (!madeHere.empty()) {
+    if (Result<void> c = commit(txn); !c) {
+      for (std::size_t i : madeHere) out[i] = c.error();
+    }
+  }
+  return out;
 }
 
 Result<Attr> MetaStore::makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target) {

@@ -53,10 +53,11 @@ RunResult runAcrossARestart(Cluster& c, const std::function<std::string(const st
 
 TEST(FailureTest, RunningProgramCarriesOnAcrossAServerRestart) {
   Cluster c(2, 2);
-  // The program writes and makes directories, waits while every server is killed and
-  // restarted, then writes more, makes more directories (the inode numbers the shards
-  // had set aside for it are forgotten: mkdir takes the two-step way), closes, and reads
-  // everything back: it reconnects without noticing.
+  // The program writes and makes directories (those whose shard is not their parent's
+  // are owed to that shard until the program's next call there: they are made after the
+  // restart), waits while every server is killed and restarted, then writes more, makes
+  // more directories (with numbers a shard set aside before its restart), closes, and
+  // reads everything back: it reconnects without noticing.
   RunResult r = runAcrossARestart(c, [](const std::string& flag) {
     return "python3 -c \"\n"
            "import os, time\n"

@@ -183,6 +183,41 @@ TEST_F(DeferredMkdirTest, TheIntentOutlivesRestartsOfBothShards) {
   EXPECT_GT(dirShard().makeInode(kRoot, kRootIno, S_IFREG | 0644, "")->ino, ino);  // never handed out again
 }
 
+// One batch for many directories: each answered on its own, one named twice made once,
+// and the confirmations in one batch too.
+TEST_F(DeferredMkdirTest, ManyDirectoriesAreMadeAndConfirmedInOneBatchEach) {
+  std::vector<DirIntent> intents;
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "m" + std::to_string(i);
+    ASSERT_OK(parentShard().mkdirRemote(kRoot, kRootIno, name, reserved(), 0755, 0));
+    intents.push_back(*intentOf(name));
+  }
+  intents.push_back(intents[1]);  // sent twice in one batch (a reader's lookup, the creator)
+  DirIntent bad = intents[0];
+  bad.attr.ino = makeInodeId(1, 1u << 20);
+  intents.insert(intents.begin() + 2, bad);
+  std::vector<Result<MetaStore::MadeDir>> made = dirShard().makeDirs(intents);
+  ASSERT_EQ(made.size(), 7u);
+  EXPECT_ERRNO(made[2], EINVAL);
+  for (std::size_t i : {0u, 1u, 3u, 4u, 5u}) {
+    ASSERT_OK(made[i]);
+    EXPECT_TRUE(made[i]->made) << i;
+    EXPECT_EQ(made[i]->attr, intents[i].attr) << i;
+  }
+  ASSERT_OK(made[6]);
+  EXPECT_FALSE(made[6]->made);
+  EXPECT_EQ(made[6]->attr.ino, intents[1].attr.ino);
+  EXPECT_EQ(dirShard().statfs().directories, 5u);
+
+  const std::vector<std::string> names{"m0", "m1", "m2", "m3", "m4"};
+  std::vector<MetaStore::DirEntryRef> refs;
+  for (int i = 0; i < 5; ++i) refs.push_back({kRootIno, names[i], intents[i < 2 ? i : i + 1].attr.ino});
+  refs[4].ino = 12345;  // an entry naming another inode keeps its intent
+  ASSERT_OK(parentShard().confirmDirs(refs));
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(intentOf("m" + std::to_string(i))) << i;
+  EXPECT_TRUE(intentOf("m4"));
+}
+
 // A rename in the parent's shard carries the intent with the entry; removing the entry
 // drops it.
 TEST_F(DeferredMkdirTest, TheIntentMovesWithItsEntry) {
