@@ -92,10 +92,6 @@ std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t i
 Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
                                                 InodeId parent, std::string_view name, InodeId ino,
                                                 std::uint32_t mode);
-// Cluster::makeDirAndEntry with both calls in flight at once.
-Cluster::DirAndEntry makeDirAndEntryInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
-                                               InodeId parent, std::string_view name, InodeId ino,
-                                               std::uint32_t mode);
 // Schema mkdirRemote on the parent's shard.
 Result<Attr> mkdirRemoteCall(RpcCluster& cluster, const Cred& cred, InodeId parent, std::string_view name,
                              InodeId ino, std::uint32_t mode, std::uint64_t leaseTo);

@@ -529,19 +529,6 @@ Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const Retry
   return Cluster::EntryAndLink{std::move(entry), std::move(link)};
 }
 
-Cluster::DirAndEntry makeDirAndEntryInParallel(RpcCluster& cluster, const RetryPolicy& retry, const Cred& cred,
-                                               InodeId parent, std::string_view name, InodeId ino,
-                                               std::uint32_t mode) {
-  const std::uint32_t dirShard = shardOfInode(ino);
-  const std::uint32_t entryShard = shardOfInode(parent);
-  auto [dir, entry] = inParallel<Attr, AddEntryResult>(
-      cluster, retry, dirShard, [&](Connection& c) { return sendMakeReservedDir(c, cred, ino, parent, mode); },
-      [&] { return cluster.shard(dirShard).makeReservedDir(cred, ino, parent, mode); }, entryShard,
-      [&](Connection& c) { return sendAddEntry(c, cred, parent, name, ino, mode, false); },
-      [&] { return cluster.shard(entryShard).addEntry(cred, parent, name, ino, mode, false); });
-  return Cluster::DirAndEntry{std::move(dir), std::move(entry)};
-}
-
 Result<Attr> mkdirRemoteCall(RpcCluster& cluster, const Cred& cred, InodeId parent, std::string_view name,
                              InodeId ino, std::uint32_t mode, std::uint64_t leaseTo) {
   auto& shard = static_cast<RpcMetaShard&>(cluster.shardOf(parent));

@@ -390,11 +390,6 @@ std::uint64_t RpcCluster::sessionIdFor(std::uint32_t shard) {
   }
 }
 
-Cluster::DirAndEntry RpcCluster::makeDirAndEntry(const Cred& cred, InodeId parent, std::string_view name,
-                                                 InodeId ino, std::uint32_t mode) {
-  return makeDirAndEntryInParallel(*this, config_.retry, cred, parent, name, ino, mode);
-}
-
 Result<Attr> RpcCluster::mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                                      std::uint32_t mode) {
   const std::uint32_t dirShard = shardOfInode(ino);

@@ -45,8 +45,6 @@ class RpcCluster final : public Cluster {
   std::uint32_t shardCount() const override { return static_cast<std::uint32_t>(shards_.size()); }
   MetaShard& shard(std::uint32_t index) override { return *shards_.at(index); }
   DataPlane& data() override { return *data_; }
-  DirAndEntry makeDirAndEntry(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
-                              std::uint32_t mode) override;
   EntryAndLink addEntryAndLink(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                                std::uint32_t mode) override;
   Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,

@@ -40,8 +40,15 @@ class ThreadServer {
   // `wrap` (if set) stands between the connections and the service.
   using Wrap = std::function<capnp::Capability::Client(capnp::Capability::Client)>;
   ThreadServer(Role role, std::string dir, std::string socket,
-               std::chrono::milliseconds lease = server::MetaServiceImpl::kDefaultLease, Wrap wrap = nullptr)
-      : role_(role), dir_(std::move(dir)), socket_(std::move(socket)), lease_(lease), wrap_(std::move(wrap)) {
+               std::chrono::milliseconds lease = server::MetaServiceImpl::kDefaultLease, Wrap wrap = nullptr,
+               std::uint32_t shardIndex = 0, std::uint32_t shardCount = 1)
+      : role_(role),
+        dir_(std::move(dir)),
+        socket_(std::move(socket)),
+        lease_(lease),
+        wrap_(std::move(wrap)),
+        shardIndex_(shardIndex),
+        shardCount_(shardCount) {
     start();
   }
   ~ThreadServer() { stop(); }
@@ -58,6 +65,8 @@ class ThreadServer {
       if (role_ == Role::kMeta) {
         server::MetaStoreOptions o;
         o.dir = dir_;
+        o.shardIndex = shardIndex_;
+        o.shardCount = shardCount_;
         meta = server::MetaStore::open(o, &error);
         bootstrap = kj::heap<server::MetaServiceImpl>(*meta, sessions, lease_);
       } else {
@@ -90,6 +99,7 @@ class ThreadServer {
   std::string dir_, socket_;
   std::chrono::milliseconds lease_;
   Wrap wrap_;
+  std::uint32_t shardIndex_, shardCount_;
   std::thread thread_;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_;
 };
@@ -176,27 +186,52 @@ TEST_F(RpcClusterTest, EntryAndLinkOfANewDirectoryTravelTogether) {
   EXPECT_EQ(EIO, both.link.err());
 }
 
-// A cross-shard mkdir in one round trip: a number reserved by this client's session, the
-// directory and its entry sent together; a number used twice is refused (EINVAL) and
-// its entry, made all the same, is the caller's to remove.
-TEST_F(RpcClusterTest, DirectoryAndEntryOfAReservedNumberTravelTogether) {
+// A mkdir across shards is one call to the parent's shard: the directory's shard is owed
+// it until the creator's next call there (another client's direct call to that shard
+// does not find it yet), then the parent's shard is owed the confirmation; a creator
+// owed kMaxOwedDirs directories sends them on their own.
+TEST_F(RpcClusterTest, ADirectoryMadeInOneCallIsOwedToItsShardUntilTheNextCallThere) {
+  cluster_.reset();
+  meta_.reset();
+  std::filesystem::remove_all(dir_ + "/meta");
+  meta_ = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta", dir_ + "/meta.sock",
+                                         server::MetaServiceImpl::kDefaultLease, nullptr, 0, 2);
+  auto other = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta1", dir_ + "/meta1.sock",
+                                              server::MetaServiceImpl::kDefaultLease, nullptr, 1, 2);
+  rpc::ClusterConfig c = config();
+  c.metaAddresses.push_back("unix:" + dir_ + "/meta1.sock");
+  cluster_ = std::make_unique<rpc::RpcCluster>(c);
+  rpc::RpcCluster reader(c);
   Cred root;
-  const std::uint32_t mode = S_IFDIR | 0755;
-  auto range = cluster_->shard(0).reserveInodes(4);
-  ASSERT_TRUE(range.ok()) << range.err();
-  ASSERT_EQ(4u, range->count);
-  Cluster::DirAndEntry both = cluster_->makeDirAndEntry(root, kRootIno, "r", range->first, mode);
-  ASSERT_TRUE(both.dir.ok()) << both.dir.err();
-  ASSERT_TRUE(both.entry.ok()) << both.entry.err();
-  auto found = cluster_->shard(0).lookup(root, kRootIno, "r", nullptr);
-  ASSERT_TRUE(found.ok());
-  EXPECT_EQ(range->first, found->ino);
-  EXPECT_EQ(2u, found->nlink);
 
-  both = cluster_->makeDirAndEntry(root, kRootIno, "r2", range->first, mode);
-  EXPECT_EQ(EINVAL, both.dir.err());
-  ASSERT_TRUE(both.entry.ok());
-  EXPECT_TRUE(cluster_->shard(0).removeEntry(root, kRootIno, "r2", range->first).ok());
+  auto range = cluster_->shard(1).reserveInodes(rpc::RpcCluster::kMaxOwedDirs + 1);
+  ASSERT_TRUE(range.ok()) << range.err();
+  Result<Attr> made = cluster_->mkdirRemote(root, kRootIno, "d", range->first, S_IFDIR | 0755);
+  ASSERT_TRUE(made.ok()) << made.err();
+  EXPECT_EQ(range->first, made->ino);
+  EXPECT_EQ(2u, made->nlink);
+  EXPECT_TRUE(made->leased);
+  EXPECT_TRUE(cluster_->deferredDirs().owes(1));
+  EXPECT_EQ(ENOENT, reader.shard(1).getattr(made->ino).err());  // not asked through the entry: not made yet
+
+  Result<Attr> there = cluster_->shard(1).getattr(made->ino);  // the creator's next call there
+  ASSERT_TRUE(there.ok()) << there.err();
+  EXPECT_EQ(made->mode, there->mode);
+  EXPECT_EQ(made->ctimeNs, there->ctimeNs);
+  EXPECT_FALSE(cluster_->deferredDirs().owes(1));
+  EXPECT_TRUE(cluster_->deferredDirs().owes(0));  // the entry's intent may go
+  ASSERT_TRUE(cluster_->shard(0).statfs().ok());
+  EXPECT_FALSE(cluster_->deferredDirs().owes(0));
+  EXPECT_EQ(2u, reader.shard(1).getattr(made->ino)->nlink);
+
+  // Owed more than kMaxOwedDirs: sent at once.
+  for (std::uint32_t i = 1; i <= rpc::RpcCluster::kMaxOwedDirs; ++i) {
+    ASSERT_TRUE(cluster_->mkdirRemote(root, kRootIno, "e" + std::to_string(i), range->first + i, S_IFDIR | 0700).ok());
+    EXPECT_EQ(i < rpc::RpcCluster::kMaxOwedDirs, cluster_->deferredDirs().owes(1)) << i;
+  }
+  EXPECT_EQ(S_IFDIR | 0700u, reader.shard(1).getattr(range->first + 7)->mode);
+  cluster_.reset();
+  other.reset();
 }
 
 // Records recalls; gives back the write grants it is handed (releasedWrites), again after
