@@ -16,8 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto again = decodeInode(7, encodeInode(*rec));
     if (!again || encodeInode(*again) != encodeInode(*rec)) std::abort();
   }
-  if (auto d = decodeDentry(bytes)) {
-    if (!decodeDentry(encodeDentry(*d))) std::abort();
+  if (auto d = decodeDentry(bytes)) {  // plain, or with a directory's intent
+    auto again = decodeDentry(encodeDentry(*d));
+    if (!again || again->intent.has_value() != d->intent.has_value() || encodeDentry(*again) != encodeDentry(*d)) {
+      std::abort();
+    }
   }
   if (auto c = decodeCounters(bytes)) {
     if (!decodeCounters(encodeCounters(*c))) std::abort();
