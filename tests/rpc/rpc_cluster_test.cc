@@ -123,6 +123,23 @@ class RpcClusterTest : public ::testing::Test {
     c.retry.callTimeoutMs = 2000;
     return c;
   }
+  // Two metadata shards (the second a new server); cluster_ is a client of both.
+  rpc::ClusterConfig twoShardConfig() const {
+    rpc::ClusterConfig c = config();
+    c.metaAddresses.push_back("unix:" + dir_ + "/meta1.sock");
+    return c;
+  }
+  std::unique_ptr<ThreadServer> useTwoShards() {
+    cluster_.reset();
+    meta_.reset();
+    std::filesystem::remove_all(dir_ + "/meta");
+    meta_ = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta", dir_ + "/meta.sock",
+                                           server::MetaServiceImpl::kDefaultLease, nullptr, 0, 2);
+    auto second = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta1", dir_ + "/meta1.sock",
+                                                 server::MetaServiceImpl::kDefaultLease, nullptr, 1, 2);
+    cluster_ = std::make_unique<rpc::RpcCluster>(twoShardConfig());
+    return second;
+  }
   void TearDown() override {
     cluster_.reset();
     meta_.reset();
@@ -191,17 +208,8 @@ TEST_F(RpcClusterTest, EntryAndLinkOfANewDirectoryTravelTogether) {
 // does not find it yet), then the parent's shard is owed the confirmation; a creator
 // owed kMaxOwedDirs directories sends them on their own.
 TEST_F(RpcClusterTest, ADirectoryMadeInOneCallIsOwedToItsShardUntilTheNextCallThere) {
-  cluster_.reset();
-  meta_.reset();
-  std::filesystem::remove_all(dir_ + "/meta");
-  meta_ = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta", dir_ + "/meta.sock",
-                                         server::MetaServiceImpl::kDefaultLease, nullptr, 0, 2);
-  auto other = std::make_unique<ThreadServer>(ThreadServer::Role::kMeta, dir_ + "/meta1", dir_ + "/meta1.sock",
-                                              server::MetaServiceImpl::kDefaultLease, nullptr, 1, 2);
-  rpc::ClusterConfig c = config();
-  c.metaAddresses.push_back("unix:" + dir_ + "/meta1.sock");
-  cluster_ = std::make_unique<rpc::RpcCluster>(c);
-  rpc::RpcCluster reader(c);
+  std::unique_ptr<ThreadServer> other = useTwoShards();
+  rpc::RpcCluster reader(twoShardConfig());
   Cred root;
 
   auto range = cluster_->shard(1).reserveInodes(rpc::RpcCluster::kMaxOwedDirs + 1);
@@ -230,6 +238,56 @@ TEST_F(RpcClusterTest, ADirectoryMadeInOneCallIsOwedToItsShardUntilTheNextCallTh
     EXPECT_EQ(i < rpc::RpcCluster::kMaxOwedDirs, cluster_->deferredDirs().owes(1)) << i;
   }
   EXPECT_EQ(S_IFDIR | 0700u, reader.shard(1).getattr(range->first + 7)->mode);
+  cluster_.reset();
+  other.reset();
+}
+
+// Every thread has its own connections: what one thread's mkdirs left owed goes ahead of
+// any thread's next call to that shard, so another thread finds the directories at once.
+TEST_F(RpcClusterTest, ADirectoryOneThreadMadeIsThereForAnotherThreadsNextCall) {
+  std::unique_ptr<ThreadServer> other = useTwoShards();
+  Cred root;
+  constexpr int kPerMaker = 30;
+  std::mutex mu;
+  std::vector<InodeId> made;  // GUARDED_BY(mu)
+  std::atomic<int> makersLeft{2}, found{0}, missing{0};
+  auto maker = [&](int t) {
+    auto range = cluster_->shard(1).reserveInodes(kPerMaker);
+    ASSERT_TRUE(range.ok());
+    for (int i = 0; i < kPerMaker; ++i) {
+      const std::string name = "t" + std::to_string(t) + "-" + std::to_string(i);
+      Result<Attr> a = cluster_->mkdirRemote(root, kRootIno, name, range->first + i, S_IFDIR | 0755);
+      EXPECT_TRUE(a.ok()) << a.err();
+      if (!a) continue;
+      std::lock_guard lock(mu);
+      made.push_back(a->ino);
+    }
+    --makersLeft;
+  };
+  auto user = [&] {
+    std::size_t next = 0;
+    for (;;) {
+      InodeId ino = 0;
+      {
+        std::lock_guard lock(mu);
+        if (next < made.size()) ino = made[next++];
+      }
+      if (ino == 0) {
+        if (makersLeft == 0 && [&] { std::lock_guard lock(mu); return next == made.size(); }()) return;
+        std::this_thread::yield();
+        continue;
+      }
+      (cluster_->shard(1).getattr(ino).ok() ? found : missing)++;
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(maker, 0);
+  threads.emplace_back(maker, 1);
+  threads.emplace_back(user);
+  threads.emplace_back(user);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(0, missing.load());
+  EXPECT_EQ(2 * 2 * kPerMaker, found.load());
   cluster_.reset();
   other.reset();
 }
