@@ -395,5 +395,29 @@ TEST_F(ProgramsTest, TreeIsSpreadOverAllShardsAndDataServers) {
   }
 }
 
+// A mkdir whose directory lives on another shard than its parent is one call to the
+// parent's shard; the other shard is owed the directory until the program's next call
+// there, and a program ending (exit or _exit) first sends what it owes: every directory
+// is then counted on its shard without anyone having looked it up.
+TEST_F(ProgramsTest, AProgramThatMakesDirectoriesAndEndsLeavesThemAllMade) {
+  auto directories = [&] {
+    RunResult st = cluster_->status();
+    EXPECT_EQ(0, st.status) << st.out;
+    int total = 0;
+    std::regex re(R"(\((\d+) dirs)");
+    for (std::sregex_iterator it(st.out.begin(), st.out.end(), re), end; it != end; ++it) total += std::stoi((*it)[1]);
+    return total;
+  };
+  const int before = directories();
+  ASSERT_EQ(0, cluster_->run("mkdir -p $R && python3 -c \"import os\nfor i in range(40): os.mkdir('$R/d%d' % i)\"",
+                             "madeatexit")
+                   .status);
+  EXPECT_EQ(before + 41, directories());
+  ASSERT_EQ(0, cluster_->run("python3 -c \"import os\nfor i in range(40): os.mkdir('$R/e%d' % i)\nos._exit(0)\"",
+                             "madeatexit")
+                   .status);
+  EXPECT_EQ(before + 81, directories());
+}
+
 }  // namespace
 }  // namespace myfs::testing
