@@ -178,7 +178,7 @@ class Cluster {
   // A cross-shard mkdir in one step: directory `ino` (reserved on its shard) made linked,
   // and the entry name -> ino in parent on the parent's shard. Each result is its call's.
   // This one runs them in turn (the entry only once the directory is made; ECANCELED
-  // otherwise); an RPC cluster sends both at once.
+  // otherwise). Used when mkdirRemote is ENOSYS (the tests' in-process clusters).
   struct DirAndEntry {
     Result<Attr> dir;
     Result<AddEntryResult> entry;
@@ -201,6 +201,11 @@ class Cluster {
   }
   // Sends now what mkdirRemote left owed to the shards (at sync, fork, exec, exit).
   virtual void settleDeferred() {}
+  // Has directory `ino` made on its shard if this client still owes it there (made by
+  // mkdirRemote, or met through a lookup, and not yet answered for): EIO when the shard
+  // could not be reached, for the caller to stop before it moves the entry that is the
+  // directory's only record.
+  virtual Result<void> settleDir(InodeId /*ino*/) { return okResult(); }
   // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that
   // keeps sessions; one that does not (tests' in-process clusters) never calls it.
   virtual void setLeaseListener(LeaseListener* /*listener*/) {}

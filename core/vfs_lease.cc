@@ -94,6 +94,7 @@ void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint
   if (shard >= mount_.shardCount) return;
   ShardLeases& l = leases_[shard];
   l.floor.store(leaseTokens_.load());
+  l.recalls.fetch_add(1);  // a reply of the old session still on its way must not install a lease
   l.validUntilMs.store(trustedUntil(sentMs, leaseMs));
   dropWriteLeases(shard);
   std::lock_guard lock(l.forgetMu);
@@ -106,6 +107,7 @@ void VfsImpl::renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t le
   ShardLeases& l = leases_[shard];
   if (!valid) {
     l.floor.store(leaseTokens_.load());
+    l.recalls.fetch_add(1);
     dropWriteLeases(shard);
   }
   const std::int64_t until = trustedUntil(sentMs, leaseMs);

@@ -241,8 +241,9 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   MetaShard& owner = cluster_.shardOf(child.inode->ino);
   if (auto prepared = owner.prepareRmdir(cred, child.inode->ino, false); !prepared) {
     if (prepared.err() != ENOENT) return prepared.error();
-    // An entry whose directory was never made (a one-round mkdir whose client died
-    // halfway, see docs/design.md): removing the name is all there is to do.
+    // An entry whose directory was never made (its shard refused the intent, or a
+    // makeDirAndEntry whose client died halfway, see docs/design.md): removing the name
+    // is all there is to do.
     MYFS_TRY(cluster_.shardOf(p).removeEntry(cred, p, w.last, child.inode->ino));
     forget(p, w.last);
     touched(p);
@@ -325,17 +326,18 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
 
 Result<void> VfsImpl::renameAcrossShards(const Cred& cred, const Node& srcDir, std::string_view srcName,
                                          const Node& dstDir, std::string_view dstName, unsigned flags) {
-  // A directory made by mkdirRemote is made on its shard before its entry moves: the
-  // entry being replaced or removed carries the only record of it until then.
-  cluster_.settleDeferred();
   if (flags & RENAME_EXCHANGE) return exchangeAcrossShards(cred, srcDir, srcName, dstDir, dstName);
   MYFS_ASSIGN_OR_RETURN(moved, lookupChild(srcDir, srcName, cred));
   const InodeId ino = moved.inode->ino;
+  // A directory made by mkdirRemote is made on its shard before its entry moves: until
+  // then the entry (with its intent) is its only record.
+  MYFS_TRY(cluster_.settleDir(ino));
   // Write permission on both parents: checked by addEntry and removeEntry on their shards.
   if (moved.attr.isDir()) MYFS_TRY(refuseMoveUnder(ino, dstDir.inode->ino));  // not under itself
   auto existing = lookupChild(dstDir, dstName, cred);
   if (existing.ok()) {
     if (existing->inode->ino == ino) return okResult();
+    MYFS_TRY(cluster_.settleDir(existing->inode->ino));
     if (flags & RENAME_NOREPLACE) return Errno(EEXIST);
     if (moved.attr.isDir() && !existing->attr.isDir()) return Errno(ENOTDIR);
     if (!moved.attr.isDir() && existing->attr.isDir()) return Errno(EISDIR);
@@ -391,6 +393,8 @@ Result<void> VfsImpl::exchangeAcrossShards(const Cred& cred, const Node& srcDir,
   const InodeId ia = a.inode->ino;
   const InodeId ib = b.inode->ino;
   if (ia == ib) return okResult();
+  MYFS_TRY(cluster_.settleDir(ia));
+  MYFS_TRY(cluster_.settleDir(ib));
   if (a.attr.isDir()) MYFS_TRY(refuseMoveUnder(ia, dstDir.inode->ino));
   if (b.attr.isDir()) MYFS_TRY(refuseMoveUnder(ib, srcDir.inode->ino));
   const InodeId sp = srcDir.inode->ino;

@@ -23,6 +23,14 @@ void DeferredDirs::addConfirm(Entry entry) {
   recount(shard);
 }
 
+bool DeferredDirs::owesDir(InodeId ino) const {
+  const std::uint32_t shard = shardOfInode(ino);
+  if (!owes(shard)) return false;
+  std::lock_guard lock(mu_);
+  const auto& make = lists_[shard].make;
+  return std::any_of(make.begin(), make.end(), [ino](const Dir& d) { return d.intent.attr.ino == ino; });
+}
+
 DeferredDirs::Batch DeferredDirs::batch(std::uint32_t shard) const {
   std::lock_guard lock(mu_);
   return shard < lists_.size() ? lists_[shard] : Batch{};

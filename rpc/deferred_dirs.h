@@ -53,6 +53,8 @@ class DeferredDirs {
   bool owes(std::uint32_t shard) const {
     return shard < owed_.size() && owed_[shard].load(std::memory_order_acquire) != 0;
   }
+  // Whether directory `ino` is still to be made by its shard (listed, not answered).
+  bool owesDir(InodeId ino) const;
   // A copy of what `shard` is owed (left listed until done()).
   Batch batch(std::uint32_t shard) const;
   // How the shard answered for one directory of a batch.

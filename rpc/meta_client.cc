@@ -48,22 +48,25 @@ kj::Promise<Result<LinkCountResult>> sendLinkCount(Connection& c, InodeId ino, s
 }
 
 // Sends what `c`'s shard is owed after mkdirRemote (makeDirs, confirmDirs) ahead of
-// whatever follows on the connection. Never rejects: the call it precedes stands on its
-// own; `answered` tells whether the shard answered, `outcomes` how, per directory.
+// whatever follows on the connection; rejects if the shard does not answer. `answered`
+// tells whether it did, `outcomes` how, per directory; `unleased`: directories it made
+// or had without leasing them to us.
 kj::Promise<void> sendOwed(Connection& c, const DeferredDirs::Batch& batch,
-                           std::vector<DeferredDirs::Outcome>& outcomes, bool& answered) {
+                           std::vector<DeferredDirs::Outcome>& outcomes, std::vector<InodeId>& unleased,
+                           bool& answered) {
   kj::Vector<kj::Promise<void>> parts;
   if (!batch.make.empty()) {
     const auto n = static_cast<unsigned>(batch.make.size());
     auto req = c.cap<MetaService>().makeDirsRequest(capnp::MessageSize{4 + n * 20, 0});
     auto list = req.initDirs(n);
     for (unsigned i = 0; i < n; ++i) toWire(batch.make[i].intent, list[i]);
-    parts.add(req.send().then([&outcomes](capnp::Response<MetaService::MakeDirsResults>&& r) {
+    parts.add(req.send().then([&outcomes, &unleased](capnp::Response<MetaService::MakeDirsResults>&& r) {
       auto results = r.getResults();
       for (unsigned i = 0; i < results.size() && i < outcomes.size(); ++i) {
         const int err = results[i].getErr();
         if (err == 0) {
           outcomes[i] = DeferredDirs::Outcome::kMade;
+          if (!results[i].getLeased()) unleased.push_back(results[i].getAttr().getIno());
         } else if (err == EINVAL || err == EEXIST) {
           outcomes[i] = DeferredDirs::Outcome::kRefused;
         }
@@ -83,7 +86,7 @@ kj::Promise<void> sendOwed(Connection& c, const DeferredDirs::Batch& batch,
     }
     parts.add(req.send().ignoreResult());
   }
-  return kj::joinPromises(parts.releaseAsArray()).then([&answered]() { answered = true; }, [](kj::Exception&&) {});
+  return kj::joinPromises(parts.releaseAsArray()).then([&answered]() { answered = true; });
 }
 
 void logRefused(const DeferredDirs::Batch& batch, const std::vector<DeferredDirs::Outcome>& outcomes) {
@@ -148,10 +151,17 @@ class RpcMetaShard final : public MetaShard {
     });
   }
 
-  // Sends what this shard is owed (DeferredDirs) now, if anything.
+  // Sends what this shard is owed (DeferredDirs) now, if anything, as a call of its own
+  // (retried like any idempotent call).
   void settle() {
-    if (!cluster_.deferredDirs().owes(index_)) return;
-    (void)call<bool>(true, [](Connection&) { return kj::Promise<Result<bool>>(Result<bool>(true)); });
+    DeferredDirs& owed = cluster_.deferredDirs();
+    if (!owed.owes(index_)) return;
+    OwedBatch b(owed.batch(index_));
+    (void)callOnly<bool>(true, [&](Connection& c) -> kj::Promise<Result<bool>> {
+      b.unleased.clear();
+      return sendOwed(c, b.batch, b.outcomes, b.unleased, b.answered).then([] { return Result<bool>(true); });
+    });
+    finish(b);
   }
 
   Result<std::uint64_t> writeLease(InodeId ino) override {
@@ -423,26 +433,46 @@ class RpcMetaShard final : public MetaShard {
   }
 
  private:
+  // What one call sends ahead of itself, and how the shard answered.
+  struct OwedBatch {
+    explicit OwedBatch(DeferredDirs::Batch b)
+        : batch(std::move(b)), outcomes(batch.make.size(), DeferredDirs::Outcome::kUnanswered) {}
+    DeferredDirs::Batch batch;
+    std::vector<DeferredDirs::Outcome> outcomes;
+    std::vector<InodeId> unleased;
+    bool answered = false;
+  };
+
   // One call; what the shard is owed (DeferredDirs) goes first on the same connection.
+  // The call's own result stands whether or not the shard answered for those.
   template <typename T, typename Send>
   Result<T> call(bool idempotent, Send&& send) {
     DeferredDirs& owed = cluster_.deferredDirs();
     if (!owed.owes(index_)) return callOnly<T>(idempotent, send);
-    const DeferredDirs::Batch batch = owed.batch(index_);
-    std::vector<DeferredDirs::Outcome> outcomes(batch.make.size(), DeferredDirs::Outcome::kUnanswered);
-    bool answered = false;
+    OwedBatch b(owed.batch(index_));
     auto owedFirst = [&](Connection& c) -> kj::Promise<Result<T>> {
-      kj::Promise<void> owedSent = sendOwed(c, batch, outcomes, answered).eagerlyEvaluate(nullptr);
+      b.unleased.clear();
+      kj::Promise<void> owedSent = sendOwed(c, b.batch, b.outcomes, b.unleased, b.answered)
+                                       .catch_([](kj::Exception&&) {})
+                                       .eagerlyEvaluate(nullptr);
       return send(c).then([owedSent = kj::mv(owedSent)](Result<T>&& r) mutable {
         return owedSent.then([r = kj::mv(r)]() mutable { return kj::mv(r); });
       });
     };
     Result<T> out = callOnly<T>(idempotent, owedFirst);
-    if (answered) {
-      logRefused(batch, outcomes);
-      owed.done(index_, batch, outcomes);
-    }
+    finish(b);
     return out;
+  }
+
+  void finish(const OwedBatch& b) {
+    if (!b.answered) return;
+    logRefused(b.batch, b.outcomes);
+    cluster_.deferredDirs().done(index_, b.batch, b.outcomes);
+    // A directory the shard did not lease to us: whatever we cached of it (from
+    // mkdirRemote) is not covered by a lease any more.
+    if (LeaseListener* l = cluster_.leaseListener(); l != nullptr && !b.unleased.empty()) {
+      (void)l->recall(index_, b.unleased);
+    }
   }
 
   template <typename T, typename Send>
@@ -478,6 +508,10 @@ template <typename A, typename B, typename SendA, typename SendB, typename Again
 std::pair<Result<A>, Result<B>> inParallel(RpcCluster& cluster, const RetryPolicy& retry, std::uint32_t shardA,
                                            SendA&& sendA, AgainA&& againA, std::uint32_t shardB, SendB&& sendB,
                                            AgainB&& againB) {
+  // These calls go straight to the connections: what either shard is owed goes first.
+  for (std::uint32_t shard : {shardA, shardB}) {
+    if (cluster.deferredDirs().owes(shard)) settleOwed(cluster, shard);
+  }
   Outcome<A> a;
   Outcome<B> b;
   std::string addressA, addressB;

@@ -406,6 +406,12 @@ Result<Attr> RpcCluster::mkdirRemote(const Cred& cred, InodeId parent, std::stri
   return made;
 }
 
+Result<void> RpcCluster::settleDir(InodeId ino) {
+  if (!deferred_.owesDir(ino)) return okResult();
+  settleOwed(*this, shardOfInode(ino));
+  return deferred_.owesDir(ino) ? Result<void>(Errno(EIO)) : okResult();
+}
+
 void RpcCluster::settleDeferred() {
   // Directories first: making them owes their parents' shards a confirmation.
   for (std::uint32_t shard : deferred_.shardsOwed()) {

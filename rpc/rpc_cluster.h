@@ -50,6 +50,7 @@ class RpcCluster final : public Cluster {
   Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                            std::uint32_t mode) override;
   void settleDeferred() override;
+  Result<void> settleDir(InodeId ino) override;
   // What the shards are owed after mkdirRemote.
   DeferredDirs& deferredDirs() { return deferred_; }
   // Directories a shard may be owed before they are sent on their own.

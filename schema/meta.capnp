@@ -303,9 +303,9 @@ interface MetaService {
 
   makeReservedDir @29 (cred :Cred, ino :UInt64, parent :UInt64, mode :UInt32)
       -> (result :AttrResult);
-  # A mkdir across shards in one round trip: this call and addEntry on the parent's shard
-  # go out together. Makes directory `ino` (a number this session reserved) linked from
-  # the start (nlink 2, ".." = parent). If the entry fails the client undoes this with
-  # linkCount(ino, -1); if this fails it removes the entry (removeEntry).
+  # A mkdir across shards by clients that do not use mkdirRemote: this call, then addEntry
+  # on the parent's shard. Makes directory `ino` (a number this session reserved) linked
+  # from the start (nlink 2, ".." = parent). If the entry fails the client undoes this
+  # with linkCount(ino, -1).
   # Errors: EINVAL (not reserved by this session, or used already), ENOSPC.
 }

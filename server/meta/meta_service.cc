@@ -444,9 +444,12 @@ kj::Promise<void> MetaServiceImpl::makeDirs(MakeDirsContext context) {
     Result<Attr> r = made[i] ? Result<Attr>(made[i]->attr) : Result<Attr>(made[i].error());
     leaseReply(r);
     const std::uint64_t leaseTo = intents[i].leaseTo;
-    if (r && made[i]->made && leaseTo != 0 && leaseTo != session_ && state_->leases.hasSession(leaseTo)) {
+    if (r && made[i]->made && leaseTo != 0 && leaseTo != session_ && state_->sessions.find(leaseTo) != nullptr) {
+      // The creator cached it from mkdirRemote: leased, or told to drop it.
       const InodeId inos[1] = {r->ino};
-      (void)state_->leases.grant(leaseTo, inos);  // the creator cached it from mkdirRemote
+      if (!state_->leases.grant(leaseTo, inos)) {
+        recallSession(state_, leaseTo, {r->ino}).detach([](kj::Exception&&) {});
+      }
     }
     toWire(r, out[i]);
   }

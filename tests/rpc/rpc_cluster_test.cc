@@ -242,6 +242,37 @@ TEST_F(RpcClusterTest, ADirectoryMadeInOneCallIsOwedToItsShardUntilTheNextCallTh
   other.reset();
 }
 
+// Calls that go straight to two shards at once (the two-step mkdir's entry and link) send
+// what is owed first, as every other call does: the entry lands in a directory made by
+// mkdirRemote just before. A directory whose shard cannot be reached stays owed, and
+// settleDir says so (EIO) until the shard is back.
+TEST_F(RpcClusterTest, OwedDirectoriesGoAheadOfParallelCallsAndSettleDirWaitsForTheirShard) {
+  std::unique_ptr<ThreadServer> other = useTwoShards();
+  Cred root;
+  auto range = cluster_->shard(1).reserveInodes(2);
+  ASSERT_TRUE(range.ok());
+  Result<Attr> d = cluster_->mkdirRemote(root, kRootIno, "d", range->first, S_IFDIR | 0755);
+  ASSERT_TRUE(d.ok()) << d.err();
+  Result<Attr> e = cluster_->shard(0).makeInode(root, d->ino, S_IFDIR | 0755, "");
+  ASSERT_TRUE(e.ok()) << e.err();
+  Cluster::EntryAndLink both = cluster_->addEntryAndLink(root, d->ino, "e", e->ino, S_IFDIR | 0755);
+  ASSERT_TRUE(both.entry.ok()) << both.entry.err();
+  ASSERT_TRUE(both.link.ok()) << both.link.err();
+  EXPECT_EQ(e->ino, cluster_->shard(1).lookup(root, d->ino, "e", nullptr)->ino);
+
+  Result<Attr> f = cluster_->mkdirRemote(root, kRootIno, "f", range->first + 1, S_IFDIR | 0755);
+  ASSERT_TRUE(f.ok()) << f.err();
+  other->stop();
+  EXPECT_EQ(EIO, cluster_->settleDir(f->ino).err());
+  EXPECT_TRUE(cluster_->deferredDirs().owesDir(f->ino));
+  other->start();
+  EXPECT_TRUE(cluster_->settleDir(f->ino).ok());
+  EXPECT_FALSE(cluster_->deferredDirs().owesDir(f->ino));
+  EXPECT_TRUE(cluster_->settleDir(d->ino).ok());  // not owed: nothing to do
+  cluster_.reset();
+  other.reset();
+}
+
 // Every thread has its own connections: what one thread's mkdirs left owed goes ahead of
 // any thread's next call to that shard, so another thread finds the directories at once.
 TEST_F(RpcClusterTest, ADirectoryOneThreadMadeIsThereForAnotherThreadsNextCall) {
