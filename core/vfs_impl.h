@@ -130,7 +130,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   struct ShardLeases {
     std::atomic<std::int64_t> validUntilMs{0};  // steady-clock ms
     std::atomic<std::uint64_t> floor{0};        // tokens up to this one are void
-    std::atomic<std::uint64_t> recalls{0};      // recalls received so far
+    std::atomic<std::uint64_t> recalls{0};      // recalls received so far (and sessions replaced)
+    std::atomic<bool> hadSession{false};        // a session with the shard began before
     std::mutex forgetMu;
     std::vector<InodeId> forgotten;  // GUARDED_BY(forgetMu)
     std::vector<WriteGrant> releasedWrites;  // GUARDED_BY(forgetMu)

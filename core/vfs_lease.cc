@@ -94,7 +94,8 @@ void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint
   if (shard >= mount_.shardCount) return;
   ShardLeases& l = leases_[shard];
   l.floor.store(leaseTokens_.load());
-  l.recalls.fetch_add(1);  // a reply of the old session still on its way must not install a lease
+  // A reply of the session this one replaces, still on its way, must not install a lease.
+  if (l.hadSession.exchange(true)) l.recalls.fetch_add(1);
   l.validUntilMs.store(trustedUntil(sentMs, leaseMs));
   dropWriteLeases(shard);
   std::lock_guard lock(l.forgetMu);
@@ -158,6 +159,7 @@ void VfsImpl::voidAllLeases() {
     ShardLeases& l = leases_[s];
     l.floor.store(leaseTokens_.load());
     l.validUntilMs.store(0);
+    l.hadSession.store(false);  // no reply of the parent's sessions reaches this process
     new (&l.forgetMu) std::mutex();
     l.forgotten.clear();
     l.releasedWrites.clear();
