@@ -300,6 +300,9 @@ class MetaStore {
   // `chosen`: a number reserved earlier (0: the next one).
   Result<InodeRecord> newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent, std::uint32_t mode,
                                InodeId chosen = 0);
+  // mkdir (remoteIno 0: the inode here) and mkdirRemote (the entry holds the intent).
+  Result<Attr> makeDirectory(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
+                             InodeId remoteIno, std::uint64_t leaseTo);
   // Loads directory `parent` for a new entry `name` (mkdir, symlink; mu_ held): EEXIST
   // when the name exists or is "." or "..", ENOENT when parent is being removed, EACCES
   // without w+x, and the errors of loadSearchableDir and checkName.

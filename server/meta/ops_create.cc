@@ -63,16 +63,25 @@ Result<InodeRecord> MetaStore::loadDirForNewEntry(const Cred& cred, InodeId pare
 }
 
 Result<Attr> MetaStore::mkdir(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode) {
+  return makeDirectory(cred, parent, name, mode, 0, 0);
+}
+
+Result<Attr> MetaStore::makeDirectory(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
+                                      InodeId remoteIno, std::uint64_t leaseTo) {
   std::lock_guard<std::mutex> lock(mu_);
   MYFS_ASSIGN_OR_RETURN(dir, loadDirForNewEntry(cred, parent, name));
   if (dir.attr.nlink >= kDirLinkMax) return Errno(EMLINK);
 
   MetaTxn txn = beginTxn();
-  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFDIR | (mode & 01777)));
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFDIR | (mode & 01777), remoteIno));
   rec.attr.nlink = 2;
   rec.attr.parent = parent;
-  txn.createInode(rec);
-  txn.putDentry(parent, name, DentryRecord{rec.attr.ino, S_IFDIR}, true);
+  if (remoteIno == 0) {
+    txn.createInode(rec);
+    txn.putDentry(parent, name, DentryRecord{rec.attr.ino, S_IFDIR}, true);
+  } else {
+    txn.putDentry(parent, name, DentryRecord{remoteIno, S_IFDIR, DirIntent{rec.attr, leaseTo}}, true);
+  }
   InodeRecord before = dir;
   ++dir.attr.nlink;
   touchDir(dir, rec.attr.ctimeNs);
@@ -138,21 +147,7 @@ Result<Attr> MetaStore::makeReservedDir(const Cred& cred, std::uint64_t owner, I
 Result<Attr> MetaStore::mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                                     std::uint32_t mode, std::uint64_t leaseTo) {
   if (ino == 0 || isLocal(ino) || shardOfInode(ino) >= sb_.shardCount) return Errno(EINVAL);
-  std::lock_guard<std::mutex> lock(mu_);
-  MYFS_ASSIGN_OR_RETURN(dir, loadDirForNewEntry(cred, parent, name));
-  if (dir.attr.nlink >= kDirLinkMax) return Errno(EMLINK);
-
-  MetaTxn txn = beginTxn();
-  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFDIR | (mode & 01777), ino));
-  rec.attr.nlink = 2;
-  rec.attr.parent = parent;
-  txn.putDentry(parent, name, DentryRecord{ino, S_IFDIR, DirIntent{rec.attr, leaseTo}}, true);
-  InodeRecord before = dir;
-  ++dir.attr.nlink;
-  touchDir(dir, rec.attr.ctimeNs);
-  txn.updateInode(before, dir);
-  MYFS_TRY(commit(txn));
-  return rec.attr;
+  return makeDirectory(cred, parent, name, mode, ino, leaseTo);
 }
 
 Result<void> MetaStore::confirmDirs(std::span<const DirEntryRef> entries) {
