@@ -7,6 +7,7 @@
 //   myfs_bench data DIR MIB             sequential write+fsync and read, 4 KiB random reads
 //   myfs_bench floor                    loopback round trips: unix and TCP sockets
 //   myfs_bench rpc                      a null Cap'n Proto call to metadata shard 0 (MYFS_META)
+//   myfs_bench null INO                 a null call to the shard of directory INO
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -128,7 +130,7 @@ void runSelf(std::vector<std::string> args) {
 
 int meta(const std::string& dir, int files, int threads) {
   const std::string d = metaDir(dir, threads);
-  if (mkdir(d.c_str(), 0755) != 0) die("mkdir");
+  if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) die("mkdir");  // made beforehand: empty
   auto name = [&](int i) { return metaFile(d, i); };
   const std::string t = "_t" + std::to_string(threads);
   phase("create" + t, threads, files, "ops/s", [&](int a, int b) {
@@ -306,6 +308,27 @@ double pingPong(int family, bool sameCpu) {
   return us[us.size() / 2];
 }
 
+// The null call to the shard that holds directory `ino` (getattr of it): the floor of the
+// operations made in that directory.
+int nullCall(myfs::InodeId ino) {
+  std::string error;
+  auto config = myfs::rpc::ClusterConfig::fromEnvironment(&error);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
+  myfs::rpc::RpcCluster cluster(std::move(*config));
+  std::vector<double> us;
+  for (int i = 0; i < 22000; ++i) {
+    auto t = Clock::now();
+    if (!cluster.shardOf(ino).getattr(ino)) return 1;
+    if (i >= 2000) us.push_back(secondsSince(t) * 1e6);
+  }
+  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+  report("rpc_null_call", us[us.size() / 2], "us");
+  return 0;
+}
+
 int rpc() {
   std::string error;
   auto config = myfs::rpc::ClusterConfig::fromEnvironment(&error);
@@ -404,7 +427,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "rpc") return rpc();
+  if (mode == "null" && argc == 3) return nullCall(std::strtoull(argv[2], nullptr, 10));
   if (mode == "spawn" && argc == 3) return spawn(std::atoi(argv[2]));
-  std::fprintf(stderr, "usage: myfs_bench meta DIR FILES THREADS | data DIR MIB | floor | rpc | spawn N\n");
+  std::fprintf(stderr, "usage: myfs_bench meta DIR FILES THREADS | data DIR MIB | floor | rpc | null INO | spawn N\n");
   return 2;
 }
