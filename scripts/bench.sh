@@ -6,7 +6,7 @@
 # library's cost for programs that do not use /myfs: per exec (SPAWNS runs of /bin/true)
 # and per kernel call it passes through (shim_bench, Google Benchmark).
 # The 1-thread uncached operations are also measured in ROUNDS rounds, each against a
-# null call made just before it.
+# null call made just before it to the shard holding the round's directory.
 #   FILES=10000 MIB=1024 ROUNDS=5 bash scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
