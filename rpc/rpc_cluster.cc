@@ -413,11 +413,10 @@ Result<void> RpcCluster::settleDir(InodeId ino) {
 }
 
 void RpcCluster::settleDeferred() {
-  // Directories first: making them owes their parents' shards a confirmation.
-  for (std::uint32_t shard : deferred_.shardsOwed()) {
-    if (!deferred_.batch(shard).make.empty()) settleOwed(*this, shard);
+  // Twice: the directories made in the first pass owe their parents' shards a confirmation.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint32_t shard : deferred_.shardsOwed()) settleOwed(*this, shard);
   }
-  for (std::uint32_t shard : deferred_.shardsOwed()) settleOwed(*this, shard);
 }
 
 Cluster::EntryAndLink RpcCluster::addEntryAndLink(const Cred& cred, InodeId parent, std::string_view name,

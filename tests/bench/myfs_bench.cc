@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -308,44 +309,42 @@ double pingPong(int family, bool sameCpu) {
   return us[us.size() / 2];
 }
 
-// The null call to the shard that holds directory `ino` (getattr of it): the floor of the
-// operations made in that directory.
-int nullCall(myfs::InodeId ino) {
+// Median of null calls (getattr of `ino`) to the shard that holds it, in µs.
+double medianNullCall(myfs::rpc::RpcCluster& cluster, myfs::InodeId ino) {
+  std::vector<double> us;
+  for (int i = 0; i < 22000; ++i) {
+    auto t = Clock::now();
+    if (!cluster.shardOf(ino).getattr(ino)) die("null call");
+    if (i >= 2000) us.push_back(secondsSince(t) * 1e6);
+  }
+  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+  return us[us.size() / 2];
+}
+
+std::optional<myfs::rpc::RpcCluster> clusterFromEnvironment() {
   std::string error;
   auto config = myfs::rpc::ClusterConfig::fromEnvironment(&error);
   if (!config) {
     std::fprintf(stderr, "%s\n", error.c_str());
-    return 1;
+    return std::nullopt;
   }
-  myfs::rpc::RpcCluster cluster(std::move(*config));
-  std::vector<double> us;
-  for (int i = 0; i < 22000; ++i) {
-    auto t = Clock::now();
-    if (!cluster.shardOf(ino).getattr(ino)) return 1;
-    if (i >= 2000) us.push_back(secondsSince(t) * 1e6);
-  }
-  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
-  report("rpc_null_call", us[us.size() / 2], "us");
+  return std::optional<myfs::rpc::RpcCluster>(std::in_place, std::move(*config));
+}
+
+// The null call to the shard that holds directory `ino`: the floor of the operations
+// made in that directory.
+int nullCall(myfs::InodeId ino) {
+  auto cluster = clusterFromEnvironment();
+  if (!cluster) return 1;
+  report("rpc_null_call", medianNullCall(*cluster, ino), "us");
   return 0;
 }
 
 int rpc() {
-  std::string error;
-  auto config = myfs::rpc::ClusterConfig::fromEnvironment(&error);
-  if (!config) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 1;
-  }
-  myfs::rpc::RpcCluster cluster(std::move(*config));
-  std::vector<double> us;
-  for (int i = 0; i < 22000; ++i) {
-    auto t = Clock::now();
-    auto r = cluster.shard(0).getattr(myfs::kRootIno);
-    if (!r) return 1;
-    if (i >= 2000) us.push_back(secondsSince(t) * 1e6);
-  }
-  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
-  report("rpc_null_call", us[us.size() / 2], "us");
+  auto c = clusterFromEnvironment();
+  if (!c) return 1;
+  myfs::rpc::RpcCluster& cluster = *c;
+  report("rpc_null_call", medianNullCall(cluster, myfs::kRootIno), "us");
 
   // The same server doing real work: create then unlink RPCs straight from this process
   // (no path walk, no client caches), so the server's share of a create is plain to see.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "server/meta/meta_store.h"
+#include "tests/server/store_test_util.h"
 #include "tests/server/temp_dir.h"
 
 namespace myfs::server {
@@ -15,19 +16,10 @@ namespace {
 
 using testing::TempDir;
 
-Cred user(std::uint32_t uid, std::uint32_t gid) {
-  Cred c;
-  c.uid = uid;
-  c.gid = gid;
-  return c;
-}
-
-const Cred kRoot = user(0, 0);
-const Cred kAlice = user(1000, 1000);
-const Cred kBob = user(1001, 1001);
-
-#define EXPECT_ERRNO(expr, e) EXPECT_EQ((expr).err(), e) << #expr
-#define ASSERT_OK(expr) ASSERT_EQ((expr).err(), 0) << #expr << ": " << errnoName((expr).err())
+using testing::kAlice;
+using testing::kBob;
+using testing::kRoot;
+using testing::user;
 
 class DeferredMkdirTest : public ::testing::Test {
  protected:
