@@ -73,6 +73,13 @@ class MetaShard {
   // the grant's generation; 0: not granted (the client then keeps nothing to itself for
   // long: it writes back at close as always).
   virtual Result<std::uint64_t> writeLease(InodeId /*ino*/) { return std::uint64_t{0}; }
+  // Delegates directory `dir` to this client's session (schema delegateDir): the names in
+  // it (at most maxEntries: E2BIG) and `reserve` numbers for files made on our own
+  // (Cluster::createAhead). ENOSYS: this cluster does not delegate.
+  virtual Result<DirDelegation> delegateDir(const Cred& /*cred*/, InodeId /*dir*/, std::uint32_t /*maxEntries*/,
+                                            std::uint32_t /*reserve*/) {
+    return Errno(ENOSYS);
+  }
 };
 
 // The client's side of metadata leases (schema/meta.capnp, openSession). A Cluster whose
@@ -114,6 +121,9 @@ class LeaseListener {
   // session lives on: the next renewal is to carry them again.
   virtual void renewalFailed(std::uint32_t /*shard*/, std::vector<InodeId> /*forgotten*/,
                              std::vector<WriteGrant> /*released*/) {}
+  // The server refused to make a file this client made under a delegation (createAhead):
+  // it is gone (err: why).
+  virtual void fileLost(const FileIntent& /*file*/, int /*err*/) {}
 };
 
 // One chunk-range write or read, addressed by file and chunk.
@@ -199,7 +209,13 @@ class Cluster {
                                    InodeId /*ino*/, std::uint32_t /*mode*/) {
     return Errno(ENOSYS);
   }
-  // Sends now what mkdirRemote left owed to the shards (at sync, fork, exec, exit).
+  // A file made on our own under a delegation of its parent (FileIntent): owed to the
+  // parent's shard from now on, sent at once without waiting for the answer, and sent
+  // again ahead of this client's calls there until answered. A refusal reaches
+  // LeaseListener::fileLost. ENOSYS: this cluster does not take them.
+  virtual Result<void> createAhead(const FileIntent& /*file*/) { return Errno(ENOSYS); }
+  // Sends now what mkdirRemote and createAhead left owed to the shards, and waits for the
+  // answers (at sync, fork, exec, exit, and before answering a delegation's recall).
   virtual void settleDeferred() {}
   // Has directory `ino` made on its shard if this client still owes it there (made by
   // mkdirRemote, or met through a lookup, and not yet answered for): EIO when the shard

@@ -120,6 +120,30 @@ struct DirIntent {
   bool operator==(const DirIntent&) const = default;
 };
 
+// A directory delegated to one client session (schema delegateDir): nobody else reads or
+// changes its names until the server recalls it (its write lease), so that client knows
+// every name in it and makes regular files there on its own (FileIntent, makeFiles).
+struct DirDelegation {
+  std::uint64_t gen = 0;          // the grant's generation (that of the write lease on it)
+  Attr attr;                      // the directory at the grant
+  std::vector<DirEntry> entries;  // every name in it at the grant
+  InodeRange numbers;             // set aside on its shard for the files made under it
+
+  bool operator==(const DirDelegation&) const = default;
+};
+
+// A regular file a client made on its own in a directory delegated to it: what the
+// directory's shard is to make (schema makeFiles).
+struct FileIntent {
+  Cred cred;         // whose create it was
+  InodeId parent = 0;
+  std::string name;
+  Attr attr;               // as newInodeAttr made it (one of the delegation's numbers); nlink 1
+  std::uint64_t gen = 0;   // the delegation it was made under
+
+  bool operator==(const FileIntent&) const = default;
+};
+
 // Cluster constants, served by every metadata shard.
 struct MountInfo {
   std::uint32_t chunkSize = 0;

@@ -27,6 +27,25 @@ bool mayAccess(const Attr& attr, const Cred& cred, int mask) {
   return (bits & static_cast<std::uint32_t>(mask)) == static_cast<std::uint32_t>(mask);
 }
 
+Attr newInodeAttr(const Cred& cred, const Attr* parent, std::uint32_t mode, InodeId ino, std::int64_t now) {
+  Attr a;
+  a.ino = ino;
+  a.mode = mode;
+  a.uid = cred.uid;
+  a.gid = cred.gid;
+  if (parent != nullptr && (parent->mode & S_ISGID)) {
+    a.gid = parent->gid;
+    if (S_ISDIR(mode)) {
+      a.mode |= S_ISGID;
+    } else if ((a.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && cred.uid != 0 && !cred.inGroup(a.gid)) {
+      a.mode &= ~static_cast<std::uint32_t>(S_ISGID);  // mode_strip_sgid's rule
+    }
+  }
+  a.atimeNs = a.mtimeNs = a.ctimeNs = now;
+  a.version = 1;
+  return a;
+}
+
 std::uint8_t direntType(std::uint32_t mode) {
   switch (mode & S_IFMT) {
     case S_IFREG: return DT_REG;

@@ -55,6 +55,14 @@ inline constexpr int kMayExec = 1;
 // execute when any execute bit is set or the inode is a directory.
 bool mayAccess(const Attr& attr, const Cred& cred, int mask);
 
+// The attributes of an inode `cred` makes in directory `parent` (nullptr: none known)
+// with type and permission bits `mode` and number `ino`, before the link count: owner
+// and group by Linux's rules (a setgid directory hands down its group, to directories
+// its setgid bit; a file's setgid bit goes when its maker is not in that group), all
+// three times `now`, version 1. The servers make inodes by it, and a client that makes
+// files on its own (a delegated directory) predicts them by it.
+Attr newInodeAttr(const Cred& cred, const Attr* parent, std::uint32_t mode, InodeId ino, std::int64_t now);
+
 // The DT_* value for a mode's type bits.
 std::uint8_t direntType(std::uint32_t mode);
 

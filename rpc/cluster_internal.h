@@ -38,6 +38,7 @@ struct RpcCluster::State {
 // Members in destruction order: connections before the loop they belong to.
 struct RpcCluster::DirectState {
   ~DirectState() {
+    loop->dropAhead();
     meta.clear();
     data.clear();
     // Let deferred destructions (Connection::markBroken) run while the loop still works:
@@ -95,8 +96,10 @@ Cluster::EntryAndLink addEntryAndLinkInParallel(RpcCluster& cluster, const Retry
 // Schema mkdirRemote on the parent's shard.
 Result<Attr> mkdirRemoteCall(RpcCluster& cluster, const Cred& cred, InodeId parent, std::string_view name,
                              InodeId ino, std::uint32_t mode, std::uint64_t leaseTo);
-// Sends `shard` what it is owed after mkdirRemote (RpcCluster::deferredDirs), if anything.
+// Sends `shard` what it is owed (RpcCluster::deferredDirs), if anything, and waits.
 void settleOwed(RpcCluster& cluster, std::uint32_t shard);
+// Sends `shard` the files owed to it that this thread has not sent yet, without waiting.
+void pushOwedFiles(RpcCluster& cluster, std::uint32_t shard);
 std::unique_ptr<DataPlane> makeRpcDataPlane(RpcCluster& cluster, std::uint32_t servers, const RetryPolicy& retry);
 
 }  // namespace myfs::rpc

@@ -76,6 +76,19 @@ void toWire(const DirIntent& d, schema::DirIntent::Builder b) {
   b.setLeaseTo(d.leaseTo);
 }
 
+FileIntent fromWire(schema::FileIntent::Reader f) {
+  return FileIntent{fromWire(f.getCred()), f.getParent(), std::string(f.getName().cStr(), f.getName().size()),
+                    fromWire(f.getAttr()), f.getGen()};
+}
+
+void toWire(const FileIntent& f, schema::FileIntent::Builder b) {
+  toWire(f.cred, b.initCred());
+  b.setParent(f.parent);
+  b.setName(capnp::Text::Reader(f.name.data(), f.name.size()));
+  toWire(f.attr, b.initAttr());
+  b.setGen(f.gen);
+}
+
 Result<Attr> fromWire(schema::AttrResult::Reader in) {
   if (in.getErr() != 0) return Errno(in.getErr());
   Attr a = fromWire(in.getAttr());
@@ -181,6 +194,34 @@ void toWire(const Result<DirPage>& r, schema::MetaService::ReaddirResults::Build
   const std::string& next = r->nextCookie;
   out.setNextCookie(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(next.data()), next.size()));
   out.setEof(r->eof);
+}
+
+Result<DirDelegation> fromWire(schema::MetaService::DelegateDirResults::Reader in) {
+  if (in.getErr() != 0) return Errno(in.getErr());
+  DirDelegation out;
+  out.gen = in.getGen();
+  out.attr = fromWire(in.getAttr());
+  for (auto e : in.getEntries()) {
+    out.entries.push_back(DirEntry{std::string(e.getName().cStr(), e.getName().size()), e.getIno(), e.getType()});
+  }
+  out.numbers = InodeRange{in.getFirst(), in.getCount()};
+  return out;
+}
+
+void toWire(const Result<DirDelegation>& r, schema::MetaService::DelegateDirResults::Builder out) {
+  out.setErr(r.err());
+  if (!r) return;
+  out.setGen(r->gen);
+  toWire(r->attr, out.initAttr());
+  auto list = out.initEntries(static_cast<unsigned>(r->entries.size()));
+  for (unsigned i = 0; i < r->entries.size(); ++i) {
+    const DirEntry& e = r->entries[i];
+    list[i].setName(capnp::Text::Reader(e.name.data(), e.name.size()));
+    list[i].setIno(e.ino);
+    list[i].setType(e.type);
+  }
+  out.setFirst(r->numbers.first);
+  out.setCount(r->numbers.count);
 }
 
 Result<UnlinkResult> fromWire(schema::MetaService::UnlinkResults::Reader in) {

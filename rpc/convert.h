@@ -34,6 +34,9 @@ void toWire(const FileLock& l, schema::FileLock::Builder b);
 DirIntent fromWire(schema::DirIntent::Reader d);
 void toWire(const DirIntent& d, schema::DirIntent::Builder b);
 
+FileIntent fromWire(schema::FileIntent::Reader f);
+void toWire(const FileIntent& f, schema::FileIntent::Builder b);
+
 Result<Attr> fromWire(schema::AttrResult::Reader r);
 void toWire(const Result<Attr>& r, schema::AttrResult::Builder b);
 
@@ -53,6 +56,9 @@ void toWire(const Result<CreateResult>& r, schema::MetaService::CreateResults::B
 
 Result<DirPage> fromWire(schema::MetaService::ReaddirResults::Reader r);
 void toWire(const Result<DirPage>& r, schema::MetaService::ReaddirResults::Builder b);
+
+Result<DirDelegation> fromWire(schema::MetaService::DelegateDirResults::Reader r);
+void toWire(const Result<DirDelegation>& r, schema::MetaService::DelegateDirResults::Builder b);
 
 Result<UnlinkResult> fromWire(schema::MetaService::UnlinkResults::Reader r);
 void toWire(const Result<UnlinkResult>& r, schema::MetaService::UnlinkResults::Builder b);

@@ -4,7 +4,7 @@
 
 namespace myfs::rpc {
 
-DeferredDirs::DeferredDirs(std::uint32_t shards) : lists_(shards), owed_(shards) {}
+DeferredDirs::DeferredDirs(std::uint32_t shards) : lists_(shards), files_(shards), owed_(shards) {}
 
 std::size_t DeferredDirs::addMake(Dir dir) {
   const std::uint32_t shard = shardOfInode(dir.intent.attr.ino);
@@ -62,6 +62,60 @@ void DeferredDirs::done(std::uint32_t shard, const Batch& batch, const std::vect
   for (Entry& e : toConfirm) addConfirm(std::move(e));
 }
 
+std::size_t DeferredDirs::addFile(FileIntent file) {
+  const std::uint32_t shard = shardOfInode(file.parent);
+  std::lock_guard lock(mu_);
+  if (shard >= files_.size()) return 0;
+  files_[shard].push_back(OwedFile{std::move(file), 0});
+  recount(shard);
+  return files_[shard].size();
+}
+
+std::vector<FileIntent> DeferredDirs::takeFiles(std::uint32_t shard, std::uint64_t conn, bool all) {
+  std::vector<FileIntent> out;
+  std::lock_guard lock(mu_);
+  if (shard >= files_.size()) return out;
+  for (OwedFile& f : files_[shard]) {
+    if (!all && conn != 0 && f.sentOn == conn) continue;
+    f.sentOn = conn;
+    out.push_back(f.intent);
+  }
+  return out;
+}
+
+std::vector<std::pair<FileIntent, int>> DeferredDirs::filesDone(std::uint32_t shard, std::span<const FileIntent> files,
+                                                                std::span<const int> errs) {
+  std::vector<std::pair<FileIntent, int>> refused;
+  std::lock_guard lock(mu_);
+  if (shard >= files_.size()) return refused;
+  auto& list = files_[shard];
+  for (std::size_t i = 0; i < files.size() && i < errs.size(); ++i) {
+    auto it = std::find_if(list.begin(), list.end(),
+                           [&](const OwedFile& f) { return f.intent.attr.ino == files[i].attr.ino; });
+    if (it == list.end()) continue;  // another batch was answered for it first
+    if (errs[i] != 0) refused.emplace_back(std::move(it->intent), errs[i]);
+    list.erase(it);
+  }
+  recount(shard);
+  return refused;
+}
+
+void DeferredDirs::filesUnsent(std::uint32_t shard, std::uint64_t conn) {
+  std::lock_guard lock(mu_);
+  if (shard >= files_.size()) return;
+  for (OwedFile& f : files_[shard]) {
+    if (f.sentOn == conn) f.sentOn = 0;
+  }
+}
+
+bool DeferredDirs::owesFile(InodeId ino) const {
+  const std::uint32_t shard = shardOfInode(ino);
+  if (!owes(shard)) return false;
+  std::lock_guard lock(mu_);
+  const auto& list = files_[shard];
+  return std::any_of(list.begin(), list.end(), [ino](const OwedFile& f) { return f.intent.attr.ino == ino; });
+}
+
 std::vector<std::uint32_t> DeferredDirs::shardsOwed() const {
   std::vector<std::uint32_t> out;
   for (std::uint32_t i = 0; i < owed_.size(); ++i) {
@@ -72,7 +126,8 @@ std::vector<std::uint32_t> DeferredDirs::shardsOwed() const {
 
 void DeferredDirs::recount(std::uint32_t shard) {
   const Batch& b = lists_[shard];
-  owed_[shard].store(static_cast<std::uint32_t>(b.make.size() + b.confirm.size()), std::memory_order_release);
+  owed_[shard].store(static_cast<std::uint32_t>(b.make.size() + b.confirm.size() + files_[shard].size()),
+                     std::memory_order_release);
 }
 
 }  // namespace myfs::rpc

@@ -1,13 +1,17 @@
-// DeferredDirs: what this client owes the metadata shards after a mkdir across shards
-// made in one call to the parent's shard (schema mkdirRemote): per shard, the directories
+// DeferredDirs: what this client owes the metadata shards: after a mkdir across shards
+// made in one call to the parent's shard (schema mkdirRemote), per shard, the directories
 // it is to make (makeDirs) and the entries whose intents may go because their
-// directories are made (confirmDirs).
+// directories are made (confirmDirs); and the files made on our own in directories
+// delegated to us (makeFiles), each sent at once by the thread that made it without
+// waiting for the answer.
 //
-// Both go out ahead of the client's next call to that shard, on the same connection,
-// so the shard makes a directory before it serves any call that may name it; a shard
-// with nothing owed costs one atomic load per call. Entries stay listed until a batch
-// carrying them is answered: a thread that calls the shard meanwhile sends them again
-// (both calls are idempotent), so no call of any thread overtakes the making.
+// All go out ahead of the client's next call to that shard, on the same connection,
+// so the shard makes a directory or file before it serves any call that may name it; a
+// shard with nothing owed costs one atomic load per call. Entries stay listed until a
+// batch carrying them is answered: a thread that calls the shard meanwhile sends them
+// again (the calls are idempotent), so no call of any thread overtakes the making; a
+// file in flight on the very connection a call goes on is not sent again (the shard
+// answers a connection's calls in order).
 //
 // Thread-safe.
 #pragma once
@@ -16,6 +20,8 @@
 #include <cstdint>
 #include <mutex>
 #include <new>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -40,7 +46,8 @@ class DeferredDirs {
   struct Batch {
     std::vector<Dir> make;
     std::vector<Entry> confirm;
-    bool empty() const { return make.empty() && confirm.empty(); }
+    std::vector<FileIntent> files;
+    bool empty() const { return make.empty() && confirm.empty() && files.empty(); }
   };
 
   // The directory's shard (shardOfInode(dir.intent.attr.ino)) is to make it. Returns how
@@ -67,6 +74,21 @@ class DeferredDirs {
   // confirmations sent leave.
   void done(std::uint32_t shard, const Batch& batch, const std::vector<Outcome>& outcomes);
 
+  // A file made under a delegation of its parent, to be made by the parent's shard.
+  // Returns how many files that shard is owed now.
+  std::size_t addFile(FileIntent file);
+  // The files owed to `shard` to send on connection `conn` (Connection::id): every one
+  // not in flight on that connection (all: every one); marks them in flight on it.
+  std::vector<FileIntent> takeFiles(std::uint32_t shard, std::uint64_t conn, bool all);
+  // makeFiles answered for these files of `shard` (errs[i]: files[i]'s errno, 0: made or
+  // there): they leave the list. Returns those it refused (the caller reports them lost).
+  std::vector<std::pair<FileIntent, int>> filesDone(std::uint32_t shard, std::span<const FileIntent> files,
+                                                    std::span<const int> errs);
+  // Connection `conn` broke with files of `shard` in flight: they are to be sent again.
+  void filesUnsent(std::uint32_t shard, std::uint64_t conn);
+  // Whether file `ino` is still to be made by its shard (listed, not answered).
+  bool owesFile(InodeId ino) const;
+
   // The shards owed anything.
   std::vector<std::uint32_t> shardsOwed() const;
   // In a forked child: the lock may have been held by a thread that is gone.
@@ -75,8 +97,14 @@ class DeferredDirs {
  private:
   void recount(std::uint32_t shard);  // mu_ held
 
+  struct OwedFile {
+    FileIntent intent;
+    std::uint64_t sentOn = 0;  // the connection it is in flight on (0: none)
+  };
+
   mutable std::mutex mu_;
-  std::vector<Batch> lists_;                        // per shard; GUARDED_BY(mu_)
+  std::vector<Batch> lists_;                        // per shard, without files; GUARDED_BY(mu_)
+  std::vector<std::vector<OwedFile>> files_;        // per shard; GUARDED_BY(mu_)
   std::vector<std::atomic<std::uint32_t>> owed_;  // per shard: entries in lists_ (read without mu_)
 };
 

@@ -9,7 +9,8 @@
 #pragma once
 
 #include <chrono>
-
+#include <cstddef>
+#include <memory>
 
 #include <kj/async-io.h>
 #include <kj/async.h>
@@ -28,6 +29,7 @@ class DirectLoop {
  public:
   // Throws kj::Exception if this thread already has a KJ event loop.
   DirectLoop();
+  ~DirectLoop();
 
   kj::AsyncIoProvider& io() { return *io_.provider; }
   kj::Timer& timer() { return io_.provider->getTimer(); }
@@ -57,7 +59,16 @@ class DirectLoop {
     both.wait(io_.waitScope);
   }
 
+  // A call whose answer nobody waits for now: `sent` settles once it is answered and
+  // handles its own failures. The request is written before this returns; the answer is
+  // taken whenever this thread's loop next runs. Past `maxAhead` such calls outstanding,
+  // waits until one is answered.
+  void sendAhead(kj::Promise<void> sent, std::size_t maxAhead);
+  // Cancels the calls sent ahead (before the connections they went on go away).
+  void dropAhead();
+
  private:
+  struct Ahead;
   // Marks client code for the duration of one call.
   class Scope {
    public:
@@ -68,6 +79,7 @@ class DirectLoop {
   };
 
   kj::AsyncIoContext io_;
+  std::unique_ptr<Ahead> ahead_;  // after io_: goes first
 };
 
 }  // namespace myfs::rpc

@@ -47,14 +47,52 @@ kj::Promise<Result<LinkCountResult>> sendLinkCount(Connection& c, InodeId ino, s
   return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) { return fromWire(r); });
 }
 
-// Sends what `c`'s shard is owed after mkdirRemote (makeDirs, confirmDirs) ahead of
-// whatever follows on the connection; rejects if the shard does not answer. `answered`
-// tells whether it did, `outcomes` how, per directory; `unleased`: directories it made
-// or had without leasing them to us.
-kj::Promise<void> sendOwed(Connection& c, const DeferredDirs::Batch& batch,
+// The files a shard refused to make (FileIntent): gone for good; said once each.
+void reportLostFiles(RpcCluster& cluster, std::uint32_t shard, std::vector<std::pair<FileIntent, int>>& lost) {
+  for (auto& [f, err] : lost) {
+    logTransportFailure("metadata shard " + std::to_string(shard),
+                        "did not make file " + f.name + " made under a delegation (" + errnoName(err) +
+                            "): it is lost",
+                        1);
+    if (LeaseListener* l = cluster.leaseListener()) l->fileLost(f, err);
+  }
+}
+
+// makeFiles for `files` on `c` (a connection to `shard`); the answer takes them off
+// the owed list (refused ones are reported lost); a failure leaves them to be sent again.
+kj::Promise<void> sendFiles(RpcCluster& cluster, std::uint32_t shard, Connection& c, std::vector<FileIntent> files) {
+  const auto n = static_cast<unsigned>(files.size());
+  std::size_t words = 4;
+  for (const FileIntent& f : files) words += 32 + (f.cred.groups.size() + 1) / 2 + (f.name.size() + 8) / 8;
+  auto req = c.cap<MetaService>().makeFilesRequest(capnp::MessageSize{words, 0});
+  auto list = req.initFiles(n);
+  for (unsigned i = 0; i < n; ++i) toWire(files[i], list[i]);
+  const std::uint64_t conn = c.id();
+  auto shared = kj::heap<std::vector<FileIntent>>(kj::mv(files));
+  auto& ref = *shared;
+  return req.send().then(
+      [&cluster, shard, &ref](capnp::Response<MetaService::MakeFilesResults>&& r) -> kj::Promise<void> {
+        std::vector<int> errs;
+        for (std::int32_t e : r.getErrs()) errs.push_back(e);
+        auto lost = cluster.deferredDirs().filesDone(shard, ref, errs);
+        reportLostFiles(cluster, shard, lost);
+        return kj::READY_NOW;
+      },
+      [&cluster, shard, conn](kj::Exception&& e) -> kj::Promise<void> {
+        cluster.deferredDirs().filesUnsent(shard, conn);
+        return kj::mv(e);
+      }).attach(kj::mv(shared));
+}
+
+// Sends what `c`'s shard is owed (DeferredDirs) ahead of whatever follows on the
+// connection; rejects if the shard does not answer. `answered` tells whether it did,
+// `outcomes` how, per directory; `unleased`: directories it made or had without leasing
+// them to us. Files are taken off the owed list as they are answered.
+kj::Promise<void> sendOwed(RpcCluster& cluster, std::uint32_t shard, Connection& c, const DeferredDirs::Batch& batch,
                            std::vector<DeferredDirs::Outcome>& outcomes, std::vector<InodeId>& unleased,
                            bool& answered) {
   kj::Vector<kj::Promise<void>> parts;
+  if (!batch.files.empty()) parts.add(sendFiles(cluster, shard, c, batch.files));
   if (!batch.make.empty()) {
     const auto n = static_cast<unsigned>(batch.make.size());
     auto req = c.cap<MetaService>().makeDirsRequest(capnp::MessageSize{4 + n * 20, 0});
@@ -159,9 +197,43 @@ class RpcMetaShard final : public MetaShard {
     OwedBatch b(owed.batch(index_));
     (void)callOnly<bool>(true, [&](Connection& c) -> kj::Promise<Result<bool>> {
       b.unleased.clear();
-      return sendOwed(c, b.batch, b.outcomes, b.unleased, b.answered).then([] { return Result<bool>(true); });
+      b.batch.files = owed.takeFiles(index_, c.id(), true);
+      return sendOwed(cluster_, index_, c, b.batch, b.outcomes, b.unleased, b.answered).then([] {
+        return Result<bool>(true);
+      });
     });
     finish(b);
+  }
+
+  // Sends the files owed here that are not in flight on this thread's connection, and
+  // returns without waiting for the answer (DirectLoop::sendAhead). Without a loop of
+  // the thread's own, or a connection made, they stay owed: the next call sends them.
+  void pushFiles() {
+    withLoop(cluster_, [&](auto& loop, auto& meta, auto&) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(loop)>, DirectLoop>) {
+        Connection& c = *meta[index_];
+        if (c.id() == 0) return;
+        std::vector<FileIntent> files = cluster_.deferredDirs().takeFiles(index_, c.id(), false);
+        if (files.empty()) return;
+        try {
+          loop.sendAhead(sendFiles(cluster_, index_, c, std::move(files)), kMaxCallsAhead);
+        } catch (const kj::Exception& e) {
+          logTransportFailure(c.address(), e.getDescription().cStr(), 1);
+        }
+      }
+    });
+  }
+
+  Result<DirDelegation> delegateDir(const Cred& cred, InodeId dir, std::uint32_t maxEntries,
+                                    std::uint32_t reserve) override {
+    return call<DirDelegation>(false, [&](Connection& c) {
+      auto req = c.cap<MetaService>().delegateDirRequest(requestSize(cred));
+      toWire(cred, req.initCred());
+      req.setDir(dir);
+      req.setMaxEntries(maxEntries);
+      req.setReserve(reserve);
+      return req.send().then([](capnp::Response<MetaService::DelegateDirResults>&& r) { return fromWire(r); });
+    });
   }
 
   Result<std::uint64_t> writeLease(InodeId ino) override {
@@ -452,7 +524,8 @@ class RpcMetaShard final : public MetaShard {
     OwedBatch b(owed.batch(index_));
     auto owedFirst = [&](Connection& c) -> kj::Promise<Result<T>> {
       b.unleased.clear();
-      kj::Promise<void> owedSent = sendOwed(c, b.batch, b.outcomes, b.unleased, b.answered)
+      b.batch.files = owed.takeFiles(index_, c.id(), false);
+      kj::Promise<void> owedSent = sendOwed(cluster_, index_, c, b.batch, b.outcomes, b.unleased, b.answered)
                                        .catch_([](kj::Exception&&) {})
                                        .eagerlyEvaluate(nullptr);
       return send(c).then([owedSent = kj::mv(owedSent)](Result<T>&& r) mutable {
@@ -481,6 +554,9 @@ class RpcMetaShard final : public MetaShard {
       return callWithRetry<T>(loop, *meta[index_], retry_, idempotent, send);
     });
   }
+
+  // Calls sent ahead (pushFiles) one thread may have unanswered before it waits.
+  static constexpr std::size_t kMaxCallsAhead = 16;
 
   RpcCluster& cluster_;
   const std::uint32_t index_;
@@ -570,6 +646,10 @@ Result<Attr> mkdirRemoteCall(RpcCluster& cluster, const Cred& cred, InodeId pare
 }
 
 void settleOwed(RpcCluster& cluster, std::uint32_t shard) { static_cast<RpcMetaShard&>(cluster.shard(shard)).settle(); }
+
+void pushOwedFiles(RpcCluster& cluster, std::uint32_t shard) {
+  static_cast<RpcMetaShard&>(cluster.shard(shard)).pushFiles();
+}
 
 std::unique_ptr<MetaShard> makeRpcMetaShard(RpcCluster& cluster, std::uint32_t index, const RetryPolicy& retry) {
   return std::make_unique<RpcMetaShard>(cluster, index, retry);

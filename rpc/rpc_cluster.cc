@@ -406,6 +406,17 @@ Result<Attr> RpcCluster::mkdirRemote(const Cred& cred, InodeId parent, std::stri
   return made;
 }
 
+Result<void> RpcCluster::createAhead(const FileIntent& file) {
+  const std::uint32_t shard = shardOfInode(file.parent);
+  if (shard >= shardCount()) return Errno(EINVAL);
+  if (deferred_.addFile(file) >= kMaxOwedFiles) {
+    settleOwed(*this, shard);
+  } else {
+    pushOwedFiles(*this, shard);
+  }
+  return okResult();
+}
+
 Result<void> RpcCluster::settleDir(InodeId ino) {
   if (!deferred_.owesDir(ino)) return okResult();
   settleOwed(*this, shardOfInode(ino));

@@ -49,12 +49,16 @@ class RpcCluster final : public Cluster {
                                std::uint32_t mode) override;
   Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                            std::uint32_t mode) override;
+  Result<void> createAhead(const FileIntent& file) override;
   void settleDeferred() override;
   Result<void> settleDir(InodeId ino) override;
   // What the shards are owed after mkdirRemote.
   DeferredDirs& deferredDirs() { return deferred_; }
   // Directories a shard may be owed before they are sent on their own.
   static constexpr std::size_t kMaxOwedDirs = 64;
+  // Files a shard may be owed before a thread waits for them to be answered (those
+  // sent ahead are answered as they go; these are the ones nobody could send yet).
+  static constexpr std::size_t kMaxOwedFiles = 1024;
 
   // Called in a forked child: the parent's loop thread is gone; leak it and its
   // connections, and start afresh on the next call.

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -13,6 +14,8 @@
 namespace myfs::rpc {
 
 namespace {
+
+std::atomic<std::uint64_t> gConnectionIds{0};
 
 // Connects to the first of the '|'-separated addresses that accepts; the last failure
 // if none does.
@@ -53,6 +56,7 @@ kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io, kj::UnixEventPort& 
                        client_ = kj::heap<RpcClient>(*stream_);
                        bootstrap_ = client_->bootstrap();
                        connected_ = true;
+                       id_ = gConnectionIds.fetch_add(1, std::memory_order_relaxed) + 1;
                        connecting_ = nullptr;
                        if (onConnect_) onConnect_(*this);
                      });
@@ -70,6 +74,7 @@ kj::Promise<void> Connection::ready(kj::AsyncIoProvider& io, kj::UnixEventPort& 
 void Connection::markBroken() {
   ++generation_;
   connected_ = false;
+  id_ = 0;
   connecting_ = nullptr;
   bootstrap_ = nullptr;
   service_ = nullptr;

@@ -75,6 +75,9 @@ class Connection {
   }
   // The session the service belongs to (set by onConnect; 0: none).
   std::uint64_t sessionTag = 0;
+  // This connection while it lasts: unique in the process among all connections ever
+  // made (0: not connected). A server answers one connection's calls in order.
+  std::uint64_t id() const { return id_; }
 
  private:
   const std::string address_;
@@ -84,6 +87,7 @@ class Connection {
   capnp::Capability::Client bootstrap_ = nullptr;
   capnp::Capability::Client service_ = nullptr;
   bool hasService_ = false;
+  std::uint64_t id_ = 0;
   kj::Maybe<kj::ForkedPromise<void>> connecting_;
   bool connected_ = false;
   std::uint64_t generation_ = 0;

@@ -49,6 +49,16 @@ struct DirIntent {
   leaseTo @1 :UInt64;    # the creator's session on the directory's shard: leased when made
 }
 
+struct FileIntent {
+  # A regular file a session made on its own in a directory delegated to it (delegateDir):
+  # what makeFiles is to make.
+  cred @0 :Cred;         # whose create it was
+  parent @1 :UInt64;
+  name @2 :Text;
+  attr @3 :Attr;         # ino (a number reserved with the delegation), mode, uid, gid, times
+  gen @4 :UInt64;        # the delegation's generation
+}
+
 struct DirRef {
   # An entry naming a directory, for confirmDirs.
   parent @0 :UInt64;
@@ -300,6 +310,27 @@ interface MetaService {
   confirmDirs @32 (dirs :List(DirRef)) -> ();
   # These directories are made on their shards: their entries here drop the intent.
   # Idempotent.
+
+  delegateDir @33 (cred :Cred, dir :UInt64, maxEntries :UInt32, reserve :UInt32)
+      -> (err :Int32, gen :UInt64, attr :Attr, entries :List(Dirent), first :UInt64, count :UInt32);
+  # Through a session's service: delegates directory `dir` to the session, which may then
+  # make regular files in it on its own (makeFiles) until the server recalls it. The
+  # delegation is the session's write lease on the directory (gen: its generation): every
+  # other session's lease on it is recalled first, and any other session's lookup,
+  # readdir or change in it recalls the delegation (the holder sends what it made before
+  # it answers). The answer lists every name in it, and `count` (up to `reserve`, 1..1024)
+  # inode numbers from `first` reserved for the files.
+  # Errors: ENOENT, ENOTDIR, EACCES (no write and search permission), E2BIG (more than
+  # maxEntries names), EAGAIN (not granted now: a recall is in flight), EINVAL.
+
+  makeFiles @34 (files :List(FileIntent)) -> (errs :List(Int32));
+  # Through a session's service: makes each file as its intent says, in one batch, under
+  # the delegation of its directory with generation `gen` (still the session's); each
+  # made file is write-leased to the session under that generation. Idempotent: a file
+  # whose name already names its number stands. Errors per file: ESTALE (the delegation
+  # is gone), EINVAL (not a number reserved for the session, not a regular file, or
+  # attributes other than that create would give), EEXIST (the name names another
+  # inode), ENAMETOOLONG, ENOENT.
 
   makeReservedDir @29 (cred :Cred, ino :UInt64, parent :UInt64, mode :UInt32)
       -> (result :AttrResult);

@@ -50,12 +50,12 @@ bool LeaseTable::grant(std::uint64_t session, std::span<const InodeId> inos) {
   return true;
 }
 
-std::uint64_t LeaseTable::grantWrite(std::uint64_t session, InodeId ino) {
+std::uint64_t LeaseTable::grantWrite(std::uint64_t session, InodeId ino, std::uint64_t asGen) {
   auto it = sessions_.find(session);
   if (it == sessions_.end() || it->second.revoked || recalling_.count(ino) != 0) return 0;
   auto [w, fresh] = writers_.try_emplace(ino, Writer{session, 0});
   if (!fresh && w->second.session != session) return 0;
-  w->second.gen = ++writeGens_;
+  w->second.gen = asGen != 0 && asGen <= writeGens_ ? asGen : ++writeGens_;
   it->second.writes.insert(ino);
   return w->second.gen;
 }
@@ -74,6 +74,11 @@ void LeaseTable::releaseWrites(std::uint64_t session, std::span<const WriteGrant
 std::uint64_t LeaseTable::writer(InodeId ino) const {
   auto w = writers_.find(ino);
   return w == writers_.end() ? 0 : w->second.session;
+}
+
+std::uint64_t LeaseTable::writeGen(std::uint64_t session, InodeId ino) const {
+  auto w = writers_.find(ino);
+  return w == writers_.end() || w->second.session != session ? 0 : w->second.gen;
 }
 
 void LeaseTable::forget(std::uint64_t session, std::span<const InodeId> inos) {

@@ -62,7 +62,9 @@ class LeaseTable {
   // Grants the write lease on ino (call once takeForRecall has cleared other sessions'
   // leases); returns the grant's generation (each grant a new one, > 0), or 0 if the
   // session is unknown or revoked, or a recall is in flight.
-  std::uint64_t grantWrite(std::uint64_t session, InodeId ino);
+  // asGen != 0: the grant takes that generation (one this table handed out before: the
+  // files a session makes under a directory's delegation share the delegation's).
+  std::uint64_t grantWrite(std::uint64_t session, InodeId ino, std::uint64_t asGen = 0);
   // The session gives back write leases it holds under these grants; one granted again
   // since (another generation) stays. Its read leases are untouched.
   struct WriteGrant {
@@ -72,6 +74,8 @@ class LeaseTable {
   void releaseWrites(std::uint64_t session, std::span<const WriteGrant> grants);
   // The session holding the write lease on ino, or 0.
   std::uint64_t writer(InodeId ino) const;
+  // The generation of `session`'s write lease on ino, or 0 if it holds none.
+  std::uint64_t writeGen(std::uint64_t session, InodeId ino) const;
   // The client dropped these inodes from its cache.
   void forget(std::uint64_t session, std::span<const InodeId> inos);
 

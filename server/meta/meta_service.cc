@@ -247,13 +247,17 @@ kj::Promise<void> MetaServiceImpl::mountInfo(MountInfoContext context) {
 kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
   auto p = context.getParams();
   if (!state_->leases.othersHoldAny(session_, true)) return answerLookup(context);
+  std::vector<InodeId> writers;
+  const InodeId parent[1] = {p.getParent()};
+  if (state_->leases.contended(parent, session_, true)) writers.push_back(p.getParent());  // delegated
   if (auto child = state_->store.entryIno(p.getParent(), text(p.getName()))) {
     const InodeId inos[1] = {*child};
-    if (state_->leases.contended(inos, session_, true)) {
-      return recall({*child}, true).then([this, context]() mutable { return answerLookup(context); });
-    }
+    if (state_->leases.contended(inos, session_, true)) writers.push_back(*child);
   }
-  return answerLookup(context);
+  if (writers.empty()) return answerLookup(context);
+  // The holder writes back (a delegation: sends the files it made) before it answers;
+  // the name may lead elsewhere then: looked up afresh.
+  return recall(std::move(writers), true).then([this, context]() mutable { return lookup(context); });
 }
 
 kj::Promise<void> MetaServiceImpl::answerLookup(LookupContext context) {
@@ -353,6 +357,10 @@ kj::Promise<void> MetaServiceImpl::readlink(ReadlinkContext context) {
 
 kj::Promise<void> MetaServiceImpl::readdir(ReaddirContext context) {
   auto p = context.getParams();
+  const InodeId dir[1] = {p.getIno()};
+  if (state_->leases.contended(dir, session_, true)) {  // delegated: the holder sends what it made first
+    return recall({p.getIno()}, true).then([this, context]() mutable { return readdir(context); });
+  }
   Result<DirPage> r =
       state_->store.readdir(fromWire(p.getCred()), p.getIno(), bytes(p.getCookie()), p.getMaxEntries());
   capnp::MessageSize size = kSmallResultSize;
@@ -570,6 +578,53 @@ kj::Promise<void> MetaServiceImpl::removexattr(RemovexattrContext context) {
     leaseReply(r);
     toWire(r, context.getResults(kAttrResultSize).initResult());
   });
+}
+
+kj::Promise<void> MetaServiceImpl::delegateDir(DelegateDirContext context) {
+  auto p = context.getParams();
+  const InodeId dir = p.getDir();
+  if (session_ == 0 || !isLocal(dir)) {
+    context.getResults(kSmallResultSize).setErr(EINVAL);
+    return kj::READY_NOW;
+  }
+  return recallThenCommit({dir}, [this, context, p, dir]() mutable {
+    const Cred cred = fromWire(p.getCred());
+    Result<DirDelegation> r = state_->store.delegation(cred, session_, dir, p.getMaxEntries(), p.getReserve());
+    if (r) {
+      r->gen = state_->leases.grantWrite(session_, dir);
+      if (r->gen == 0) r = Errno(EAGAIN);
+    }
+    capnp::MessageSize size = kAttrResultSize;
+    if (r) {
+      for (const DirEntry& e : r->entries) size.wordCount += 4 + e.name.size() / 8 + 1;
+    }
+    toWire(r, context.getResults(size));
+  });
+}
+
+kj::Promise<void> MetaServiceImpl::makeFiles(MakeFilesContext context) {
+  auto list = context.getParams().getFiles();
+  std::vector<FileIntent> files;
+  std::vector<std::size_t> index;  // files[k] is list[index[k]]
+  auto out = context.getResults(capnp::MessageSize{4 + list.size(), 0}).initErrs(list.size());
+  LeaseTable& leases = state_->leases;
+  for (unsigned i = 0; i < list.size(); ++i) {
+    FileIntent f = fromWire(list[i]);
+    if (session_ == 0 || f.gen == 0 || leases.writeGen(session_, f.parent) != f.gen) {
+      out.set(i, ESTALE);  // the delegation is gone: the server may have let others in
+      continue;
+    }
+    files.push_back(std::move(f));
+    index.push_back(i);
+  }
+  state_->requester = session_;
+  KJ_DEFER(state_->requester = 0);
+  std::vector<Result<MetaStore::MadeFile>> made = state_->store.makeFiles(session_, files);
+  for (std::size_t k = 0; k < made.size(); ++k) {
+    out.set(index[k], made[k].err());
+    if (made[k] && made[k]->made) (void)leases.grantWrite(session_, made[k]->attr.ino, files[k].gen);
+  }
+  return kj::READY_NOW;
 }
 
 }  // namespace myfs::server

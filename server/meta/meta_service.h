@@ -114,6 +114,12 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   kj::Promise<void> makeDirs(MakeDirsContext context) override;
   // MetaStore::confirmDir for each (no lease changes: nothing visible changes).
   kj::Promise<void> confirmDirs(ConfirmDirsContext context) override;
+  // Recalls other sessions' leases on the directory, then grants this session its write
+  // lease and answers with MetaStore::delegation.
+  kj::Promise<void> delegateDir(DelegateDirContext context) override;
+  // MetaStore::makeFiles for the files whose delegation this session still holds (the
+  // rest ESTALE); each made file is write-leased to it under the delegation's generation.
+  kj::Promise<void> makeFiles(MakeFilesContext context) override;
 
  private:
   // Resolves once no session but this one holds a lease (writersOnly: a write lease) on
@@ -126,7 +132,8 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // Grants this session a lease on attr.ino (and `also`, when on this shard) and marks it.
   void leaseReply(Result<Attr>& r, InodeId also = 0);
   bool isLocal(InodeId ino) const;
-  // lookup's answer, once no other session holds a write lease on the child.
+  // lookup's answer, once no other session holds a write lease on the child or, a
+  // delegation, on the parent.
   kj::Promise<void> answerLookup(LookupContext context);
 
   std::shared_ptr<MetaShardState> state_;

@@ -320,21 +320,8 @@ Result<InodeRecord> MetaStore::newInode(MetaTxn& txn, const Cred& cred, const In
                                         std::uint32_t mode, InodeId chosen) {
   if (chosen == 0 && txn.nextSeq() > kMaxSeq) return Errno(ENOSPC);
   InodeRecord rec;
-  Attr& a = rec.attr;
-  a.ino = chosen != 0 ? chosen : makeInodeId(sb_.shardIndex, txn.takeSeq());
-  a.mode = mode;
-  a.uid = cred.uid;
-  a.gid = cred.gid;
-  if (parent && (parent->attr.mode & S_ISGID)) {
-    a.gid = parent->attr.gid;
-    if (S_ISDIR(mode)) {
-      a.mode |= S_ISGID;
-    } else if ((a.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && cred.uid != 0 && !cred.inGroup(a.gid)) {
-      a.mode &= ~static_cast<std::uint32_t>(S_ISGID);  // mode_strip_sgid's rule
-    }
-  }
-  a.atimeNs = a.mtimeNs = a.ctimeNs = nowNs();
-  a.version = 1;
+  const InodeId ino = chosen != 0 ? chosen : makeInodeId(sb_.shardIndex, txn.takeSeq());
+  rec.attr = newInodeAttr(cred, parent ? &parent->attr : nullptr, mode, ino, nowNs());
   return rec;
 }
 

@@ -218,6 +218,24 @@ class MetaStore {
     return r->attr;
   }
 
+  // Directory `dir` as delegateDir hands it to session `owner` (gen left 0: the lease
+  // table's): its attributes, every name in it, and `reserve` (1..kMaxReservation) new
+  // numbers set aside for `owner`'s files (makeFiles). Needs read, write and search
+  // permission. Errors: ENOENT (also a directory being removed), ENOTDIR, EACCES, E2BIG
+  // (more than maxEntries names), and those of reserveInodes.
+  Result<DirDelegation> delegation(const Cred& cred, std::uint64_t owner, InodeId dir, std::uint32_t maxEntries,
+                                   std::uint32_t reserve);
+  // Makes each regular file as its intent says, in one batch, each directory's times
+  // moved on once: the number must be one set aside for `owner` (it leaves the
+  // reservation), the attributes those newInodeAttr gives the intent's creator in that
+  // directory (times as stamped). Whether the caller still holds the delegation is the
+  // caller's to check. A name that already names the intent's number stands (made
+  // false). Errors per file: EINVAL (number, type or attributes), EEXIST (the name names
+  // another inode), EACCES, ENOENT, ENOTDIR, ENAMETOOLONG; a failed batch fails each
+  // file it would have made.
+  using MadeFile = MadeDir;
+  std::vector<Result<MadeFile>> makeFiles(std::uint64_t owner, std::span<const FileIntent> files);
+
   // Step 2 of cross-shard mkdir/link/rename: name -> ino (type from mode) in `parent`.
   // replace=false: EEXIST if the name exists; replace=true overwrites it and returns the
   // old entry (the target inode itself is not touched: the caller adjusts link counts).
