@@ -217,6 +217,12 @@ class Cluster {
   // Sends now what mkdirRemote and createAhead left owed to the shards, and waits for the
   // answers (at sync, fork, exec, exit, and before answering a delegation's recall).
   virtual void settleDeferred() {}
+  // Whether `shard` is owed anything (mkdirRemote, createAhead) not yet answered for.
+  // Never blocks.
+  virtual bool owes(std::uint32_t /*shard*/) const { return false; }
+  // Has what `shard` is owed sent and answered for on a thread of the cluster's, then
+  // renews soon (renewSoon). Any thread; never blocks.
+  virtual void settleSoon(std::uint32_t /*shard*/) {}
   // Has directory `ino` made on its shard if this client still owes it there (made by
   // mkdirRemote, or met through a lookup, and not yet answered for): EIO when the shard
   // could not be reached, for the caller to stop before it moves the entry that is the

@@ -35,6 +35,9 @@ struct Inode {
   // Others' reads of the attributes recall it, and we write back before answering; it
   // is given back once the file is no longer open here and nothing is kept back.
   std::atomic<std::uint64_t> writeLease{0};
+  // A file this client made under a delegation that its server then refused to make
+  // (LeaseListener::fileLost): the errno it refused with; writing back is EIO.
+  std::atomic<int> lost{0};
 
   std::mutex mu;
   Attr attr;                       // as last seen on the server, plus local changes below

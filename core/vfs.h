@@ -67,6 +67,11 @@ struct VfsOptions {
   // servers, and the size the metadata server, before write() returns; every read fetches
   // from the data servers; so every read sees every write completed before it started.
   bool strict = false;
+  // Directory delegation: after a few creates in one directory, this client asks its
+  // server for the directory (schema delegateDir) and then makes new files there on its
+  // own, each sent to the server at once without waiting for the answer; another
+  // client's look at the directory first has them all made. false: every create waits.
+  bool delegateDirs = true;
 };
 
 // An open file description as another process needs it (Vfs::describe).

@@ -106,6 +106,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::vector<InodeId> forgotten(std::uint32_t shard) override;
   std::vector<WriteGrant> releasedWrites(std::uint32_t shard) override;
   void renewalFailed(std::uint32_t shard, std::vector<InodeId> forgotten, std::vector<WriteGrant> released) override;
+  void fileLost(const FileIntent& file, int err) override;
 
  private:
   // An inode reached by a walk, with the attributes the walk saw. An incomplete node
@@ -214,6 +215,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // Our own change made `name` in `parent` name `child` (0: nothing): cached under the
   // parent's lease when it holds one (the server recalls other clients', not ours).
   void learnEntry(InodeId parent, std::string_view name, InodeId child);
+  // learnEntry without telling a delegation of `parent` (the delegated create itself).
+  void cacheEntry(InodeId parent, std::string_view name, InodeId child);
   // kEscapeErrno, with realPath for takeEscapedPath().
   Errno escapeTo(std::string realPath);
   // The process's ids as last read (credentialsChanged), valid as long as the Vfs.
@@ -275,6 +278,28 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // last fd, its kOfd and kFlock locks.
   Result<void> releaseLocksOnClose(File& f, bool lastReference);
 
+  // ---- vfs_delegate.cc: directories delegated to this client (schema delegateDir)
+  struct Delegation;
+  // open(O_CREAT) of w.last in w.node under a live delegation: made here, sent to the
+  // server without waiting (Cluster::createAhead). nullopt: not delegated, or a case the
+  // server must decide (the name exists and O_EXCL is not set): the caller asks it.
+  std::optional<Result<void>> createDelegated(int fd, const Walk& w, int flags, mode_t mode, const Cred& cred);
+  // A file was made in `dir` by a call to its server: after a few, asks for `dir`.
+  void noteCreated(InodeId dir, const Cred& cred);
+  // Our own change to a name in `dir` other than a delegated create: the delegation (if
+  // any) no longer knows every name, and makes nothing more. Its server lease stays
+  // until recalled (what was made under it is answered for then).
+  void delegationNameChanged(InodeId dir);
+  // The delegation of `dir` is over (recalled): makes nothing more; true if there was one
+  // (also one ended when idle whose server lease was not given back yet).
+  bool endDelegation(InodeId dir);
+  // Every delegation of `shard` is void (the session ended or was revoked); shard ~0: all.
+  void endDelegations(std::uint32_t shard);
+  // At a renewal with `shard`: ends the delegations no create used since the last such
+  // check, and returns those to give back now (every file made under them answered for);
+  // the rest wait for a settle (Cluster::settleSoon) and a later renewal.
+  std::vector<WriteGrant> idleDelegations(std::uint32_t shard);
+
   // ---- vfs_io.cc helpers
   Result<std::shared_ptr<File>> fileOf(int fd) const { return files_.get(fd); }
   Result<void> openNode(int fd, Node node, std::string path, int flags, bool created, const Cred& cred);
@@ -330,6 +355,21 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::atomic<std::uint64_t> fileSizeLimit_;  // RLIMIT_FSIZE as last read (~0: none)
   std::mutex renewerMu_;
   LockRenewer* renewer_ = nullptr;  // GUARDED_BY(renewerMu_); a forked child's copy is leaked
+
+  static constexpr std::uint32_t kDelegateMaxEntries = 4096;  // bigger directories are not asked for
+  static constexpr std::uint32_t kDelegateNumbers = 1024;     // reserved per request
+  static constexpr std::uint32_t kCreatesBeforeDelegation = 2;
+  static constexpr std::int64_t kDelegationQuietMs = 1000;   // after a recall, before asking again
+  std::mutex delegMu_;
+  std::unordered_map<InodeId, std::shared_ptr<Delegation>> delegations_;  // GUARDED_BY(delegMu_)
+  struct CreateCount {
+    std::uint32_t creates = 0;
+    std::int64_t quietUntilMs = 0;
+  };
+  std::unordered_map<InodeId, CreateCount> createsIn_;  // GUARDED_BY(delegMu_)
+  std::atomic<std::size_t> delegationCount_{0};          // delegations_.size(), read without delegMu_
+  std::atomic<bool> delegationsOff_{false};               // the cluster does not delegate
+  std::vector<WriteGrant> givingBack_;  // GUARDED_BY(delegMu_): ended when idle, not given back yet
 
   // Inode numbers each shard set aside for this process's session (mkdirReserved).
   static constexpr std::uint32_t kReserveInodes = 64;

@@ -123,6 +123,7 @@ PageCache& VfsImpl::pagesOf(Inode& inode) {
 }
 
 Result<void> VfsImpl::flushInode(Inode& inode, bool sync) {
+  if (inode.lost.load() != 0) return Errno(EIO);  // its server refused to make it
   if (inode.pages) MYFS_TRY(inode.pages->flush(sync));
   if (!inode.sizeDirty && !inode.mtimeDirty) return okResult();
   SetAttr req;
@@ -179,6 +180,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     MYFS_ASSIGN_OR_RETURN(w, walkParent(base, current, cred));
     if (w.last.empty() || w.last == "." || w.last == ".." || w.trailingSlash) return Errno(EISDIR);
     const InodeId p = w.node.inode->ino;
+    if (auto made = createDelegated(fd, w, flags, mode, cred)) return *made;
     const std::uint64_t mark = recallMark(p);  // a file made here lives on p's shard
     MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
                                                          (flags & O_EXCL) != 0, 0));
@@ -189,6 +191,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
       learnEntry(p, w.last, attr.ino);
       touched(p);
       if (cr.writeLease != 0) inodeObject(attr.ino)->writeLease.store(cr.writeLease);
+      noteCreated(p, cred);
       return openNode(fd, Node{inodeObject(attr.ino), attr}, joinComponents(canon), flags, true, cred);
     }
     Node existing;

@@ -72,6 +72,11 @@ LeaseListener::RecallAnswer VfsImpl::recall(std::uint32_t shard, std::span<const
 }
 
 void VfsImpl::flushRecalled(std::span<const InodeId> inos) {
+  // A delegated directory: the server hears our answer only once it has answered for
+  // every file made under the delegation.
+  bool delegated = false;
+  for (InodeId ino : inos) delegated = endDelegation(ino) || delegated;
+  if (delegated) cluster_.settleDeferred();
   for (InodeId ino : inos) {
     std::shared_ptr<Inode> inode = findInode(ino);
     if (!inode) continue;
@@ -84,6 +89,7 @@ void VfsImpl::flushRecalled(std::span<const InodeId> inos) {
 }
 
 void VfsImpl::dropWriteLeases(std::uint32_t shard) {
+  endDelegations(shard);
   std::lock_guard lock(inodesMu_);
   for (auto& [ino, inode] : inodes_) {
     if (shardOfInode(ino) == shard) inode->writeLease.store(0);
@@ -133,9 +139,12 @@ void VfsImpl::giveBackWriteLease(Inode& inode) {
 
 std::vector<LeaseListener::WriteGrant> VfsImpl::releasedWrites(std::uint32_t shard) {
   if (shard >= mount_.shardCount) return {};
+  std::vector<WriteGrant> out = idleDelegations(shard);
   ShardLeases& l = leases_[shard];
   std::lock_guard lock(l.forgetMu);
-  return std::exchange(l.releasedWrites, {});
+  out.insert(out.end(), l.releasedWrites.begin(), l.releasedWrites.end());
+  l.releasedWrites.clear();
+  return out;
 }
 
 void VfsImpl::renewalFailed(std::uint32_t shard, std::vector<InodeId> forgotten,
@@ -155,6 +164,13 @@ std::vector<InodeId> VfsImpl::forgotten(std::uint32_t shard) {
 }
 
 void VfsImpl::voidAllLeases() {
+  // In a forked child: the parent's delegations are its own (it settled them before the
+  // fork); a thread gone with the fork may have held the lock.
+  new (&delegMu_) std::mutex();
+  delegations_.clear();
+  createsIn_.clear();
+  givingBack_.clear();
+  delegationCount_.store(0);
   for (std::uint32_t s = 0; s < mount_.shardCount; ++s) {
     ShardLeases& l = leases_[s];
     l.floor.store(leaseTokens_.load());

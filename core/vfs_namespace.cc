@@ -262,6 +262,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
 
 void VfsImpl::removedDirectory(InodeId ino) {
   cwdRemovedIf(ino);
+  delegationNameChanged(ino);
   std::shared_ptr<Inode> dir = findInode(ino);
   if (!dir) return;
   {

@@ -54,6 +54,13 @@ extern "C" __attribute__((visibility("default"))) myfs::preload::ClientApi* myfs
       return fail(std::string("MYFS_CONSISTENCY is neither close-to-open nor strict: ") + c);
     }
   }
+  if (const char* d = std::getenv("MYFS_DELEGATE"); d && *d) {
+    if (std::string(d) == "0") {
+      options.delegateDirs = false;
+    } else if (std::string(d) != "1") {
+      return fail(std::string("MYFS_DELEGATE is neither 0 nor 1: ") + d);
+    }
+  }
   if (const char* b = std::getenv("MYFS_PAGE_CACHE"); b && *b) {
     if (!parseBytes(b, &options.pageCacheBytes)) {
       return fail(std::string("MYFS_PAGE_CACHE is not a size (e.g. 256M): ") + b);

@@ -18,6 +18,8 @@ class RecallFlusher {
   // Runs `work` on the flusher's thread. Call on a thread with a KJ event loop: the
   // promise belongs to it and resolves once the work is done.
   kj::Promise<void> run(std::function<void()> work);
+  // Runs `work` on the flusher's thread; nobody waits for it. Any thread.
+  void submit(std::function<void()> work) { worker_.submit(std::move(work)); }
 
  private:
   SerialWorker worker_;

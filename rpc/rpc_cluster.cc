@@ -417,6 +417,13 @@ Result<void> RpcCluster::createAhead(const FileIntent& file) {
   return okResult();
 }
 
+void RpcCluster::settleSoon(std::uint32_t shard) {
+  flusher().submit([this, shard] {
+    settleOwed(*this, shard);
+    renewSoon(shard);
+  });
+}
+
 Result<void> RpcCluster::settleDir(InodeId ino) {
   if (!deferred_.owesDir(ino)) return okResult();
   settleOwed(*this, shardOfInode(ino));

@@ -51,6 +51,8 @@ class RpcCluster final : public Cluster {
                            std::uint32_t mode) override;
   Result<void> createAhead(const FileIntent& file) override;
   void settleDeferred() override;
+  bool owes(std::uint32_t shard) const override { return deferred_.owes(shard); }
+  void settleSoon(std::uint32_t shard) override;
   Result<void> settleDir(InodeId ino) override;
   // What the shards are owed after mkdirRemote.
   DeferredDirs& deferredDirs() { return deferred_; }

@@ -54,7 +54,20 @@ MetaServiceImpl::~MetaServiceImpl() noexcept(false) {
   }
 }
 
+void MetaShardState::endDelegations(std::uint64_t session, const std::vector<InodeId>* inos) {
+  if (delegations.empty()) return;
+  if (inos != nullptr) {
+    for (InodeId ino : *inos) {
+      auto it = delegations.find(ino);
+      if (it != delegations.end() && it->second.session == session) delegations.erase(it);
+    }
+    return;
+  }
+  std::erase_if(delegations, [session](const auto& d) { return d.second.session == session; });
+}
+
 void closeSession(MetaShardState& st, std::uint64_t session) {
+  st.endDelegations(session);
   std::vector<InodeId> opens = st.leases.removeSession(session);
   st.sessions.close(session);
   st.store.forgetReservations(session);
@@ -93,6 +106,7 @@ kj::Promise<void> recallSession(std::shared_ptr<MetaShardState> st, std::uint64_
   for (unsigned i = 0; i < inos.size(); ++i) list.set(i, inos[i]);
   auto revokeAndWait = [st, session]() -> kj::Promise<void> {
     if (!st->leases.hasSession(session)) return kj::READY_NOW;
+    st->endDelegations(session);
     auto deadline = st->leases.revoke(session);
     logLine("session %#llx did not answer a lease recall: revoked", static_cast<unsigned long long>(session));
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - LeaseTable::Clock::now());
@@ -100,8 +114,9 @@ kj::Promise<void> recallSession(std::shared_ptr<MetaShardState> st, std::uint64_
     return st->timer->afterDelay(left.count() * kj::MILLISECONDS);
   };
   kj::Promise<void> answered = req.send().then(
-      [st, session](capnp::Response<schema::ClientCallback::InvalidateResults>&& r) -> kj::Promise<void> {
+      [st, session, inos](capnp::Response<schema::ClientCallback::InvalidateResults>&& r) -> kj::Promise<void> {
         for (InodeId ino : r.getOpen()) st->leases.addOpen(session, ino);
+        st->endDelegations(session, &inos);  // what it made under them is answered for
         return kj::READY_NOW;
       },
       [st, session, revokeAndWait](kj::Exception&& e) -> kj::Promise<void> {
@@ -204,6 +219,10 @@ kj::Promise<void> MetaServiceImpl::renewSession(RenewSessionContext context) {
   std::vector<LeaseTable::WriteGrant> released;
   for (auto g : p.getReleaseWrites()) released.push_back({g.getIno(), g.getGen()});
   st.leases.releaseWrites(id, released);
+  for (const LeaseTable::WriteGrant& g : released) {  // a delegation given back: all it made is answered for
+    auto d = st.delegations.find(g.ino);
+    if (d != st.delegations.end() && d->second.session == id && d->second.gen == g.gen) st.delegations.erase(d);
+  }
   auto out = context.getResults(kSmallResultSize);
   out.setLeaseMs(static_cast<std::uint32_t>(st.leases.lease().count()));
   out.setValid(valid);
@@ -592,7 +611,11 @@ kj::Promise<void> MetaServiceImpl::delegateDir(DelegateDirContext context) {
     Result<DirDelegation> r = state_->store.delegation(cred, session_, dir, p.getMaxEntries(), p.getReserve());
     if (r) {
       r->gen = state_->leases.grantWrite(session_, dir);
-      if (r->gen == 0) r = Errno(EAGAIN);
+      if (r->gen == 0) {
+        r = Errno(EAGAIN);
+      } else {
+        state_->delegations[dir] = MetaShardState::Delegation{session_, r->gen};
+      }
     }
     capnp::MessageSize size = kAttrResultSize;
     if (r) {
@@ -610,7 +633,9 @@ kj::Promise<void> MetaServiceImpl::makeFiles(MakeFilesContext context) {
   LeaseTable& leases = state_->leases;
   for (unsigned i = 0; i < list.size(); ++i) {
     FileIntent f = fromWire(list[i]);
-    if (session_ == 0 || f.gen == 0 || leases.writeGen(session_, f.parent) != f.gen) {
+    auto d = state_->delegations.find(f.parent);
+    if (session_ == 0 || f.gen == 0 || d == state_->delegations.end() || d->second.session != session_ ||
+        d->second.gen != f.gen) {
       out.set(i, ESTALE);  // the delegation is gone: the server may have let others in
       continue;
     }

@@ -46,6 +46,17 @@ struct MetaShardState {
   };
   std::unordered_map<InodeId, std::vector<InFlight>> recalls;  // per inode: recalls in flight
   std::uint64_t nextBatch = 1;
+  // Directories delegated (delegateDir): the holder and grant. Outlasts the write lease
+  // while its recall is in flight: files the holder sent before it saw the recall are
+  // still made; gone once the holder answered (it had them all answered for first), or
+  // the session ended or was revoked.
+  struct Delegation {
+    std::uint64_t session = 0;
+    std::uint64_t gen = 0;
+  };
+  std::unordered_map<InodeId, Delegation> delegations;
+  // Forgets the session's delegations (of `inos` only, when given).
+  void endDelegations(std::uint64_t session, const std::vector<InodeId>* inos = nullptr);
 };
 
 class MetaServiceImpl final : public schema::MetaService::Server {
