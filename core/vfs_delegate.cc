@@ -21,6 +21,7 @@ struct VfsImpl::Delegation {
   std::unordered_set<std::string> names;  // every name in the directory; GUARDED_BY(mu)
   std::vector<InodeId> numbers;           // reserved and unused, next at the back; GUARDED_BY(mu)
   std::atomic<bool> used{false};          // a create since the last idle check
+  int idleChecks = 0;                     // checks in a row that found it unused; GUARDED_BY(delegMu_)
 };
 
 namespace {
@@ -179,8 +180,12 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
     for (auto it = delegations_.begin(); it != delegations_.end();) {
       if (shardOfInode(it->first) != shard) {
         ++it;
-      } else if (it->second->used.exchange(false)) {
-        stillUsed = true;
+        continue;
+      }
+      Delegation& d = *it->second;
+      d.idleChecks = d.used.exchange(false) ? 0 : d.idleChecks + 1;
+      if (d.idleChecks < kIdleChecksBeforeGiveBack) {
+        stillUsed = true;  // looked at again at the next renewal, soon
         ++it;
       } else {
         idle.emplace_back(it->first, it->second);

@@ -360,6 +360,10 @@ class VfsImpl final : public Vfs, public LeaseListener {
   static constexpr std::uint32_t kDelegateNumbers = 1024;     // reserved per request
   static constexpr std::uint32_t kCreatesBeforeDelegation = 2;
   static constexpr std::int64_t kDelegationQuietMs = 1000;   // after a recall, before asking again
+  // Renewals (2 ms apart while a delegation is held) in a row that find no create in a
+  // delegated directory before it is given back: a client that stopped creating there
+  // holds nobody up for long, one that pauses briefly keeps it.
+  static constexpr int kIdleChecksBeforeGiveBack = 16;
   std::mutex delegMu_;
   std::unordered_map<InodeId, std::shared_ptr<Delegation>> delegations_;  // GUARDED_BY(delegMu_)
   struct CreateCount {

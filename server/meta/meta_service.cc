@@ -44,11 +44,15 @@ MetaServiceImpl::MetaServiceImpl(MetaStore& store, SessionTable& sessions, std::
 }
 
 MetaServiceImpl::MetaServiceImpl(std::shared_ptr<MetaShardState> state, std::uint64_t session, bool owner)
-    : state_(std::move(state)), session_(session), owner_(owner) {}
+    : state_(std::move(state)), session_(session), owner_(owner) {
+  if (!owner_ && session_ != 0) ++state_->attached[session_];
+}
 
 MetaServiceImpl::~MetaServiceImpl() noexcept(false) {
   if (owner_) {
     closeSession(*state_, session_);
+  } else if (session_ != 0) {
+    state_->detached(session_);
   } else if (session_ == 0 && state_.use_count() == 1) {
     state_->store.setHeldOpen(nullptr);
   }
@@ -66,8 +70,51 @@ void MetaShardState::endDelegations(std::uint64_t session, const std::vector<Ino
   std::erase_if(delegations, [session](const auto& d) { return d.second.session == session; });
 }
 
+void MetaShardState::drainDelegations(std::uint64_t session) {
+  if (attached.count(session) == 0) {
+    endDelegations(session);
+    return;
+  }
+  for (auto& [dir, d] : delegations) {
+    if (d.session == session) d.draining = true;
+  }
+}
+
+void MetaShardState::detached(std::uint64_t session) {
+  auto it = attached.find(session);
+  if (it == attached.end() || --it->second > 0) return;
+  attached.erase(it);
+  std::erase_if(delegations, [session](const auto& d) { return d.second.session == session && d.second.draining; });
+  auto w = drainWaiters.find(session);
+  if (w == drainWaiters.end()) return;
+  auto waiters = kj::mv(w->second);
+  drainWaiters.erase(w);
+  for (auto& f : waiters) f->fulfill();
+}
+
+bool MetaShardState::drainingDelegation(InodeId dir, std::uint64_t except) const {
+  if (delegations.empty()) return false;
+  auto it = delegations.find(dir);
+  return it != delegations.end() && it->second.draining && it->second.session != except;
+}
+
+kj::Promise<void> MetaShardState::waitDrained(InodeId dir) {
+  auto it = delegations.find(dir);
+  if (it == delegations.end() || !it->second.draining) return kj::READY_NOW;
+  const std::uint64_t session = it->second.session;
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  drainWaiters[session].push_back(kj::mv(paf.fulfiller));
+  kj::Promise<void> drained = kj::mv(paf.promise);
+  if (timer != nullptr) {
+    drained = drained.exclusiveJoin(timer->afterDelay(recallTimeout.count() * kj::MILLISECONDS).then([this, session] {
+      endDelegations(session);  // its connections linger: what did not arrive by now is lost
+    }));
+  }
+  return drained;
+}
+
 void closeSession(MetaShardState& st, std::uint64_t session) {
-  st.endDelegations(session);
+  st.drainDelegations(session);
   std::vector<InodeId> opens = st.leases.removeSession(session);
   st.sessions.close(session);
   st.store.forgetReservations(session);
@@ -137,6 +184,7 @@ kj::Promise<void> MetaServiceImpl::recall(std::vector<InodeId> inos, bool writer
   MetaShardState& st = *state_;
   kj::Vector<kj::Promise<void>> waits;
   for (InodeId ino : inos) {
+    if (st.drainingDelegation(ino, session_)) waits.add(st.waitDrained(ino));
     auto it = st.recalls.find(ino);
     if (it == st.recalls.end()) continue;
     for (MetaShardState::InFlight& f : it->second) {
@@ -265,6 +313,9 @@ kj::Promise<void> MetaServiceImpl::mountInfo(MountInfoContext context) {
 
 kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
   auto p = context.getParams();
+  if (state_->drainingDelegation(p.getParent(), session_)) {
+    return state_->waitDrained(p.getParent()).then([this, context]() mutable { return lookup(context); });
+  }
   if (!state_->leases.othersHoldAny(session_, true)) return answerLookup(context);
   std::vector<InodeId> writers;
   const InodeId parent[1] = {p.getParent()};
@@ -376,6 +427,9 @@ kj::Promise<void> MetaServiceImpl::readlink(ReadlinkContext context) {
 
 kj::Promise<void> MetaServiceImpl::readdir(ReaddirContext context) {
   auto p = context.getParams();
+  if (state_->drainingDelegation(p.getIno(), session_)) {
+    return state_->waitDrained(p.getIno()).then([this, context]() mutable { return readdir(context); });
+  }
   const InodeId dir[1] = {p.getIno()};
   if (state_->leases.contended(dir, session_, true)) {  // delegated: the holder sends what it made first
     return recall({p.getIno()}, true).then([this, context]() mutable { return readdir(context); });

@@ -50,13 +50,29 @@ struct MetaShardState {
   // while its recall is in flight: files the holder sent before it saw the recall are
   // still made; gone once the holder answered (it had them all answered for first), or
   // the session ended or was revoked.
+  //
+  // A session that ends (its owner connection closed: the client is gone) leaves its
+  // delegations draining until its other connections are closed too: the files it sent
+  // on them before it went are still made, and anyone else's use of such a directory
+  // waits for that (bounded by the recall timeout).
   struct Delegation {
     std::uint64_t session = 0;
     std::uint64_t gen = 0;
+    bool draining = false;
   };
   std::unordered_map<InodeId, Delegation> delegations;
+  std::unordered_map<std::uint64_t, int> attached;  // per session: its services on other connections
+  std::unordered_map<std::uint64_t, std::vector<kj::Own<kj::PromiseFulfiller<void>>>> drainWaiters;
   // Forgets the session's delegations (of `inos` only, when given).
   void endDelegations(std::uint64_t session, const std::vector<InodeId>* inos = nullptr);
+  // The session ended: its delegations drain while it has connections left, else go.
+  void drainDelegations(std::uint64_t session);
+  // One of the session's other connections closed.
+  void detached(std::uint64_t session);
+  // Whether `dir` is delegated to an ended session other than `except` still draining.
+  bool drainingDelegation(InodeId dir, std::uint64_t except) const;
+  // Resolves once dir's draining delegation is gone (drained, or the recall timeout).
+  kj::Promise<void> waitDrained(InodeId dir);
 };
 
 class MetaServiceImpl final : public schema::MetaService::Server {

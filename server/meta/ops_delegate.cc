@@ -21,10 +21,18 @@ Result<DirDelegation> MetaStore::delegation(const Cred& cred, std::uint64_t owne
     if (!mayAccess(rec.attr, cred, kMayRead | kMayWrite | kMayExec)) return Errno(EACCES);
     out.attr = rec.attr;
   }
-  // One page one longer than asked for: a directory with more names is not delegated.
-  MYFS_ASSIGN_OR_RETURN(page, readdir(cred, dir, "", maxEntries + 1));
-  if (page.entries.size() > maxEntries) return Errno(E2BIG);
-  out.entries = std::move(page.entries);
+  // Page after page (each at most kReaddirMaxEntries): a directory with more names than
+  // maxEntries is not delegated.
+  std::string cookie;
+  for (;;) {
+    const std::uint64_t room = std::uint64_t{maxEntries} + 1 - out.entries.size();
+    MYFS_ASSIGN_OR_RETURN(page, readdir(cred, dir, cookie,
+                                        static_cast<std::uint32_t>(std::min<std::uint64_t>(room, kReaddirMaxEntries))));
+    if (out.entries.size() + page.entries.size() > maxEntries) return Errno(E2BIG);
+    for (DirEntry& e : page.entries) out.entries.push_back(std::move(e));
+    if (page.eof || page.entries.empty()) break;
+    cookie = std::move(page.nextCookie);
+  }
   MYFS_ASSIGN_OR_RETURN(numbers, reserveInodes(owner, reserve));
   out.numbers = numbers;
   return out;

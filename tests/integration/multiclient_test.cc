@@ -9,7 +9,9 @@
 //   - close-to-open data and attribute changes;
 //   - a file removed by one client stays readable for another that has it open;
 //   - a client killed with SIGKILL, or stopped with SIGSTOP, while holding leases (and
-//     a lock) holds the others up for at most a bounded time and sees no stale state.
+//     a lock) holds the others up for at most a bounded time and sees no stale state;
+//   - files one client made on its own in a directory delegated to it are there for
+//     every other client at its next look, also when the maker was killed right after.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -791,6 +793,56 @@ C.ok('for i in range(%d): put(R + "/k%%d/c" %% i, b"from C")' % N)
 check(C.ok('[text(R + "/k%%d/c" %% i) for i in range(%d)]' % N) == ['from C'] * N, 'and holds files', None)
 D = Agent('D')
 check(D.ok('sorted(os.listdir(R + "/k7")) + [os.stat(R + "/k7").st_nlink]') == ['c', 2], 'for a new client too', None)
+  )PY");
+}
+
+// 10. A client that creates files in one directory gets it delegated (after two
+//     creates) and makes the rest on its own, sending each without waiting (with every
+//     metadata server stopped it still creates). Another client's next look at the
+//     directory has every one made first, with its data and mode; an exclusive create of
+//     a name the maker made fails for the other client, and one the other made first
+//     fails for the maker. A maker killed right after its creates loses none of them.
+TEST_F(MultiClientTest, FilesMadeInADelegatedDirectoryAreThereForEveryClient) {
+  orchestrate("delegated", R"PY(
+N = 300
+A = Agent('A')
+B = Agent('B')
+A.ok('os.mkdir(R + "/g")')
+metas = servers('meta')
+r = A.ok("""
+for i in range(@N@): put(R + "/g/f%d" % i, b"x" * (i % 7))
+import signal, threading
+for p in @METAS@: os.kill(p, signal.SIGSTOP)
+guard = threading.Timer(2.0, lambda: [os.kill(p, signal.SIGCONT) for p in @METAS@])
+guard.start()
+t0 = time.monotonic()
+for i in range(8): os.close(os.open(R + "/g/s%d" % i, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
+took = time.monotonic() - t0
+for p in @METAS@: os.kill(p, signal.SIGCONT)
+guard.cancel()
+_ = took
+""".replace('@N@', str(N)).replace('@METAS@', repr(metas)), timeout=60)
+check(r < 1.0, 'A creates in its delegated directory with every metadata server stopped (%.3f s)' % r, r)
+names = B.ok('sorted(os.listdir(R + "/g"))')
+want = sorted(['f%d' % i for i in range(N)] + ['s%d' % i for i in range(8)])
+check(names == want, "B lists every file A made (%d)" % len(names if isinstance(names, list) else []), names)
+got = B.ok('[[text(R + "/g/f%%d" %% i), st(R + "/g/f%%d" %% i)["mode"]] for i in range(0, %d, 37)]' % N)
+check(got == [['x' * (i % 7), '0o644'] for i in range(0, N, 37)], "and reads what A wrote in them", got)
+check(B.ok('st(R + "/g/s3")["mode"]') == '0o640', "the files A made with the servers stopped are there too", None)
+check(B.ok('attempt(os.open, R + "/g/f7", os.O_CREAT | os.O_EXCL | os.O_WRONLY)') == 'EEXIST',
+      "B's exclusive create of a name A made fails", None)
+B.ok('put(R + "/g/fromB", b"B")')
+check(A.ok('attempt(os.open, R + "/g/fromB", os.O_CREAT | os.O_EXCL | os.O_WRONLY)') == 'EEXIST',
+      "A's exclusive create of a name B made fails", None)
+
+A.ok('os.mkdir(R + "/h")')
+A.ok('for i in range(%d): put(R + "/h/k%%d" %% i, b"k%%d" %% i)' % N)
+A.signal(signal.SIGKILL)
+C = Agent('C')
+kept = C.ok('sorted(os.listdir(R + "/h"))')
+check(kept == sorted('k%d' % i for i in range(N)), 'every file of the killed maker is there', kept)
+check(C.ok('[text(R + "/h/k%%d" %% i) for i in range(0, %d, 29)]' % N) == ['k%d' % i for i in range(0, N, 29)],
+      'with its data', None)
   )PY");
 }
 
