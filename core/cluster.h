@@ -231,9 +231,10 @@ class Cluster {
   // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that
   // keeps sessions; one that does not (tests' in-process clusters) never calls it.
   virtual void setLeaseListener(LeaseListener* /*listener*/) {}
-  // The listener has leases of `shard` to give back (releasedWrites): renew soon rather
-  // than at the next regular renewal. Any thread; never blocks.
-  virtual void renewSoon(std::uint32_t /*shard*/) {}
+  // The listener has leases of `shard` to give back (releasedWrites): renew within about
+  // `delayMs` rather than at the next regular renewal (the earliest such wish counts).
+  // Any thread; never blocks.
+  virtual void renewSoon(std::uint32_t /*shard*/, std::uint32_t /*delayMs*/ = 2) {}
 };
 
 }  // namespace myfs

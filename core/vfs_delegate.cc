@@ -20,8 +20,7 @@ struct VfsImpl::Delegation {
   std::uint64_t gen = 0;                  // the server's grant
   std::unordered_set<std::string> names;  // every name in the directory; GUARDED_BY(mu)
   std::vector<InodeId> numbers;           // reserved and unused, next at the back; GUARDED_BY(mu)
-  std::atomic<bool> used{false};          // a create since the last idle check
-  int idleChecks = 0;                     // checks in a row that found it unused; GUARDED_BY(delegMu_)
+  std::atomic<std::int64_t> lastUseMs{0};  // the latest create in it (clockMs)
 };
 
 namespace {
@@ -53,7 +52,7 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
   // The directory's attributes are ours while it is delegated: nobody else changes them.
   const Attr& dir = w.node.attr;
   if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
-  if (d->numbers.empty()) {
+  if (d->numbers.empty() && !takeSpareNumbers(shardOfInode(p), d->numbers)) {
     Result<InodeRange> more = cluster_.shardOf(p).reserveInodes(kDelegateNumbers);
     if (!more) return std::nullopt;
     pushNumbers(d->numbers, *more);
@@ -66,7 +65,7 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
   d->numbers.pop_back();
   d->names.insert(w.last);
   lock.unlock();
-  if (!d->used.exchange(true)) cluster_.renewSoon(shardOfInode(p));  // checks it for idleness soon
+  d->lastUseMs.store(clockMs(), std::memory_order_relaxed);
 
   // Ours under the file's write lease (the server grants it with the file, under the
   // delegation's generation): anyone else reaches it only through a lookup that recalls
@@ -93,15 +92,22 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
     c.creates = 0;
     c.quietUntilMs = clockMs() + kDelegationQuietMs;  // asked now: not again soon, whatever the answer
   }
+  const std::uint32_t shard = shardOfInode(dir);
+  std::vector<InodeId> numbers;
+  const bool spare = takeSpareNumbers(shard, numbers);
   const std::uint64_t mark = recallMark(dir);
-  Result<DirDelegation> r = cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, kDelegateNumbers);
+  Result<DirDelegation> r =
+      cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers);
   if (!r) {
     if (r.err() == ENOSYS) delegationsOff_.store(true);
+    giveSpareNumbers(shard, numbers);
     return;
   }
   auto d = std::make_shared<Delegation>();
   d->gen = r->gen;
+  d->lastUseMs.store(clockMs());
   for (DirEntry& e : r->entries) d->names.insert(std::move(e.name));
+  d->numbers = std::move(numbers);
   pushNumbers(d->numbers, r->numbers);
   {
     std::lock_guard lock(delegMu_);
@@ -114,7 +120,33 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   Attr attr = r->attr;
   attr.leased = true;
   (void)learnMade(attr, mark);
-  if (recallMark(dir) != mark) endDelegation(dir);  // recalled meanwhile (or the session changed)
+  if (recallMark(dir) != mark) {
+    endDelegation(dir);  // recalled meanwhile (or the session changed)
+    return;
+  }
+  cluster_.renewSoon(shardOfInode(dir), kDelegationIdleMs / 2);  // the renewals look for idleness
+}
+
+bool VfsImpl::takeSpareNumbers(std::uint32_t shard, std::vector<InodeId>& to) {
+  std::lock_guard lock(delegMu_);
+  if (shard >= spareNumbers_.size() || spareNumbers_[shard].empty()) return false;
+  to.insert(to.end(), spareNumbers_[shard].begin(), spareNumbers_[shard].end());
+  spareNumbers_[shard].clear();
+  return true;
+}
+
+void VfsImpl::giveSpareNumbers(std::uint32_t shard, std::vector<InodeId>& numbers) {
+  std::lock_guard lock(delegMu_);
+  if (spareNumbers_.size() <= shard) spareNumbers_.resize(shard + 1);
+  auto& pool = spareNumbers_[shard];
+  pool.insert(pool.end(), numbers.begin(), numbers.end());
+  numbers.clear();
+}
+
+void VfsImpl::retire(InodeId dir, Delegation& d) {
+  std::lock_guard lock(d.mu);
+  d.live = false;
+  giveSpareNumbers(shardOfInode(dir), d.numbers);
 }
 
 void VfsImpl::delegationNameChanged(InodeId dir) {
@@ -127,8 +159,7 @@ void VfsImpl::delegationNameChanged(InodeId dir) {
     delegations_.erase(it);
     delegationCount_.store(delegations_.size());
   }
-  std::lock_guard lock(d->mu);
-  d->live = false;
+  retire(dir, *d);
 }
 
 bool VfsImpl::endDelegation(InodeId dir) {
@@ -147,8 +178,7 @@ bool VfsImpl::endDelegation(InodeId dir) {
   }
   // Waits for a create under way in it to be listed as owed: what is settled after this
   // includes it.
-  std::lock_guard lock(d->mu);
-  d->live = false;
+  retire(dir, *d);
   return true;
 }
 
@@ -165,16 +195,24 @@ void VfsImpl::endDelegations(std::uint32_t shard) {
       }
     }
     delegationCount_.store(delegations_.size());
+    // The numbers were reserved for the session that ended.
+    if (shard == ~0u) {
+      spareNumbers_.clear();
+    } else if (shard < spareNumbers_.size()) {
+      spareNumbers_[shard].clear();
+    }
   }
   for (auto& d : ended) {
     std::lock_guard lock(d->mu);
     d->live = false;
+    d->numbers.clear();
   }
 }
 
 std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t shard) {
   std::vector<std::pair<InodeId, std::shared_ptr<Delegation>>> idle;
   bool stillUsed = false;
+  const std::int64_t now = clockMs();
   {
     std::lock_guard lock(delegMu_);
     for (auto it = delegations_.begin(); it != delegations_.end();) {
@@ -182,10 +220,8 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
         ++it;
         continue;
       }
-      Delegation& d = *it->second;
-      d.idleChecks = d.used.exchange(false) ? 0 : d.idleChecks + 1;
-      if (d.idleChecks < kIdleChecksBeforeGiveBack) {
-        stillUsed = true;  // looked at again at the next renewal, soon
+      if (now - it->second->lastUseMs.load(std::memory_order_relaxed) < kDelegationIdleMs) {
+        stillUsed = true;  // looked at again soon
         ++it;
       } else {
         idle.emplace_back(it->first, it->second);
@@ -194,14 +230,11 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
     }
     delegationCount_.store(delegations_.size());
   }
-  for (auto& [dir, d] : idle) {
-    std::lock_guard lock(d->mu);
-    d->live = false;
-  }
+  for (auto& [dir, d] : idle) retire(dir, *d);
   std::vector<WriteGrant> out;
   std::lock_guard lock(delegMu_);
   for (auto& [dir, d] : idle) givingBack_.push_back(WriteGrant{dir, d->gen});
-  if (stillUsed) cluster_.renewSoon(shard);  // looks again soon
+  if (stillUsed) cluster_.renewSoon(shard, kDelegationIdleMs / 2);
   auto mine = [shard](const WriteGrant& g) { return shardOfInode(g.ino) == shard; };
   if (std::none_of(givingBack_.begin(), givingBack_.end(), mine)) return out;
   if (cluster_.owes(shard)) {

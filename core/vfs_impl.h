@@ -293,11 +293,18 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // The delegation of `dir` is over (recalled): makes nothing more; true if there was one
   // (also one ended when idle whose server lease was not given back yet).
   bool endDelegation(InodeId dir);
-  // Every delegation of `shard` is void (the session ended or was revoked); shard ~0: all.
+  // Every delegation of `shard` is void (the session ended or was revoked), and the
+  // numbers its session reserved; shard ~0: all.
   void endDelegations(std::uint32_t shard);
-  // At a renewal with `shard`: ends the delegations no create used since the last such
-  // check, and returns those to give back now (every file made under them answered for);
-  // the rest wait for a settle (Cluster::settleSoon) and a later renewal.
+  // A delegation is over: makes nothing more; its unused numbers go to the spares.
+  void retire(InodeId dir, Delegation& d);
+  // Numbers reserved for this client's session with `shard` and not used (moved to `to`;
+  // false: none), and back.
+  bool takeSpareNumbers(std::uint32_t shard, std::vector<InodeId>& to);
+  void giveSpareNumbers(std::uint32_t shard, std::vector<InodeId>& numbers);
+  // At a renewal with `shard`: ends the delegations idle for kDelegationIdleMs, and
+  // returns those to give back now (every file made under them answered for); the rest
+  // wait for a settle (Cluster::settleSoon) and a later renewal.
   std::vector<WriteGrant> idleDelegations(std::uint32_t shard);
 
   // ---- vfs_io.cc helpers
@@ -357,13 +364,13 @@ class VfsImpl final : public Vfs, public LeaseListener {
   LockRenewer* renewer_ = nullptr;  // GUARDED_BY(renewerMu_); a forked child's copy is leaked
 
   static constexpr std::uint32_t kDelegateMaxEntries = 4096;  // bigger directories are not asked for
-  static constexpr std::uint32_t kDelegateNumbers = 1024;     // reserved per request
+  static constexpr std::uint32_t kDelegateNumbers = 256;      // reserved per request
   static constexpr std::uint32_t kCreatesBeforeDelegation = 2;
   static constexpr std::int64_t kDelegationQuietMs = 1000;   // after a recall, before asking again
-  // Renewals (2 ms apart while a delegation is held) in a row that find no create in a
-  // delegated directory before it is given back: a client that stopped creating there
-  // holds nobody up for long, one that pauses briefly keeps it.
-  static constexpr int kIdleChecksBeforeGiveBack = 16;
+  // A delegation with no create for this long goes back to its server at the next
+  // renewal (renewals come at half this while one is held): a client that stopped
+  // creating there holds nobody up for long, one that pauses briefly keeps it.
+  static constexpr std::int64_t kDelegationIdleMs = 50;
   std::mutex delegMu_;
   std::unordered_map<InodeId, std::shared_ptr<Delegation>> delegations_;  // GUARDED_BY(delegMu_)
   struct CreateCount {
@@ -374,6 +381,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::atomic<std::size_t> delegationCount_{0};          // delegations_.size(), read without delegMu_
   std::atomic<bool> delegationsOff_{false};               // the cluster does not delegate
   std::vector<WriteGrant> givingBack_;  // GUARDED_BY(delegMu_): ended when idle, not given back yet
+  std::vector<std::vector<InodeId>> spareNumbers_;  // GUARDED_BY(delegMu_): per shard, reserved, unused
 
   // Inode numbers each shard set aside for this process's session (mkdirReserved).
   static constexpr std::uint32_t kReserveInodes = 64;

@@ -170,6 +170,7 @@ void VfsImpl::voidAllLeases() {
   delegations_.clear();
   createsIn_.clear();
   givingBack_.clear();
+  spareNumbers_.clear();
   delegationCount_.store(0);
   for (std::uint32_t s = 0; s < mount_.shardCount; ++s) {
     ShardLeases& l = leases_[s];

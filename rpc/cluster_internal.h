@@ -28,6 +28,7 @@ struct RpcCluster::State {
     std::mutex nudgeMu;
     kj::Own<kj::CrossThreadPromiseFulfiller<void>> nudge;  // GUARDED_BY(nudgeMu)
     bool nudged = false;                                   // GUARDED_BY(nudgeMu)
+    std::uint32_t nudgeDelayMs = ~0u;  // GUARDED_BY(nudgeMu): the earliest wish since the last round
   };
   std::vector<std::unique_ptr<Session>> sessions;
   bool closing = false;  // the cluster is going away: renewals stop

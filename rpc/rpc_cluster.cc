@@ -83,8 +83,6 @@ class CallbackImpl final : public schema::ClientCallback::Server {
   const std::uint32_t shard_;
 };
 
-// How long a renewal asked for early (renewSoon) waits for more to give back with it.
-constexpr auto kRenewSoonDelay = 2 * kj::MILLISECONDS;
 
 // Renews session `id` with shard i every third of the lease, or soon after renewSoon(i),
 // until the cluster closes or the connection's session changes (a reconnection opened a
@@ -104,7 +102,16 @@ kj::Promise<void> renewLoop(RpcCluster& cluster, RpcCluster::State& st, std::uin
   }
   return st.loop.timer()
       .afterDelay(std::max<std::uint32_t>(leaseMs / 3, 10) * kj::MILLISECONDS)
-      .exclusiveJoin(nudged.promise.then([&st] { return st.loop.timer().afterDelay(kRenewSoonDelay); }))
+      .exclusiveJoin(nudged.promise.then([&st, i] {
+        // Waits for more to give back with it, as long as the earliest wish allows.
+        std::uint32_t delayMs;
+        {
+          RpcCluster::State::Session& s = *st.sessions[i];
+          std::lock_guard lock(s.nudgeMu);
+          delayMs = std::exchange(s.nudgeDelayMs, ~0u);
+        }
+        return st.loop.timer().afterDelay(std::min<std::uint32_t>(delayMs, 1000) * kj::MILLISECONDS);
+      }))
       .then([&cluster, &st, i, id, leaseMs]() -> kj::Promise<void> {
         if (st.closing || st.sessions[i]->id != id) return kj::READY_NOW;
         Connection& conn = *st.meta[i];
@@ -346,11 +353,12 @@ void RpcCluster::abandonAfterFork() {
   deferred_.afterFork();
 }
 
-void RpcCluster::renewSoon(std::uint32_t shard) {
+void RpcCluster::renewSoon(std::uint32_t shard, std::uint32_t delayMs) {
   State* s = state_.load(std::memory_order_acquire);
   if (s == nullptr || shard >= s->sessions.size()) return;
   State::Session& session = *s->sessions[shard];
   std::lock_guard lock(session.nudgeMu);
+  session.nudgeDelayMs = std::min(session.nudgeDelayMs, delayMs);
   if (session.nudge) {
     session.nudge->fulfill();
     session.nudge = nullptr;

@@ -68,7 +68,7 @@ class RpcCluster final : public Cluster {
   // Lease events of every metadata session go to `listener` (core/cluster.h).
   // Sessions opened before the listener was set are reported to it at once.
   void setLeaseListener(LeaseListener* listener) override;
-  void renewSoon(std::uint32_t shard) override;
+  void renewSoon(std::uint32_t shard, std::uint32_t delayMs = 2) override;
   LeaseListener* leaseListener() const { return leases_.load(); }
   // The id of this process's session with `shard`, opened on the loop thread (waited
   // for, once); 0 when none could be opened.

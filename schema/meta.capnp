@@ -288,7 +288,7 @@ interface MetaService {
   reserveInodes @28 (count :UInt32) -> (err :Int32, first :UInt64, count :UInt32);
   # Inode numbers [first, first + count) of this shard, set aside for the calling session
   # to name in makeReservedDir, each once; those unused go when the session ends.
-  # count 1..1024. Errors: EINVAL, EAGAIN (1024 unused already), ENOSPC.
+  # count 1..1024. Errors: EINVAL, EAGAIN (4096 unused already), ENOSPC.
 
   mkdirRemote @30 (cred :Cred, parent :UInt64, name :Text, ino :UInt64, mode :UInt32, leaseTo :UInt64)
       -> (result :AttrResult);
@@ -318,8 +318,9 @@ interface MetaService {
   # delegation is the session's write lease on the directory (gen: its generation): every
   # other session's lease on it is recalled first, and any other session's lookup,
   # readdir or change in it recalls the delegation (the holder sends what it made before
-  # it answers). The answer lists every name in it, and `count` (up to `reserve`, 1..1024)
-  # inode numbers from `first` reserved for the files.
+  # it answers). The answer lists every name in it, and `count` (`reserve`, 0..1024) inode
+  # numbers from `first` reserved for the files (any the session reserved on this shard
+  # and did not use serve as well).
   # Errors: ENOENT, ENOTDIR, EACCES (no write and search permission), E2BIG (more than
   # maxEntries names), EAGAIN (not granted now: a recall is in flight), EINVAL.
 

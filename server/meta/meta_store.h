@@ -165,12 +165,13 @@ class MetaStore {
   Result<Attr> makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode, std::string_view target);
 
   // Sets aside `count` (1..kMaxReservation) new inode numbers of this shard for `owner` (a
-  // client session) to name in makeReservedDir, each once; those still unused go with
-  // forgetReservations(owner). Errors: EINVAL (count), EAGAIN (owner holds
-  // kMaxReservation unused already), ENOSPC.
+  // client session) to name in makeReservedDir or makeFiles, each once; those still
+  // unused go with forgetReservations(owner). Errors: EINVAL (count), EAGAIN (owner would
+  // hold more than kMaxUnusedReserved unused), ENOSPC.
   Result<InodeRange> reserveInodes(std::uint64_t owner, std::uint32_t count);
   void forgetReservations(std::uint64_t owner);
   static constexpr std::uint32_t kMaxReservation = 1024;
+  static constexpr std::uint32_t kMaxUnusedReserved = 4 * kMaxReservation;
   // A directory numbered `ino` (reserved by `owner`), linked from the start (nlink 2,
   // ".." = parent): the inode of an entry the parent's shard adds at the same moment, so
   // that a mkdir across shards takes one round trip. The caller undoes it with
@@ -219,7 +220,7 @@ class MetaStore {
   }
 
   // Directory `dir` as delegateDir hands it to session `owner` (gen left 0: the lease
-  // table's): its attributes, every name in it, and `reserve` (1..kMaxReservation) new
+  // table's): its attributes, every name in it, and `reserve` (0..kMaxReservation) new
   // numbers set aside for `owner`'s files (makeFiles). Needs read, write and search
   // permission. Errors: ENOENT (also a directory being removed), ENOTDIR, EACCES, E2BIG
   // (more than maxEntries names), and those of reserveInodes.

@@ -113,7 +113,7 @@ Result<InodeRange> MetaStore::reserveInodes(std::uint64_t owner, std::uint32_t c
   if (count == 0 || count > kMaxReservation) return Errno(EINVAL);
   std::lock_guard<std::mutex> lock(mu_);
   std::unordered_set<std::uint64_t>& mine = reservations_[owner];
-  if (mine.size() + count > kMaxReservation) return Errno(EAGAIN);
+  if (mine.size() + count > kMaxUnusedReserved) return Errno(EAGAIN);
   MetaTxn txn = beginTxn();
   const std::uint64_t first = txn.nextSeq();
   if (first + count - 1 > kMaxSeq) return Errno(ENOSPC);

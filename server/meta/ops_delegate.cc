@@ -11,7 +11,7 @@ namespace myfs::server {
 
 Result<DirDelegation> MetaStore::delegation(const Cred& cred, std::uint64_t owner, InodeId dir,
                                             std::uint32_t maxEntries, std::uint32_t reserve) {
-  if (reserve == 0 || reserve > kMaxReservation) return Errno(EINVAL);
+  if (reserve > kMaxReservation) return Errno(EINVAL);
   DirDelegation out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -33,8 +33,10 @@ Result<DirDelegation> MetaStore::delegation(const Cred& cred, std::uint64_t owne
     if (page.eof || page.entries.empty()) break;
     cookie = std::move(page.nextCookie);
   }
-  MYFS_ASSIGN_OR_RETURN(numbers, reserveInodes(owner, reserve));
-  out.numbers = numbers;
+  if (reserve > 0) {
+    MYFS_ASSIGN_OR_RETURN(numbers, reserveInodes(owner, reserve));
+    out.numbers = numbers;
+  }
   return out;
 }
 

@@ -809,11 +809,13 @@ A = Agent('A')
 B = Agent('B')
 A.ok('os.mkdir(R + "/g")')
 metas = servers('meta')
+# (The servers are stopped right after the last of A's creates: a delegation unused
+# for a while goes back to its server.)
 r = A.ok("""
-for i in range(@N@): put(R + "/g/f%d" % i, b"x" * (i % 7))
 import signal, threading
-for p in @METAS@: os.kill(p, signal.SIGSTOP)
 guard = threading.Timer(2.0, lambda: [os.kill(p, signal.SIGCONT) for p in @METAS@])
+for i in range(@N@): put(R + "/g/f%d" % i, b"x" * (i % 7))
+for p in @METAS@: os.kill(p, signal.SIGSTOP)
 guard.start()
 t0 = time.monotonic()
 for i in range(8): os.close(os.open(R + "/g/s%d" % i, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))

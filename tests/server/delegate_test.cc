@@ -226,14 +226,20 @@ TEST_F(DelegateTest, DelegationOfADirectoryBiggerThanOneReaddirPage) {
   }
 }
 
-TEST_F(DelegateTest, DelegationReservesOneToMaxReservationNumbers) {
+TEST_F(DelegateTest, DelegationReservesZeroToMaxReservationNumbers) {
   const InodeId dir = mkdirAs(kAlice, "d", 0755);
-  EXPECT_ERRNO(store().delegation(kAlice, kSession, dir, 16, 0), EINVAL);
+  Result<DirDelegation> none = store().delegation(kAlice, kSession, dir, 16, 0);  // numbers it has already
+  ASSERT_OK(none);
+  EXPECT_EQ(none->numbers.count, 0u);
   EXPECT_ERRNO(store().delegation(kAlice, kSession, dir, 16, MetaStore::kMaxReservation + 1), EINVAL);
   Result<DirDelegation> d = store().delegation(kAlice, kSession, dir, 16, MetaStore::kMaxReservation);
   ASSERT_OK(d);
   EXPECT_EQ(d->numbers.count, MetaStore::kMaxReservation);
-  // The owner holds the most it may hold unused (reserveInodes' EAGAIN); another session not.
+  // An owner holds at most kMaxUnusedReserved unused (reserveInodes' EAGAIN); another session not.
+  for (std::uint32_t held = MetaStore::kMaxReservation; held < MetaStore::kMaxUnusedReserved;
+       held += MetaStore::kMaxReservation) {
+    ASSERT_OK(store().delegation(kAlice, kSession, dir, 16, MetaStore::kMaxReservation));
+  }
   EXPECT_ERRNO(store().delegation(kAlice, kSession, dir, 16, 1), EAGAIN);
   EXPECT_OK(store().delegation(kAlice, kOther, dir, 16, 1));
 }
