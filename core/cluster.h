@@ -96,7 +96,9 @@ class LeaseListener {
     std::vector<InodeId> open;
     std::vector<InodeId> flush;
   };
-  virtual RecallAnswer recall(std::uint32_t shard, std::span<const InodeId> inos) = 0;
+  // writesOnly: only the write leases (and delegations) are taken back; the read leases,
+  // and what is cached under them, stay.
+  virtual RecallAnswer recall(std::uint32_t shard, std::span<const InodeId> inos, bool writesOnly = false) = 0;
   // Writes back what this client kept to itself under the write leases of `inos`. Called
   // on a thread of the Cluster's that may block (not the one that called recall()).
   virtual void flushRecalled(std::span<const InodeId> inos) = 0;

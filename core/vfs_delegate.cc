@@ -96,6 +96,8 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   std::vector<InodeId> numbers;
   const bool spare = takeSpareNumbers(shard, numbers);
   const std::uint64_t mark = recallMark(dir);
+  std::atomic<std::uint64_t>& recalls = leases_[shard].anyRecalls;
+  const std::uint64_t writeMark = recalls.load();
   Result<DirDelegation> r =
       cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers);
   if (!r) {
@@ -120,8 +122,8 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   Attr attr = r->attr;
   attr.leased = true;
   (void)learnMade(attr, mark);
-  if (recallMark(dir) != mark) {
-    endDelegation(dir);  // recalled meanwhile (or the session changed)
+  if (recalls.load() != writeMark) {
+    endDelegation(dir);  // perhaps recalled meanwhile (or the session changed)
     return;
   }
   cluster_.renewSoon(shardOfInode(dir), kDelegationIdleMs / 2);  // the renewals look for idleness

@@ -99,7 +99,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   Result<void> adopt(int fd, InodeId ino, std::string path, int flags) override;
 
   // ---- LeaseListener (vfs_lease.cc), called from the RPC thread.
-  RecallAnswer recall(std::uint32_t shard, std::span<const InodeId> inos) override;
+  RecallAnswer recall(std::uint32_t shard, std::span<const InodeId> inos, bool writesOnly = false) override;
   void flushRecalled(std::span<const InodeId> inos) override;
   void sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs) override;
   void renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t leaseMs, bool valid) override;
@@ -132,6 +132,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
     std::atomic<std::int64_t> validUntilMs{0};  // steady-clock ms
     std::atomic<std::uint64_t> floor{0};        // tokens up to this one are void
     std::atomic<std::uint64_t> recalls{0};      // recalls received so far (and sessions replaced)
+    std::atomic<std::uint64_t> anyRecalls{0};   // also those of write leases only
     std::atomic<bool> hadSession{false};        // a session with the shard began before
     std::mutex forgetMu;
     std::vector<InodeId> forgotten;  // GUARDED_BY(forgetMu)

@@ -53,15 +53,19 @@ void VfsImpl::noteForgotten(const Inode& inode) {
   l.forgotten.push_back(inode.ino);
 }
 
-LeaseListener::RecallAnswer VfsImpl::recall(std::uint32_t shard, std::span<const InodeId> inos) {
+LeaseListener::RecallAnswer VfsImpl::recall(std::uint32_t shard, std::span<const InodeId> inos, bool writesOnly) {
   RecallAnswer answer;
   if (shard >= mount_.shardCount) return answer;
-  leases_[shard].recalls.fetch_add(1);
+  // A reply on its way with a read lease is still good when only write leases go.
+  if (!writesOnly) leases_[shard].recalls.fetch_add(1);
+  leases_[shard].anyRecalls.fetch_add(1);
   for (InodeId ino : inos) {
     std::shared_ptr<Inode> inode = findInode(ino);
     if (!inode) continue;
-    inode->attrLease.store(0);
-    inode->nameLease.store(0);
+    if (!writesOnly) {
+      inode->attrLease.store(0);
+      inode->nameLease.store(0);
+    }
     if (inode->openCount.load() > 0) {
       inode->serverHoldsOpen.store(true);
       answer.open.push_back(ino);
@@ -101,7 +105,10 @@ void VfsImpl::sessionStarted(std::uint32_t shard, std::int64_t sentMs, std::uint
   ShardLeases& l = leases_[shard];
   l.floor.store(leaseTokens_.load());
   // A reply of the session this one replaces, still on its way, must not install a lease.
-  if (l.hadSession.exchange(true)) l.recalls.fetch_add(1);
+  if (l.hadSession.exchange(true)) {
+    l.recalls.fetch_add(1);
+    l.anyRecalls.fetch_add(1);
+  }
   l.validUntilMs.store(trustedUntil(sentMs, leaseMs));
   dropWriteLeases(shard);
   std::lock_guard lock(l.forgetMu);
@@ -115,6 +122,7 @@ void VfsImpl::renewed(std::uint32_t shard, std::int64_t sentMs, std::uint32_t le
   if (!valid) {
     l.floor.store(leaseTokens_.load());
     l.recalls.fetch_add(1);
+    l.anyRecalls.fetch_add(1);
     dropWriteLeases(shard);
   }
   const std::int64_t until = trustedUntil(sentMs, leaseMs);

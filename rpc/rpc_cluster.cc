@@ -66,7 +66,7 @@ class CallbackImpl final : public schema::ClientCallback::Server {
     for (auto i : context.getParams().getInos()) inos.push_back(i);
     LeaseListener::RecallAnswer answer;
     LeaseListener* l = cluster_.leaseListener();
-    if (l != nullptr) answer = l->recall(shard_, inos);
+    if (l != nullptr) answer = l->recall(shard_, inos, context.getParams().getWritesOnly());
     auto list = context.getResults(capnp::MessageSize{4 + answer.open.size(), 0})
                     .initOpen(static_cast<unsigned>(answer.open.size()));
     for (unsigned i = 0; i < answer.open.size(); ++i) list.set(i, answer.open[i]);

@@ -24,10 +24,13 @@ using ErrResult = Common.ErrResult;
 
 interface ClientCallback {
   # Handed to the server by a client session; the server calls it to recall leases.
-  invalidate @0 (inos :List(UInt64)) -> (open :List(UInt64));
+  invalidate @0 (inos :List(UInt64), writesOnly :Bool) -> (open :List(UInt64));
   # The session's leases on these inodes are gone: the client drops the cached
   # attributes of each and the cached names in each directory, and answers with those
-  # it holds open (they keep an open reference: see releaseOpen).
+  # it holds open (they keep an open reference: see releaseOpen). writesOnly: only its
+  # write leases (and delegations) are taken back, for another session to read: what it
+  # caches under its read leases stays good. A write lease holder writes back, and a
+  # delegation's holder has every file it made under it answered for, before answering.
 }
 
 struct WriteLeaseRef {

@@ -145,12 +145,13 @@ namespace {
 // session that is gone ends; one that does not answer within the recall timeout is
 // revoked and waited out.
 kj::Promise<void> recallSession(std::shared_ptr<MetaShardState> st, std::uint64_t session,
-                                std::vector<InodeId> inos) {
+                                std::vector<InodeId> inos, bool writesOnly = false) {
   SessionTable::Session* s = st->sessions.find(session);
   if (s == nullptr) return kj::READY_NOW;
   auto req = s->callback.invalidateRequest(capnp::MessageSize{4 + inos.size(), 0});
   auto list = req.initInos(static_cast<unsigned>(inos.size()));
   for (unsigned i = 0; i < inos.size(); ++i) list.set(i, inos[i]);
+  req.setWritesOnly(writesOnly);
   auto revokeAndWait = [st, session]() -> kj::Promise<void> {
     if (!st->leases.hasSession(session)) return kj::READY_NOW;
     st->endDelegations(session);
@@ -203,7 +204,7 @@ kj::Promise<void> MetaServiceImpl::recall(std::vector<InodeId> inos, bool writer
     std::vector<std::uint64_t> targets;
     for (auto& [session, list] : holders) {
       targets.push_back(session);
-      calls.add(recallSession(state_, session, std::move(list)));
+      calls.add(recallSession(state_, session, std::move(list), writersOnly));
     }
     const std::uint64_t batch = st.nextBatch++;
     auto done = kj::joinPromises(calls.releaseAsArray())

@@ -327,7 +327,7 @@ TEST_F(RpcClusterTest, ADirectoryOneThreadMadeIsThereForAnotherThreadsNextCall) 
 // a renewal that carried them failed.
 class RecordingListener final : public LeaseListener {
  public:
-  RecallAnswer recall(std::uint32_t, std::span<const InodeId> inos) override {
+  RecallAnswer recall(std::uint32_t, std::span<const InodeId> inos, bool) override {
     std::lock_guard lock(mu_);
     recalled_.insert(recalled_.end(), inos.begin(), inos.end());
     return {};
