@@ -44,6 +44,9 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
   }
   std::unique_lock lock(d->mu);
   if (!d->live) return std::nullopt;
+  // Held only while our session's leases hold: one that ran out may have been revoked
+  // (the server lets others in once it has, and refuses what we make after).
+  if (clockMs() >= leases_[shardOfInode(p)].validUntilMs.load(std::memory_order_relaxed)) return std::nullopt;
   if (d->names.count(w.last) != 0) {
     if (flags & O_EXCL) return Result<void>(Errno(EEXIST));
     return std::nullopt;  // opens what is there: the server's to say

@@ -837,6 +837,20 @@ B.ok('put(R + "/g/fromB", b"B")')
 check(A.ok('attempt(os.open, R + "/g/fromB", os.O_CREAT | os.O_EXCL | os.O_WRONLY)') == 'EEXIST',
       "A's exclusive create of a name B made fails", None)
 
+# A stopped while it holds the directory: B's look waits for A's lease to run out, no
+# longer, and finds what A made; A, continued, goes on creating there (its delegation
+# ran out with its lease: nothing it makes is lost).
+A.ok('os.mkdir(R + "/j"); [put(R + "/j/p%d" % i, b"p") for i in range(20)]')
+A.signal(signal.SIGSTOP)
+r = B.ok('timed(lambda: sorted(os.listdir(R + "/j")))', timeout=60)
+A.signal(signal.SIGCONT)
+check(r[0] == sorted('p%d' % i for i in range(20)), "B lists what the stopped A made", r)
+check(LEASE / 8 < r[1] < 3 * LEASE, 'B waited %.2f s for the stopped A (lease %.1f s)' % (r[1], LEASE), r)
+A.ok('for i in range(20): put(R + "/j/q%d" % i, b"q")')
+got = B.ok('sorted(os.listdir(R + "/j"))')
+check(got == sorted(['p%d' % i for i in range(20)] + ['q%d' % i for i in range(20)]),
+      "A's creates after it was continued are all there", got)
+
 A.ok('os.mkdir(R + "/h")')
 A.ok('for i in range(%d): put(R + "/h/k%%d" %% i, b"k%%d" %% i)' % N)
 A.signal(signal.SIGKILL)
