@@ -225,10 +225,10 @@ class Cluster {
   // Has what `shard` is owed sent and answered for on a thread of the cluster's, then
   // renews soon (renewSoon). Any thread; never blocks.
   virtual void settleSoon(std::uint32_t /*shard*/) {}
-  // Has directory `ino` made on its shard if this client still owes it there (made by
-  // mkdirRemote, or met through a lookup, and not yet answered for): EIO when the shard
-  // could not be reached, for the caller to stop before it moves the entry that is the
-  // directory's only record.
+  // Has directory or file `ino` made on its shard if this client still owes it there
+  // (made by mkdirRemote or createAhead, or met through a lookup, and not yet answered
+  // for): EIO when the shard could not be reached, for the caller to stop before it moves
+  // the entry that is the directory's only record (or to fail fsync).
   virtual Result<void> settleDir(InodeId /*ino*/) { return okResult(); }
   // Where lease events go (null: nowhere). Servers grant leases only to a Cluster that
   // keeps sessions; one that does not (tests' in-process clusters) never calls it.

@@ -569,6 +569,13 @@ Result<void> VfsImpl::ftruncate(int fd, off_t size) {
 Result<void> VfsImpl::fsync(int fd, bool /*dataOnly*/) {
   MYFS_ASSIGN_OR_RETURN(f, fileOf(fd));
   if (f->flags & O_PATH) return Errno(EBADF);
+  // The file itself (and for a directory, those made in it under a delegation) made on
+  // its server, not only sent: fsync's promise covers the name too.
+  if (f->inode->attr.isDir()) {
+    cluster_.settleDeferred();
+    return okResult();
+  }
+  MYFS_TRY(cluster_.settleDir(f->inode->ino));
   std::lock_guard lock(f->inode->mu);
   if (!f->inode->attr.isReg()) return okResult();
   if (f->inode->pages) MYFS_TRY(f->inode->pages->flush(true));

@@ -433,9 +433,10 @@ void RpcCluster::settleSoon(std::uint32_t shard) {
 }
 
 Result<void> RpcCluster::settleDir(InodeId ino) {
-  if (!deferred_.owesDir(ino)) return okResult();
+  auto owed = [&] { return deferred_.owesDir(ino) || deferred_.owesFile(ino); };
+  if (!owed()) return okResult();
   settleOwed(*this, shardOfInode(ino));
-  return deferred_.owesDir(ino) ? Result<void>(Errno(EIO)) : okResult();
+  return owed() ? Result<void>(Errno(EIO)) : okResult();
 }
 
 void RpcCluster::settleDeferred() {
