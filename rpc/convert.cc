@@ -169,12 +169,31 @@ void toWire(const Result<CreateResult>& r, schema::MetaService::CreateResults::B
   out.setWriteLeaseGen(r->writeLease);
 }
 
+namespace {
+
+// The entries of a readdir page or a delegation.
+std::vector<DirEntry> entriesFromWire(capnp::List<schema::Dirent>::Reader in) {
+  std::vector<DirEntry> out;
+  out.reserve(in.size());
+  for (auto e : in) out.push_back(DirEntry{std::string(e.getName().cStr(), e.getName().size()), e.getIno(), e.getType()});
+  return out;
+}
+
+void entriesToWire(const std::vector<DirEntry>& in, capnp::List<schema::Dirent>::Builder out) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    const DirEntry& e = in[i];
+    out[i].setName(capnp::Text::Reader(e.name.data(), e.name.size()));
+    out[i].setIno(e.ino);
+    out[i].setType(e.type);
+  }
+}
+
+}  // namespace
+
 Result<DirPage> fromWire(schema::MetaService::ReaddirResults::Reader in) {
   if (in.getErr() != 0) return Errno(in.getErr());
   DirPage out;
-  for (auto e : in.getEntries()) {
-    out.entries.push_back(DirEntry{std::string(e.getName().cStr(), e.getName().size()), e.getIno(), e.getType()});
-  }
+  out.entries = entriesFromWire(in.getEntries());
   auto next = in.getNextCookie();
   out.nextCookie.assign(reinterpret_cast<const char*>(next.begin()), next.size());
   out.eof = in.getEof();
@@ -184,13 +203,7 @@ Result<DirPage> fromWire(schema::MetaService::ReaddirResults::Reader in) {
 void toWire(const Result<DirPage>& r, schema::MetaService::ReaddirResults::Builder out) {
   out.setErr(r.err());
   if (!r) return;
-  auto list = out.initEntries(static_cast<unsigned>(r->entries.size()));
-  for (unsigned i = 0; i < r->entries.size(); ++i) {
-    const DirEntry& e = r->entries[i];
-    list[i].setName(capnp::Text::Reader(e.name.data(), e.name.size()));
-    list[i].setIno(e.ino);
-    list[i].setType(e.type);
-  }
+  entriesToWire(r->entries, out.initEntries(static_cast<unsigned>(r->entries.size())));
   const std::string& next = r->nextCookie;
   out.setNextCookie(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(next.data()), next.size()));
   out.setEof(r->eof);
@@ -201,9 +214,7 @@ Result<DirDelegation> fromWire(schema::MetaService::DelegateDirResults::Reader i
   DirDelegation out;
   out.gen = in.getGen();
   out.attr = fromWire(in.getAttr());
-  for (auto e : in.getEntries()) {
-    out.entries.push_back(DirEntry{std::string(e.getName().cStr(), e.getName().size()), e.getIno(), e.getType()});
-  }
+  out.entries = entriesFromWire(in.getEntries());
   out.numbers = InodeRange{in.getFirst(), in.getCount()};
   return out;
 }
@@ -213,13 +224,7 @@ void toWire(const Result<DirDelegation>& r, schema::MetaService::DelegateDirResu
   if (!r) return;
   out.setGen(r->gen);
   toWire(r->attr, out.initAttr());
-  auto list = out.initEntries(static_cast<unsigned>(r->entries.size()));
-  for (unsigned i = 0; i < r->entries.size(); ++i) {
-    const DirEntry& e = r->entries[i];
-    list[i].setName(capnp::Text::Reader(e.name.data(), e.name.size()));
-    list[i].setIno(e.ino);
-    list[i].setType(e.type);
-  }
+  entriesToWire(r->entries, out.initEntries(static_cast<unsigned>(r->entries.size())));
   out.setFirst(r->numbers.first);
   out.setCount(r->numbers.count);
 }

@@ -96,6 +96,26 @@ TEST(ConvertTest, MetaServiceResults) {
   expectResultRoundTrip<schema::MetaService::RenameResults>(RenameResult{UnlinkResult{}, 13});
   expectResultRoundTrip<schema::MetaService::AddEntryResults>(AddEntryResult{14, 040000});
   expectResultRoundTrip<schema::MetaService::LinkCountResults>(LinkCountResult{2, 512});
+  DirDelegation d;
+  d.gen = 77;
+  d.attr = sampleAttr();
+  d.entries = page.entries;
+  d.numbers = InodeRange{0x0001000000000100, 256};
+  expectResultRoundTrip<schema::MetaService::DelegateDirResults>(d);
+  expectResultRoundTrip<schema::MetaService::DelegateDirResults>(DirDelegation{});
+}
+
+TEST(ConvertTest, FileIntent) {
+  FileIntent f;
+  f.cred.uid = 1000;
+  f.cred.gid = 100;
+  f.cred.groups = {4, 27};
+  f.parent = 0x0001000000000002;
+  f.name = std::string("a\x00b", 3);
+  f.attr = sampleAttr();
+  f.gen = 12;
+  EXPECT_EQ(roundTrip<schema::FileIntent>(f), f);
+  EXPECT_EQ(roundTrip<schema::FileIntent>(FileIntent{}), FileIntent{});
 }
 
 }  // namespace
