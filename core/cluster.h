@@ -75,7 +75,7 @@ class MetaShard {
   virtual Result<std::uint64_t> writeLease(InodeId /*ino*/) { return std::uint64_t{0}; }
   // Delegates directory `dir` to this client's session (schema delegateDir): the names in
   // it (at most maxEntries: E2BIG) and `reserve` numbers for files made on our own
-  // (Cluster::createAhead). ENOSYS: this cluster does not delegate.
+  // (Cluster::oweFile). ENOSYS: this cluster does not delegate.
   virtual Result<DirDelegation> delegateDir(const Cred& /*cred*/, InodeId /*dir*/, std::uint32_t /*maxEntries*/,
                                             std::uint32_t /*reserve*/) {
     return Errno(ENOSYS);
@@ -123,7 +123,7 @@ class LeaseListener {
   // session lives on: the next renewal is to carry them again.
   virtual void renewalFailed(std::uint32_t /*shard*/, std::vector<InodeId> /*forgotten*/,
                              std::vector<WriteGrant> /*released*/) {}
-  // The server refused to make a file this client made under a delegation (createAhead):
+  // The server refused to make a file this client made under a delegation (oweFile):
   // it is gone (err: why).
   virtual void fileLost(const FileIntent& /*file*/, int /*err*/) {}
 };
@@ -212,21 +212,28 @@ class Cluster {
     return Errno(ENOSYS);
   }
   // A file made on our own under a delegation of its parent (FileIntent): owed to the
-  // parent's shard from now on, sent at once without waiting for the answer, and sent
-  // again ahead of this client's calls there until answered. A refusal reaches
-  // LeaseListener::fileLost. ENOSYS: this cluster does not take them.
-  virtual Result<void> createAhead(const FileIntent& /*file*/) { return Errno(ENOSYS); }
-  // Sends now what mkdirRemote and createAhead left owed to the shards, and waits for the
+  // parent's shard from now on (no call here: cheap, never blocks), sent again ahead of
+  // this client's calls there until answered. A refusal reaches LeaseListener::fileLost.
+  // ENOSYS: this cluster does not take them.
+  virtual Result<void> oweFile(const FileIntent& /*file*/) { return Errno(ENOSYS); }
+  // Sends `shard` the files owed to it that were never sent, without waiting for the
+  // answer (or waits, when it cannot send that way, or too many are owed).
+  virtual void pushOwed(std::uint32_t /*shard*/) {}
+  // Sends `shard` all it is owed and waits for the answers: EIO if some stay unanswered.
+  virtual Result<void> settleShard(std::uint32_t /*shard*/) { return okResult(); }
+  // Whether a file made in directory `dir` (oweFile) is still unanswered for.
+  virtual bool owesFilesIn(InodeId /*dir*/) const { return false; }
+  // Sends now what mkdirRemote and oweFile left owed to the shards, and waits for the
   // answers (at sync, fork, exec, exit, and before answering a delegation's recall).
   virtual void settleDeferred() {}
-  // Whether `shard` is owed anything (mkdirRemote, createAhead) not yet answered for.
+  // Whether `shard` is owed anything (mkdirRemote, oweFile) not yet answered for.
   // Never blocks.
   virtual bool owes(std::uint32_t /*shard*/) const { return false; }
   // Has what `shard` is owed sent and answered for on a thread of the cluster's, then
   // renews soon (renewSoon). Any thread; never blocks.
   virtual void settleSoon(std::uint32_t /*shard*/) {}
   // Has directory or file `ino` made on its shard if this client still owes it there
-  // (made by mkdirRemote or createAhead, or met through a lookup, and not yet answered
+  // (made by mkdirRemote or oweFile, or met through a lookup, and not yet answered
   // for): EIO when the shard could not be reached, for the caller to stop before it moves
   // the entry that is the directory's only record (or to fail fsync).
   virtual Result<void> settleDir(InodeId /*ino*/) { return okResult(); }

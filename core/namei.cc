@@ -219,17 +219,11 @@ Result<VfsImpl::Node> VfsImpl::lookupChild(const Node& dir, std::string_view nam
 }
 
 void VfsImpl::forget(InodeId parent, std::string_view name) {
-  if (delegationCount_.load(std::memory_order_relaxed) != 0) delegationNameChanged(parent);
   namespaceGeneration_.fetch_add(1);
   dentries_.erase(parent, name);
 }
 
 void VfsImpl::learnEntry(InodeId parent, std::string_view name, InodeId child) {
-  if (delegationCount_.load(std::memory_order_relaxed) != 0) delegationNameChanged(parent);
-  cacheEntry(parent, name, child);
-}
-
-void VfsImpl::cacheEntry(InodeId parent, std::string_view name, InodeId child) {
   namespaceGeneration_.fetch_add(1);
   std::shared_ptr<Inode> dir = findInode(parent);
   const std::uint64_t lease = dir ? dir->nameLease.load() : 0;

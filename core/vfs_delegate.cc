@@ -1,9 +1,15 @@
 // Directories delegated to this client (schema delegateDir): while the server keeps
 // every other client out of a directory, this client knows every name in it and makes
 // new files there on its own, each sent to the server at once without waiting for the
-// answer (Cluster::createAhead). Another client's lookup, readdir or change in the
+// answer (Cluster::oweFile, pushOwed). Another client's lookup, readdir or change in the
 // directory recalls the delegation; we answer once the server has answered for every
 // file made under it.
+//
+// Two tables (delegMu_): held_, the directories whose server lease (the delegation) this
+// session holds, and delegations_, those of them this client still makes files in. A
+// recall ends both; a delegation that stops making files (idle, or our own name change
+// in the directory) stays held until given back or recalled, so a recall still waits for
+// what it made. No lock is held across a call to a server.
 #include <fcntl.h>
 #include <limits.h>
 
@@ -16,8 +22,9 @@ namespace myfs {
 
 struct VfsImpl::Delegation {
   std::mutex mu;
-  bool live = true;                       // GUARDED_BY(mu)
+  std::atomic<bool> live{false};          // files are made in it (set under mu; cleared also without)
   std::uint64_t gen = 0;                  // the server's grant
+  std::uint64_t epoch = 0;                // the session epoch its numbers belong to
   std::unordered_set<std::string> names;  // every name in the directory; GUARDED_BY(mu)
   std::vector<InodeId> numbers;           // reserved and unused, next at the back; GUARDED_BY(mu)
   std::atomic<std::int64_t> lastUseMs{0};  // the latest create in it (clockMs)
@@ -31,53 +38,68 @@ void pushNumbers(std::vector<InodeId>& to, const InodeRange& range) {
 
 }  // namespace
 
+std::shared_ptr<VfsImpl::Delegation> VfsImpl::liveDelegation(InodeId dir) {
+  std::lock_guard lock(delegMu_);
+  auto it = delegations_.find(dir);
+  return it == delegations_.end() ? nullptr : it->second;
+}
+
 std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int flags, mode_t mode,
                                                      const Cred& cred) {
   if (delegationCount_.load(std::memory_order_relaxed) == 0) return std::nullopt;
   const InodeId p = w.node.inode->ino;
-  std::shared_ptr<Delegation> d;
-  {
-    std::lock_guard lock(delegMu_);
-    auto it = delegations_.find(p);
-    if (it == delegations_.end()) return std::nullopt;
-    d = it->second;
-  }
-  std::unique_lock lock(d->mu);
-  if (!d->live) return std::nullopt;
-  // Held only while our session's leases hold: one that ran out may have been revoked
-  // (the server lets others in once it has, and refuses what we make after).
-  if (clockMs() >= leases_[shardOfInode(p)].validUntilMs.load(std::memory_order_relaxed)) return std::nullopt;
-  if (d->names.count(w.last) != 0) {
-    if (flags & O_EXCL) return Result<void>(Errno(EEXIST));
-    return std::nullopt;  // opens what is there: the server's to say
-  }
+  const std::uint32_t shard = shardOfInode(p);
+  std::shared_ptr<Delegation> d = liveDelegation(p);
+  // The directory's attributes decide permission and ownership: only those cached under
+  // a live lease (while it is delegated, nobody else changes them).
+  if (!d || !w.node.complete || !leaseLive(p, w.node.attrToken)) return std::nullopt;
   if (w.last.size() > NAME_MAX) return Result<void>(Errno(ENAMETOOLONG));
-  // The directory's attributes are ours while it is delegated: nobody else changes them.
   const Attr& dir = w.node.attr;
   if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
-  if (d->numbers.empty() && !takeSpareNumbers(shardOfInode(p), d->numbers)) {
+  std::unique_lock lock(d->mu);
+  for (bool refilled = false;; refilled = true) {
+    // Held only while our session's leases hold: one that ran out may have been revoked
+    // (the server lets others in once it has, and refuses what we make after).
+    if (!d->live.load() || clockMs() >= leases_[shard].validUntilMs.load(std::memory_order_relaxed)) {
+      return std::nullopt;
+    }
+    if (d->names.count(w.last) != 0) {
+      if (flags & O_EXCL) return Result<void>(Errno(EEXIST));
+      return std::nullopt;  // opens what is there: the server's to say
+    }
+    if (!d->numbers.empty() || takeSpareNumbers(shard, d->epoch, d->numbers)) break;
+    if (refilled) return std::nullopt;
+    lock.unlock();  // no lock across a call
     Result<InodeRange> more = cluster_.shardOf(p).reserveInodes(kDelegateNumbers);
     if (!more) return std::nullopt;
-    pushNumbers(d->numbers, *more);
+    std::vector<InodeId> got;
+    pushNumbers(got, *more);
+    giveSpareNumbers(shard, d->epoch, got);
+    lock.lock();
   }
   Attr attr = newInodeAttr(cred, &dir, S_IFREG | (mode & 07777), d->numbers.back(), nowNs());
   attr.nlink = 1;
   const std::uint64_t mark = recallMark(attr.ino);
-  FileIntent intent{cred, p, w.last, attr, d->gen};
-  if (!cluster_.createAhead(intent)) return std::nullopt;
+  // Ours under the file's write lease (the server grants it with the file, under the
+  // delegation's generation): anyone else reaches it only through a lookup that recalls
+  // the delegation first.
+  std::shared_ptr<Inode> inode = inodeObject(attr.ino);
+  inode->writeLease.store(d->gen);
+  // Owed before the lock goes: a recall's settle (after endDelegation takes the lock)
+  // includes it.
+  if (!cluster_.oweFile(FileIntent{cred, p, w.last, attr, d->gen})) {
+    inode->writeLease.store(0);
+    return std::nullopt;
+  }
   d->numbers.pop_back();
   d->names.insert(w.last);
   lock.unlock();
   d->lastUseMs.store(clockMs(), std::memory_order_relaxed);
+  cluster_.pushOwed(shard);  // on its way before open returns
 
-  // Ours under the file's write lease (the server grants it with the file, under the
-  // delegation's generation): anyone else reaches it only through a lookup that recalls
-  // the delegation first.
   attr.leased = true;
   Attr learned = learnMade(attr, mark);
-  std::shared_ptr<Inode> inode = inodeObject(attr.ino);
-  inode->writeLease.store(d->gen);
-  cacheEntry(p, w.last, attr.ino);
+  learnEntry(p, w.last, attr.ino);
   touched(p);
   std::vector<std::string> canon = w.canon;
   canon.push_back(w.last);
@@ -86,131 +108,141 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
 
 void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   if (!options_.delegateDirs || delegationsOff_.load(std::memory_order_relaxed)) return;
+  const std::uint32_t shard = shardOfInode(dir);
+  std::uint64_t epoch;
   {
     std::lock_guard lock(delegMu_);
-    if (delegations_.count(dir) != 0) return;
+    if (held_.count(dir) != 0) return;
     if (createsIn_.size() > 4096) createsIn_.clear();
     CreateCount& c = createsIn_[dir];
     if (++c.creates < kCreatesBeforeDelegation || clockMs() < c.quietUntilMs) return;
     c.creates = 0;
     c.quietUntilMs = clockMs() + kDelegationQuietMs;  // asked now: not again soon, whatever the answer
+    epoch = sessionEpoch(shard);
   }
-  const std::uint32_t shard = shardOfInode(dir);
   std::vector<InodeId> numbers;
-  const bool spare = takeSpareNumbers(shard, numbers);
+  const bool spare = takeSpareNumbers(shard, epoch, numbers);
   const std::uint64_t mark = recallMark(dir);
   std::atomic<std::uint64_t>& recalls = leases_[shard].anyRecalls;
-  const std::uint64_t writeMark = recalls.load();
+  const std::uint64_t recallsBefore = recalls.load();
+  const std::uint64_t changesBefore = ownNameChanges_.load();
   Result<DirDelegation> r =
       cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers);
   if (!r) {
     if (r.err() == ENOSYS) delegationsOff_.store(true);
-    giveSpareNumbers(shard, numbers);
+    giveSpareNumbers(shard, epoch, numbers);
     return;
   }
   auto d = std::make_shared<Delegation>();
   d->gen = r->gen;
+  d->epoch = epoch;
   d->lastUseMs.store(clockMs());
   for (DirEntry& e : r->entries) d->names.insert(std::move(e.name));
   d->numbers = std::move(numbers);
   pushNumbers(d->numbers, r->numbers);
   {
+    // Held from here: a recall from now on finds it (and settles what it made).
     std::lock_guard lock(delegMu_);
+    held_[dir] = Held{r->gen};
     delegations_[dir] = d;
     delegationCount_.store(delegations_.size());
   }
-  // Listed before the write lease is: a recall from here on finds it and ends it.
-  std::shared_ptr<Inode> inode = inodeObject(dir);
-  inode->writeLease.store(r->gen);
   Attr attr = r->attr;
   attr.leased = true;
   (void)learnMade(attr, mark);
-  if (recalls.load() != writeMark) {
-    endDelegation(dir);  // perhaps recalled meanwhile (or the session changed)
+  // Not used if a recall (perhaps of it) or a session change ran while it was on its
+  // way, or our own threads changed names meanwhile (the list may miss them): it goes
+  // back at the next renewal.
+  std::lock_guard lock(d->mu);
+  if (recalls.load() != recallsBefore || ownNameChanges_.load() != changesBefore) {
+    retire(dir, *d);
     return;
   }
-  cluster_.renewSoon(shardOfInode(dir), kDelegationIdleMs / 2);  // the renewals look for idleness
+  d->live.store(true);
+  cluster_.renewSoon(shard, kDelegationIdleMs / 2);  // the renewals look for idleness
 }
 
-bool VfsImpl::takeSpareNumbers(std::uint32_t shard, std::vector<InodeId>& to) {
+std::uint64_t& VfsImpl::sessionEpoch(std::uint32_t shard) {
+  if (sessionEpochs_.size() <= shard) sessionEpochs_.resize(shard + 1, 1);
+  return sessionEpochs_[shard];
+}
+
+bool VfsImpl::takeSpareNumbers(std::uint32_t shard, std::uint64_t epoch, std::vector<InodeId>& to) {
   std::lock_guard lock(delegMu_);
-  if (shard >= spareNumbers_.size() || spareNumbers_[shard].empty()) return false;
+  if (epoch != sessionEpoch(shard) || shard >= spareNumbers_.size() || spareNumbers_[shard].empty()) return false;
   to.insert(to.end(), spareNumbers_[shard].begin(), spareNumbers_[shard].end());
   spareNumbers_[shard].clear();
   return true;
 }
 
-void VfsImpl::giveSpareNumbers(std::uint32_t shard, std::vector<InodeId>& numbers) {
+void VfsImpl::giveSpareNumbers(std::uint32_t shard, std::uint64_t epoch, std::vector<InodeId>& numbers) {
   std::lock_guard lock(delegMu_);
-  if (spareNumbers_.size() <= shard) spareNumbers_.resize(shard + 1);
-  auto& pool = spareNumbers_[shard];
-  pool.insert(pool.end(), numbers.begin(), numbers.end());
+  // Numbers of an ended session are no longer reserved for us.
+  if (epoch == sessionEpoch(shard)) {
+    if (spareNumbers_.size() <= shard) spareNumbers_.resize(shard + 1);
+    spareNumbers_[shard].insert(spareNumbers_[shard].end(), numbers.begin(), numbers.end());
+  }
   numbers.clear();
 }
 
 void VfsImpl::retire(InodeId dir, Delegation& d) {
-  std::lock_guard lock(d.mu);
-  d.live = false;
-  giveSpareNumbers(shardOfInode(dir), d.numbers);
+  // Caller holds d.mu: no create is between its check and its oweFile.
+  d.live.store(false);
+  {
+    std::lock_guard lock(delegMu_);
+    auto it = delegations_.find(dir);
+    if (it != delegations_.end() && it->second.get() == &d) delegations_.erase(it);
+    delegationCount_.store(delegations_.size());
+  }
+  giveSpareNumbers(shardOfInode(dir), d.epoch, d.numbers);
 }
 
 void VfsImpl::delegationNameChanged(InodeId dir) {
-  std::shared_ptr<Delegation> d;
-  {
-    std::lock_guard lock(delegMu_);
-    auto it = delegations_.find(dir);
-    if (it == delegations_.end()) return;
-    d = it->second;
-    delegations_.erase(it);
-    delegationCount_.store(delegations_.size());
-  }
-  retire(dir, *d);
+  ownNameChanges_.fetch_add(1);
+  if (delegationCount_.load() == 0) return;
+  std::shared_ptr<Delegation> d = liveDelegation(dir);
+  if (!d) return;
+  std::lock_guard lock(d->mu);
+  retire(dir, *d);  // held until given back or recalled
 }
 
 bool VfsImpl::endDelegation(InodeId dir) {
-  std::shared_ptr<Delegation> d;
-  {
-    std::lock_guard lock(delegMu_);
-    auto it = delegations_.find(dir);
-    if (it == delegations_.end()) {
-      // Ended when idle and not given back yet: what it made still needs answering for.
-      return std::erase_if(givingBack_, [dir](const WriteGrant& g) { return g.ino == dir; }) != 0;
-    }
-    d = it->second;
-    delegations_.erase(it);
-    delegationCount_.store(delegations_.size());
-    createsIn_[dir].quietUntilMs = clockMs() + kDelegationQuietMs;
+  std::shared_ptr<Delegation> d = liveDelegation(dir);
+  if (d) {
+    d->live.store(false);      // no create starts now (one under way finishes first)
+    std::lock_guard lock(d->mu);
+    retire(dir, *d);
   }
-  // Waits for a create under way in it to be listed as owed: what is settled after this
-  // includes it.
-  retire(dir, *d);
-  return true;
+  std::lock_guard lock(delegMu_);
+  createsIn_[dir].quietUntilMs = clockMs() + kDelegationQuietMs;
+  return held_.erase(dir) != 0;
+}
+
+bool VfsImpl::delegationRecalled(InodeId dir) {
+  if (std::shared_ptr<Delegation> d = liveDelegation(dir)) d->live.store(false);
+  std::lock_guard lock(delegMu_);
+  return held_.count(dir) != 0;
 }
 
 void VfsImpl::endDelegations(std::uint32_t shard) {
-  std::vector<std::shared_ptr<Delegation>> ended;
+  std::vector<std::pair<InodeId, std::shared_ptr<Delegation>>> ended;
   {
     std::lock_guard lock(delegMu_);
-    for (auto it = delegations_.begin(); it != delegations_.end();) {
-      if (shard == ~0u || shardOfInode(it->first) == shard) {
-        ended.push_back(it->second);
-        it = delegations_.erase(it);
-      } else {
-        ++it;
-      }
+    for (auto& [dir, d] : delegations_) {
+      if (shard == ~0u || shardOfInode(dir) == shard) ended.emplace_back(dir, d);
     }
-    delegationCount_.store(delegations_.size());
+    std::erase_if(held_, [shard](const auto& h) { return shard == ~0u || shardOfInode(h.first) == shard; });
     // The numbers were reserved for the session that ended.
-    if (shard == ~0u) {
-      spareNumbers_.clear();
-    } else if (shard < spareNumbers_.size()) {
-      spareNumbers_[shard].clear();
+    for (std::uint32_t s = 0; s < mount_.shardCount; ++s) {
+      if (shard != ~0u && s != shard) continue;
+      if (s < spareNumbers_.size()) spareNumbers_[s].clear();
+      ++sessionEpoch(s);
     }
   }
-  for (auto& d : ended) {
+  for (auto& [dir, d] : ended) {
+    d->live.store(false);
     std::lock_guard lock(d->mu);
-    d->live = false;
-    d->numbers.clear();
+    retire(dir, *d);
   }
 }
 
@@ -220,48 +252,46 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
   const std::int64_t now = clockMs();
   {
     std::lock_guard lock(delegMu_);
-    for (auto it = delegations_.begin(); it != delegations_.end();) {
-      if (shardOfInode(it->first) != shard) {
-        ++it;
-        continue;
-      }
-      if (now - it->second->lastUseMs.load(std::memory_order_relaxed) < kDelegationIdleMs) {
+    for (auto& [dir, d] : delegations_) {
+      if (shardOfInode(dir) != shard) continue;
+      if (now - d->lastUseMs.load(std::memory_order_relaxed) < kDelegationIdleMs) {
         stillUsed = true;  // looked at again soon
-        ++it;
       } else {
-        idle.emplace_back(it->first, it->second);
-        it = delegations_.erase(it);
+        idle.emplace_back(dir, d);
       }
     }
-    delegationCount_.store(delegations_.size());
   }
-  for (auto& [dir, d] : idle) retire(dir, *d);
-  std::vector<WriteGrant> out;
-  std::lock_guard lock(delegMu_);
-  for (auto& [dir, d] : idle) givingBack_.push_back(WriteGrant{dir, d->gen});
+  for (auto& [dir, d] : idle) {
+    // Never waits here (the renewal's thread): a create under way keeps it for now.
+    std::unique_lock lock(d->mu, std::try_to_lock);
+    if (lock.owns_lock()) {
+      retire(dir, *d);
+    } else {
+      stillUsed = true;
+    }
+  }
   if (stillUsed) cluster_.renewSoon(shard, kDelegationIdleMs / 2);
-  auto mine = [shard](const WriteGrant& g) { return shardOfInode(g.ino) == shard; };
-  if (std::none_of(givingBack_.begin(), givingBack_.end(), mine)) return out;
-  if (cluster_.owes(shard)) {
-    cluster_.settleSoon(shard);  // then the next renewal gives them back
-    return out;
-  }
-  for (auto it = givingBack_.begin(); it != givingBack_.end();) {
-    if (!mine(*it)) {
-      ++it;
-      continue;
+  // Held and no longer used: given back once all made under it is answered for.
+  std::vector<WriteGrant> out;
+  std::vector<InodeId> waiting;
+  {
+    std::lock_guard lock(delegMu_);
+    for (auto& [dir, h] : held_) {
+      if (shardOfInode(dir) != shard || delegations_.count(dir) != 0) continue;
+      if (cluster_.owesFilesIn(dir)) {
+        waiting.push_back(dir);
+      } else {
+        out.push_back(WriteGrant{dir, h.gen});
+      }
     }
-    if (std::shared_ptr<Inode> inode = findInode(it->ino)) {
-      std::uint64_t gen = it->gen;
-      inode->writeLease.compare_exchange_strong(gen, 0);
-    }
-    out.push_back(*it);
-    it = givingBack_.erase(it);
+    for (const WriteGrant& g : out) held_.erase(g.ino);
   }
+  if (!waiting.empty()) cluster_.settleSoon(shard);  // then a renewal gives them back
   return out;
 }
 
 void VfsImpl::fileLost(const FileIntent& file, int err) {
+  delegationNameChanged(file.parent);
   forget(file.parent, file.name);
   if (std::shared_ptr<Inode> inode = findInode(file.attr.ino)) {
     inode->lost.store(err);

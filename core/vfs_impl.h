@@ -216,8 +216,6 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // Our own change made `name` in `parent` name `child` (0: nothing): cached under the
   // parent's lease when it holds one (the server recalls other clients', not ours).
   void learnEntry(InodeId parent, std::string_view name, InodeId child);
-  // learnEntry without telling a delegation of `parent` (the delegated create itself).
-  void cacheEntry(InodeId parent, std::string_view name, InodeId child);
   // kEscapeErrno, with realPath for takeEscapedPath().
   Errno escapeTo(std::string realPath);
   // The process's ids as last read (credentialsChanged), valid as long as the Vfs.
@@ -282,30 +280,35 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // ---- vfs_delegate.cc: directories delegated to this client (schema delegateDir)
   struct Delegation;
   // open(O_CREAT) of w.last in w.node under a live delegation: made here, sent to the
-  // server without waiting (Cluster::createAhead). nullopt: not delegated, or a case the
-  // server must decide (the name exists and O_EXCL is not set): the caller asks it.
+  // server without waiting (Cluster::oweFile, pushOwed). nullopt: not delegated, or a
+  // case the server must decide (the name exists and O_EXCL is not set): the caller asks.
   std::optional<Result<void>> createDelegated(int fd, const Walk& w, int flags, mode_t mode, const Cred& cred);
   // A file was made in `dir` by a call to its server: after a few, asks for `dir`.
   void noteCreated(InodeId dir, const Cred& cred);
-  // Our own change to a name in `dir` other than a delegated create: the delegation (if
-  // any) no longer knows every name, and makes nothing more. Its server lease stays
-  // until recalled (what was made under it is answered for then).
+  // Our own change to a name in `dir` other than a delegated create, about to be made:
+  // the delegation (if any) makes nothing more (its list would miss it); it stays held
+  // until given back or recalled.
   void delegationNameChanged(InodeId dir);
-  // The delegation of `dir` is over (recalled): makes nothing more; true if there was one
-  // (also one ended when idle whose server lease was not given back yet).
+  // The delegation of `dir` is recalled: makes nothing more (a create under way finishes
+  // first); true if its server lease was held (what it made must be answered for).
   bool endDelegation(InodeId dir);
+  // From recall(), never waiting: no create starts in `dir` from now; true if its
+  // delegation is held (flushRecalled then ends it and waits for what it made).
+  bool delegationRecalled(InodeId dir);
+  std::shared_ptr<Delegation> liveDelegation(InodeId dir);
   // Every delegation of `shard` is void (the session ended or was revoked), and the
   // numbers its session reserved; shard ~0: all.
   void endDelegations(std::uint32_t shard);
-  // A delegation is over: makes nothing more; its unused numbers go to the spares.
+  // A delegation makes nothing more; its unused numbers go to the spares. Requires d.mu.
   void retire(InodeId dir, Delegation& d);
-  // Numbers reserved for this client's session with `shard` and not used (moved to `to`;
-  // false: none), and back.
-  bool takeSpareNumbers(std::uint32_t shard, std::vector<InodeId>& to);
-  void giveSpareNumbers(std::uint32_t shard, std::vector<InodeId>& numbers);
-  // At a renewal with `shard`: ends the delegations idle for kDelegationIdleMs, and
-  // returns those to give back now (every file made under them answered for); the rest
-  // wait for a settle (Cluster::settleSoon) and a later renewal.
+  // Numbers reserved for this client's session with `shard` (of session epoch `epoch`)
+  // and not used: moved to `to` (false: none, or another session's), and back.
+  bool takeSpareNumbers(std::uint32_t shard, std::uint64_t epoch, std::vector<InodeId>& to);
+  void giveSpareNumbers(std::uint32_t shard, std::uint64_t epoch, std::vector<InodeId>& numbers);
+  std::uint64_t& sessionEpoch(std::uint32_t shard);  // requires delegMu_
+  // At a renewal with `shard`: retires the delegations idle for kDelegationIdleMs, and
+  // returns the held ones no longer used to give back now (every file made under them
+  // answered for); the rest wait for a settle (Cluster::settleSoon) and a later renewal.
   std::vector<WriteGrant> idleDelegations(std::uint32_t shard);
 
   // ---- vfs_io.cc helpers
@@ -373,16 +376,21 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // creating there holds nobody up for long, one that pauses briefly keeps it.
   static constexpr std::int64_t kDelegationIdleMs = 50;
   std::mutex delegMu_;
-  std::unordered_map<InodeId, std::shared_ptr<Delegation>> delegations_;  // GUARDED_BY(delegMu_)
+  struct Held {
+    std::uint64_t gen = 0;
+  };
+  std::unordered_map<InodeId, Held> held_;  // GUARDED_BY(delegMu_): server leases on directories we hold
+  std::unordered_map<InodeId, std::shared_ptr<Delegation>> delegations_;  // GUARDED_BY(delegMu_): those making files
   struct CreateCount {
     std::uint32_t creates = 0;
     std::int64_t quietUntilMs = 0;
   };
   std::unordered_map<InodeId, CreateCount> createsIn_;  // GUARDED_BY(delegMu_)
+  std::vector<std::vector<InodeId>> spareNumbers_;      // GUARDED_BY(delegMu_): per shard, reserved, unused
+  std::vector<std::uint64_t> sessionEpochs_;            // GUARDED_BY(delegMu_): per shard, bumped per session
   std::atomic<std::size_t> delegationCount_{0};          // delegations_.size(), read without delegMu_
+  std::atomic<std::uint64_t> ownNameChanges_{0};         // delegationNameChanged calls so far
   std::atomic<bool> delegationsOff_{false};               // the cluster does not delegate
-  std::vector<WriteGrant> givingBack_;  // GUARDED_BY(delegMu_): ended when idle, not given back yet
-  std::vector<std::vector<InodeId>> spareNumbers_;  // GUARDED_BY(delegMu_): per shard, reserved, unused
 
   // Inode numbers each shard set aside for this process's session (mkdirReserved).
   static constexpr std::uint32_t kReserveInodes = 64;

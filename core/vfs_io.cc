@@ -181,6 +181,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     if (w.last.empty() || w.last == "." || w.last == ".." || w.trailingSlash) return Errno(EISDIR);
     const InodeId p = w.node.inode->ino;
     if (auto made = createDelegated(fd, w, flags, mode, cred)) return *made;
+    delegationNameChanged(p);  // the server may make the name: a delegation's list would miss it
     const std::uint64_t mark = recallMark(p);  // a file made here lives on p's shard
     MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
                                                          (flags & O_EXCL) != 0, 0));
@@ -572,7 +573,7 @@ Result<void> VfsImpl::fsync(int fd, bool /*dataOnly*/) {
   // The file itself (and for a directory, those made in it under a delegation) made on
   // its server, not only sent: fsync's promise covers the name too.
   if (f->inode->attr.isDir()) {
-    cluster_.settleDeferred();
+    for (std::uint32_t shard = 0; shard < mount_.shardCount; ++shard) MYFS_TRY(cluster_.settleShard(shard));
     return okResult();
   }
   MYFS_TRY(cluster_.settleDir(f->inode->ino));

@@ -72,15 +72,26 @@ LeaseListener::RecallAnswer VfsImpl::recall(std::uint32_t shard, std::span<const
     }
     if (inode->writeLease.exchange(0) != 0) answer.flush.push_back(ino);
   }
+  // A delegated directory: no create starts in it from now (the flusher then waits for
+  // what it made to be answered for before we answer).
+  for (InodeId ino : inos) {
+    if (delegationRecalled(ino) && std::find(answer.flush.begin(), answer.flush.end(), ino) == answer.flush.end()) {
+      answer.flush.push_back(ino);
+    }
+  }
   return answer;
 }
 
 void VfsImpl::flushRecalled(std::span<const InodeId> inos) {
   // A delegated directory: the server hears our answer only once it has answered for
   // every file made under the delegation.
-  bool delegated = false;
-  for (InodeId ino : inos) delegated = endDelegation(ino) || delegated;
-  if (delegated) cluster_.settleDeferred();
+  std::vector<std::uint32_t> owedShards;
+  for (InodeId ino : inos) {
+    if (endDelegation(ino)) owedShards.push_back(shardOfInode(ino));  // its files live on its shard
+  }
+  std::sort(owedShards.begin(), owedShards.end());
+  owedShards.erase(std::unique(owedShards.begin(), owedShards.end()), owedShards.end());
+  for (std::uint32_t shard : owedShards) (void)cluster_.settleShard(shard);
   for (InodeId ino : inos) {
     std::shared_ptr<Inode> inode = findInode(ino);
     if (!inode) continue;
@@ -176,9 +187,10 @@ void VfsImpl::voidAllLeases() {
   // fork); a thread gone with the fork may have held the lock.
   new (&delegMu_) std::mutex();
   delegations_.clear();
+  held_.clear();
   createsIn_.clear();
-  givingBack_.clear();
   spareNumbers_.clear();
+  for (std::uint64_t& e : sessionEpochs_) ++e;
   delegationCount_.store(0);
   for (std::uint32_t s = 0; s < mount_.shardCount; ++s) {
     ShardLeases& l = leases_[s];

@@ -71,16 +71,38 @@ std::size_t DeferredDirs::addFile(FileIntent file) {
   return files_[shard].size();
 }
 
-std::vector<FileIntent> DeferredDirs::takeFiles(std::uint32_t shard, std::uint64_t conn, bool all) {
+std::vector<FileIntent> DeferredDirs::takeFiles(std::uint32_t shard, std::uint64_t conn, Which which) {
   std::vector<FileIntent> out;
   std::lock_guard lock(mu_);
   if (shard >= files_.size()) return out;
   for (OwedFile& f : files_[shard]) {
-    if (!all && conn != 0 && f.sentOn == conn) continue;
+    if (which == Which::kUnsent && f.sentOn != 0) continue;
+    if (which == Which::kNotOnConn && conn != 0 && f.sentOn == conn) continue;
     f.sentOn = conn;
     out.push_back(f.intent);
   }
   return out;
+}
+
+std::size_t DeferredDirs::filesOwed(std::uint32_t shard) const {
+  std::lock_guard lock(mu_);
+  return shard < files_.size() ? files_[shard].size() : 0;
+}
+
+bool DeferredDirs::owesFilesIn(InodeId dir) const {
+  const std::uint32_t shard = shardOfInode(dir);
+  if (!owes(shard)) return false;
+  std::lock_guard lock(mu_);
+  const auto& list = files_[shard];
+  return std::any_of(list.begin(), list.end(), [dir](const OwedFile& f) { return f.intent.parent == dir; });
+}
+
+void DeferredDirs::afterFork() {
+  new (&mu_) std::mutex();
+  for (std::uint32_t shard = 0; shard < files_.size(); ++shard) {
+    files_[shard].clear();
+    recount(shard);
+  }
 }
 
 std::vector<std::pair<FileIntent, int>> DeferredDirs::filesDone(std::uint32_t shard, std::span<const FileIntent> files,

@@ -77,9 +77,16 @@ class DeferredDirs {
   // A file made under a delegation of its parent, to be made by the parent's shard.
   // Returns how many files that shard is owed now.
   std::size_t addFile(FileIntent file);
-  // The files owed to `shard` to send on connection `conn` (Connection::id): every one
-  // not in flight on that connection (all: every one); marks them in flight on it.
-  std::vector<FileIntent> takeFiles(std::uint32_t shard, std::uint64_t conn, bool all);
+  // The files owed to `shard` to send on connection `conn` (Connection::id), marked in
+  // flight on it: kUnsent, those never sent (or sent on a connection that broke);
+  // kNotOnConn, those not in flight on `conn` (a call on it must not overtake them);
+  // kAll, every one.
+  enum class Which : std::uint8_t { kUnsent, kNotOnConn, kAll };
+  std::vector<FileIntent> takeFiles(std::uint32_t shard, std::uint64_t conn, Which which);
+  // How many files `shard` is owed.
+  std::size_t filesOwed(std::uint32_t shard) const;
+  // Whether any file made in directory `dir` is owed.
+  bool owesFilesIn(InodeId dir) const;
   // makeFiles answered for these files of `shard` (errs[i]: files[i]'s errno, 0: made or
   // there): they leave the list. Returns those it refused (the caller reports them lost).
   std::vector<std::pair<FileIntent, int>> filesDone(std::uint32_t shard, std::span<const FileIntent> files,
@@ -91,8 +98,9 @@ class DeferredDirs {
 
   // The shards owed anything.
   std::vector<std::uint32_t> shardsOwed() const;
-  // In a forked child: the lock may have been held by a thread that is gone.
-  void afterFork() { new (&mu_) std::mutex(); }
+  // In a forked child: the lock may have been held by a thread that is gone; the files
+  // owed were the parent's session's (it settled them before the fork).
+  void afterFork();
 
  private:
   void recount(std::uint32_t shard);  // mu_ held

@@ -197,7 +197,7 @@ class RpcMetaShard final : public MetaShard {
     OwedBatch b(owed.batch(index_));
     (void)callOnly<bool>(true, [&](Connection& c) -> kj::Promise<Result<bool>> {
       b.unleased.clear();
-      b.batch.files = owed.takeFiles(index_, c.id(), true);
+      b.batch.files = owed.takeFiles(index_, c.id(), DeferredDirs::Which::kAll);
       return sendOwed(cluster_, index_, c, b.batch, b.outcomes, b.unleased, b.answered).then([] {
         return Result<bool>(true);
       });
@@ -205,23 +205,35 @@ class RpcMetaShard final : public MetaShard {
     finish(b);
   }
 
-  // Sends the files owed here that are not in flight on this thread's connection, and
-  // returns without waiting for the answer (DirectLoop::sendAhead). Without a loop of
-  // the thread's own, or a connection made, they stay owed: the next call sends them.
+  // Sends the files owed here never sent yet, and returns without waiting for the answer
+  // (DirectLoop::sendAhead; each such call bounded by the call timeout, which breaks the
+  // connection). Without a loop of the thread's own or a connection made, settles
+  // instead: a file is on its way when this returns.
   void pushFiles() {
-    withLoop(cluster_, [&](auto& loop, auto& meta, auto&) {
+    const bool sent = withLoop(cluster_, [&](auto& loop, auto& meta, auto&) {
       if constexpr (std::is_same_v<std::decay_t<decltype(loop)>, DirectLoop>) {
         Connection& c = *meta[index_];
-        if (c.id() == 0) return;
-        std::vector<FileIntent> files = cluster_.deferredDirs().takeFiles(index_, c.id(), false);
-        if (files.empty()) return;
+        const std::uint64_t conn = c.id();
+        if (conn == 0) return false;
+        std::vector<FileIntent> files = cluster_.deferredDirs().takeFiles(index_, conn, DeferredDirs::Which::kUnsent);
+        if (files.empty()) return true;
         try {
-          loop.sendAhead(sendFiles(cluster_, index_, c, std::move(files)), kMaxCallsAhead);
+          auto bounded = sendFiles(cluster_, index_, c, std::move(files))
+                             .exclusiveJoin(loop.timer()
+                                                .afterDelay(retry_.callTimeoutMs * kj::MILLISECONDS)
+                                                .then([&c, conn] {
+                                                  if (c.id() == conn) c.markBroken();  // a late answer is not taken
+                                                }));
+          loop.sendAhead(kj::mv(bounded), kMaxCallsAhead);
         } catch (const kj::Exception& e) {
           logTransportFailure(c.address(), e.getDescription().cStr(), 1);
         }
+        return true;
+      } else {
+        return false;
       }
     });
+    if (!sent) settle();
   }
 
   Result<DirDelegation> delegateDir(const Cred& cred, InodeId dir, std::uint32_t maxEntries,
@@ -524,7 +536,7 @@ class RpcMetaShard final : public MetaShard {
     OwedBatch b(owed.batch(index_));
     auto owedFirst = [&](Connection& c) -> kj::Promise<Result<T>> {
       b.unleased.clear();
-      b.batch.files = owed.takeFiles(index_, c.id(), false);
+      b.batch.files = owed.takeFiles(index_, c.id(), DeferredDirs::Which::kNotOnConn);
       kj::Promise<void> owedSent = sendOwed(cluster_, index_, c, b.batch, b.outcomes, b.unleased, b.answered)
                                        .catch_([](kj::Exception&&) {})
                                        .eagerlyEvaluate(nullptr);

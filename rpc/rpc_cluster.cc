@@ -414,15 +414,25 @@ Result<Attr> RpcCluster::mkdirRemote(const Cred& cred, InodeId parent, std::stri
   return made;
 }
 
-Result<void> RpcCluster::createAhead(const FileIntent& file) {
-  const std::uint32_t shard = shardOfInode(file.parent);
-  if (shard >= shardCount()) return Errno(EINVAL);
-  if (deferred_.addFile(file) >= kMaxOwedFiles) {
+Result<void> RpcCluster::oweFile(const FileIntent& file) {
+  if (shardOfInode(file.parent) >= shardCount()) return Errno(EINVAL);
+  deferred_.addFile(file);
+  return okResult();
+}
+
+void RpcCluster::pushOwed(std::uint32_t shard) {
+  if (shard >= shardCount()) return;
+  if (deferred_.filesOwed(shard) >= kMaxOwedFiles) {
     settleOwed(*this, shard);
   } else {
     pushOwedFiles(*this, shard);
   }
-  return okResult();
+}
+
+Result<void> RpcCluster::settleShard(std::uint32_t shard) {
+  if (shard >= shardCount() || !deferred_.owes(shard)) return okResult();
+  settleOwed(*this, shard);
+  return deferred_.owes(shard) ? Result<void>(Errno(EIO)) : okResult();
 }
 
 void RpcCluster::settleSoon(std::uint32_t shard) {

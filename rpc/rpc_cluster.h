@@ -49,7 +49,10 @@ class RpcCluster final : public Cluster {
                                std::uint32_t mode) override;
   Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
                            std::uint32_t mode) override;
-  Result<void> createAhead(const FileIntent& file) override;
+  Result<void> oweFile(const FileIntent& file) override;
+  void pushOwed(std::uint32_t shard) override;
+  Result<void> settleShard(std::uint32_t shard) override;
+  bool owesFilesIn(InodeId dir) const override { return deferred_.owesFilesIn(dir); }
   void settleDeferred() override;
   bool owes(std::uint32_t shard) const override { return deferred_.owes(shard); }
   void settleSoon(std::uint32_t shard) override;

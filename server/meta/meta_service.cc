@@ -84,12 +84,22 @@ void MetaShardState::detached(std::uint64_t session) {
   auto it = attached.find(session);
   if (it == attached.end() || --it->second > 0) return;
   attached.erase(it);
+  if (sessions.find(session) == nullptr) store.forgetReservations(session);  // the session ended before
   std::erase_if(delegations, [session](const auto& d) { return d.second.session == session && d.second.draining; });
   auto w = drainWaiters.find(session);
   if (w == drainWaiters.end()) return;
   auto waiters = kj::mv(w->second);
   drainWaiters.erase(w);
   for (auto& f : waiters) f->fulfill();
+}
+
+bool MetaShardState::recallInFlight(InodeId ino, std::uint64_t except) const {
+  auto it = recalls.find(ino);
+  if (it == recalls.end()) return false;
+  for (const InFlight& f : it->second) {
+    if (!(f.targets.size() == 1 && f.targets.front() == except)) return true;
+  }
+  return false;
 }
 
 bool MetaShardState::drainingDelegation(InodeId dir, std::uint64_t except) const {
@@ -117,7 +127,8 @@ void closeSession(MetaShardState& st, std::uint64_t session) {
   st.drainDelegations(session);
   std::vector<InodeId> opens = st.leases.removeSession(session);
   st.sessions.close(session);
-  st.store.forgetReservations(session);
+  // Files it sent on its other connections still name numbers reserved for it.
+  if (st.attached.count(session) == 0) st.store.forgetReservations(session);
   for (InodeId ino : opens) {
     if (st.leases.heldOpen(ino)) continue;
     Result<LinkCountResult> r = st.store.releaseOrphan(ino);
@@ -317,6 +328,9 @@ kj::Promise<void> MetaServiceImpl::lookup(LookupContext context) {
   if (state_->drainingDelegation(p.getParent(), session_)) {
     return state_->waitDrained(p.getParent()).then([this, context]() mutable { return lookup(context); });
   }
+  if (state_->recallInFlight(p.getParent(), session_)) {  // a delegation's holder is still answering
+    return recall({p.getParent()}, true).then([this, context]() mutable { return lookup(context); });
+  }
   if (!state_->leases.othersHoldAny(session_, true)) return answerLookup(context);
   std::vector<InodeId> writers;
   const InodeId parent[1] = {p.getParent()};
@@ -367,7 +381,8 @@ kj::Promise<void> MetaServiceImpl::getattr(GetattrContext context) {
     toWire(r, context.getResults(kAttrResultSize).initResult());
   };
   const InodeId inos[1] = {ino};
-  if (!state_->leases.contended(inos, session_, true)) {
+  if (!state_->leases.contended(inos, session_, true) && !state_->recallInFlight(ino, session_) &&
+      !state_->drainingDelegation(ino, session_)) {
     answer();
     return kj::READY_NOW;
   }
@@ -432,7 +447,8 @@ kj::Promise<void> MetaServiceImpl::readdir(ReaddirContext context) {
     return state_->waitDrained(p.getIno()).then([this, context]() mutable { return readdir(context); });
   }
   const InodeId dir[1] = {p.getIno()};
-  if (state_->leases.contended(dir, session_, true)) {  // delegated: the holder sends what it made first
+  if (state_->leases.contended(dir, session_, true) || state_->recallInFlight(p.getIno(), session_)) {
+    // delegated: the holder sends what it made first
     return recall({p.getIno()}, true).then([this, context]() mutable { return readdir(context); });
   }
   Result<DirPage> r =
@@ -446,8 +462,17 @@ kj::Promise<void> MetaServiceImpl::readdir(ReaddirContext context) {
   return kj::READY_NOW;
 }
 
+bool MetaServiceImpl::delegatedElsewhere(InodeId dir) const {
+  const InodeId inos[1] = {dir};
+  return state_->leases.contended(inos, session_, true) || state_->recallInFlight(dir, session_) ||
+         state_->drainingDelegation(dir, session_);
+}
+
 kj::Promise<void> MetaServiceImpl::unlink(UnlinkContext context) {
   auto p = context.getParams();
+  if (delegatedElsewhere(p.getParent())) {  // its files first: the victim may be one of them
+    return recall({p.getParent()}, true).then([this, context]() mutable { return unlink(context); });
+  }
   std::vector<InodeId> inos{p.getParent()};
   // The inode the name leads to is recalled too, when anyone else may have it cached.
   if (state_->leases.othersHoldAny(session_)) {
@@ -462,6 +487,11 @@ kj::Promise<void> MetaServiceImpl::unlink(UnlinkContext context) {
 
 kj::Promise<void> MetaServiceImpl::rename(RenameContext context) {
   auto p = context.getParams();
+  if (delegatedElsewhere(p.getSrcParent()) || delegatedElsewhere(p.getDstParent())) {
+    return recall({p.getSrcParent(), p.getDstParent()}, true).then([this, context]() mutable {
+      return rename(context);
+    });
+  }
   std::vector<InodeId> inos{p.getSrcParent(), p.getDstParent()};
   if (state_->leases.othersHoldAny(session_)) {
     if (auto moved = state_->store.entryIno(p.getSrcParent(), text(p.getSrcName()))) inos.push_back(*moved);
@@ -551,6 +581,9 @@ kj::Promise<void> MetaServiceImpl::confirmDirs(ConfirmDirsContext context) {
 
 kj::Promise<void> MetaServiceImpl::addEntry(AddEntryContext context) {
   auto p = context.getParams();
+  if (delegatedElsewhere(p.getParent())) {
+    return recall({p.getParent()}, true).then([this, context]() mutable { return addEntry(context); });
+  }
   std::vector<InodeId> inos{p.getParent()};
   if (state_->leases.othersHoldAny(session_)) {
     if (auto replaced = state_->store.entryIno(p.getParent(), text(p.getName()))) inos.push_back(*replaced);
@@ -663,13 +696,28 @@ kj::Promise<void> MetaServiceImpl::delegateDir(DelegateDirContext context) {
   }
   return recallThenCommit({dir}, [this, context, p, dir]() mutable {
     const Cred cred = fromWire(p.getCred());
-    Result<DirDelegation> r = state_->store.delegation(cred, session_, dir, p.getMaxEntries(), p.getReserve());
+    const std::uint32_t maxEntries = std::min<std::uint32_t>(p.getMaxEntries(), kMaxDelegatedEntries);
+    // Checked and listed first, numbers reserved only once granted.
+    Result<DirDelegation> r = state_->store.delegation(cred, session_, dir, maxEntries, 0);
     if (r) {
       r->gen = state_->leases.grantWrite(session_, dir);
-      if (r->gen == 0) {
-        r = Errno(EAGAIN);
+      if (r->gen == 0) r = Errno(EAGAIN);
+    }
+    if (r && p.getReserve() > 0) {
+      Result<InodeRange> numbers = state_->store.reserveInodes(session_, p.getReserve());
+      if (numbers) {
+        r->numbers = *numbers;
       } else {
-        state_->delegations[dir] = MetaShardState::Delegation{session_, r->gen};
+        r = numbers.error();
+      }
+    }
+    if (r) {
+      state_->delegations[dir] = MetaShardState::Delegation{session_, r->gen};
+    } else {
+      LeaseTable::WriteGrant undo{dir, 0};
+      if (std::uint64_t gen = state_->leases.writeGen(session_, dir); gen != 0) {
+        undo.gen = gen;
+        state_->leases.releaseWrites(session_, std::span<const LeaseTable::WriteGrant>(&undo, 1));
       }
     }
     capnp::MessageSize size = kAttrResultSize;
@@ -682,12 +730,20 @@ kj::Promise<void> MetaServiceImpl::delegateDir(DelegateDirContext context) {
 
 kj::Promise<void> MetaServiceImpl::makeFiles(MakeFilesContext context) {
   auto list = context.getParams().getFiles();
+  if (list.size() > kMaxFilesPerCall) {
+    auto errs = context.getResults(capnp::MessageSize{4 + list.size(), 0}).initErrs(list.size());
+    for (unsigned i = 0; i < list.size(); ++i) errs.set(i, E2BIG);
+    return kj::READY_NOW;
+  }
+  const std::int64_t now = nowNs();
   std::vector<FileIntent> files;
   std::vector<std::size_t> index;  // files[k] is list[index[k]]
   auto out = context.getResults(capnp::MessageSize{4 + list.size(), 0}).initErrs(list.size());
   LeaseTable& leases = state_->leases;
   for (unsigned i = 0; i < list.size(); ++i) {
     FileIntent f = fromWire(list[i]);
+    // The client's clock stamps its files; one running ahead of ours is not believed.
+    for (std::int64_t* t : {&f.attr.atimeNs, &f.attr.mtimeNs, &f.attr.ctimeNs}) *t = std::min(*t, now + kClockSkewNs);
     auto d = state_->delegations.find(f.parent);
     if (session_ == 0 || f.gen == 0 || d == state_->delegations.end() || d->second.session != session_ ||
         d->second.gen != f.gen) {

@@ -69,6 +69,8 @@ struct MetaShardState {
   void drainDelegations(std::uint64_t session);
   // One of the session's other connections closed.
   void detached(std::uint64_t session);
+  // Whether a recall of `ino` aimed at a session other than `except` is in flight.
+  bool recallInFlight(InodeId ino, std::uint64_t except) const;
   // Whether `dir` is delegated to an ended session other than `except` still draining.
   bool drainingDelegation(InodeId dir, std::uint64_t except) const;
   // Resolves once dir's draining delegation is gone (drained, or the recall timeout).
@@ -85,6 +87,11 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   MetaServiceImpl(std::shared_ptr<MetaShardState> state, std::uint64_t session, bool owner);
   ~MetaServiceImpl() noexcept(false);
   static constexpr std::chrono::milliseconds kDefaultLease{10000};
+  // Bounds of what a client may ask of a delegation: names listed, files per makeFiles,
+  // how far ahead of this server's clock its files' times may be.
+  static constexpr std::uint32_t kMaxDelegatedEntries = 4096;
+  static constexpr unsigned kMaxFilesPerCall = 4096;
+  static constexpr std::int64_t kClockSkewNs = 1000000000;
 
   // Registers the caller's callback and lease session; returns its id and service.
   kj::Promise<void> openSession(OpenSessionContext context) override;
@@ -159,6 +166,9 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // Grants this session a lease on attr.ino (and `also`, when on this shard) and marks it.
   void leaseReply(Result<Attr>& r, InodeId also = 0);
   bool isLocal(InodeId ino) const;
+  // Whether `dir` is delegated to another session (held, being recalled, or draining):
+  // a change that looks at its names first has that session's files made.
+  bool delegatedElsewhere(InodeId dir) const;
   // lookup's answer, once no other session holds a write lease on the child or, a
   // delegation, on the parent.
   kj::Promise<void> answerLookup(LookupContext context);
