@@ -125,7 +125,10 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   const std::uint64_t mark = recallMark(dir);
   std::atomic<std::uint64_t>& recalls = leases_[shard].anyRecalls;
   const std::uint64_t recallsBefore = recalls.load();
-  const std::uint64_t changesBefore = ownNameChanges_.load();
+  // Our own name changes on their way to the server: one it makes after it listed the
+  // directory would be missing from the list.
+  const std::uint64_t startedBefore = ownChangesStarted_.load();
+  const bool changesInFlight = ownChangesDone_.load() != startedBefore;
   Result<DirDelegation> r =
       cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers);
   if (!r) {
@@ -154,7 +157,7 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   // way, or our own threads changed names meanwhile (the list may miss them): it goes
   // back at the next renewal.
   std::lock_guard lock(d->mu);
-  if (recalls.load() != recallsBefore || ownNameChanges_.load() != changesBefore) {
+  if (recalls.load() != recallsBefore || changesInFlight || ownChangesStarted_.load() != startedBefore) {
     retire(dir, *d);
     return;
   }
@@ -197,8 +200,13 @@ void VfsImpl::retire(InodeId dir, Delegation& d) {
   giveSpareNumbers(shardOfInode(dir), d.epoch, d.numbers);
 }
 
+VfsImpl::NameChange VfsImpl::nameChanging(InodeId dir) {
+  ownChangesStarted_.fetch_add(1);
+  delegationNameChanged(dir);
+  return NameChange(*this);
+}
+
 void VfsImpl::delegationNameChanged(InodeId dir) {
-  ownNameChanges_.fetch_add(1);
   if (delegationCount_.load() == 0) return;
   std::shared_ptr<Delegation> d = liveDelegation(dir);
   if (!d) return;

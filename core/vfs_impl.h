@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/cluster.h"
@@ -285,9 +286,27 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::optional<Result<void>> createDelegated(int fd, const Walk& w, int flags, mode_t mode, const Cred& cred);
   // A file was made in `dir` by a call to its server: after a few, asks for `dir`.
   void noteCreated(InodeId dir, const Cred& cred);
-  // Our own change to a name in `dir` other than a delegated create, about to be made:
-  // the delegation (if any) makes nothing more (its list would miss it); it stays held
-  // until given back or recalled.
+  // Our own change to a name in `dir` other than a delegated create, about to be sent to
+  // the server: the delegation (if any) makes nothing more (its list would miss it; it
+  // stays held until given back or recalled), and a delegation asked for while the
+  // change is on its way is not used (the server may list the directory before it makes
+  // the change). finish() (or the end of scope) once the server answered.
+  class NameChange {
+   public:
+    explicit NameChange(VfsImpl& vfs) : vfs_(&vfs) {}
+    NameChange(NameChange&& o) noexcept : vfs_(std::exchange(o.vfs_, nullptr)) {}
+    NameChange(const NameChange&) = delete;
+    NameChange& operator=(const NameChange&) = delete;
+    NameChange& operator=(NameChange&&) = delete;
+    ~NameChange() { finish(); }
+    void finish() {
+      if (vfs_ != nullptr) std::exchange(vfs_, nullptr)->ownChangesDone_.fetch_add(1);
+    }
+
+   private:
+    VfsImpl* vfs_;
+  };
+  [[nodiscard]] NameChange nameChanging(InodeId dir);
   void delegationNameChanged(InodeId dir);
   // The delegation of `dir` is recalled: makes nothing more (a create under way finishes
   // first); true if its server lease was held (what it made must be answered for).
@@ -389,7 +408,8 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::vector<std::vector<InodeId>> spareNumbers_;      // GUARDED_BY(delegMu_): per shard, reserved, unused
   std::vector<std::uint64_t> sessionEpochs_;            // GUARDED_BY(delegMu_): per shard, bumped per session
   std::atomic<std::size_t> delegationCount_{0};          // delegations_.size(), read without delegMu_
-  std::atomic<std::uint64_t> ownNameChanges_{0};         // delegationNameChanged calls so far
+  std::atomic<std::uint64_t> ownChangesStarted_{0};      // nameChanging calls so far
+  std::atomic<std::uint64_t> ownChangesDone_{0};         // those finished
   std::atomic<bool> delegationsOff_{false};               // the cluster does not delegate
 
   // Inode numbers each shard set aside for this process's session (mkdirReserved).

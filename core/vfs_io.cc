@@ -181,10 +181,11 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     if (w.last.empty() || w.last == "." || w.last == ".." || w.trailingSlash) return Errno(EISDIR);
     const InodeId p = w.node.inode->ino;
     if (auto made = createDelegated(fd, w, flags, mode, cred)) return *made;
-    delegationNameChanged(p);  // the server may make the name: a delegation's list would miss it
+    NameChange change = nameChanging(p);  // the server may make the name: a delegation's list would miss it
     const std::uint64_t mark = recallMark(p);  // a file made here lives on p's shard
     MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
                                                          (flags & O_EXCL) != 0, 0));
+    change.finish();
     std::vector<std::string> canon = w.canon;
     canon.push_back(w.last);
     if (cr.created) {

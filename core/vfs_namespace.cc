@@ -46,7 +46,7 @@ Result<void> VfsImpl::access(At at, std::string_view path, int mask, bool effect
 }
 
 Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t mode, const Cred& cred) {
-  delegationNameChanged(parent.inode->ino);  // before the change: see vfs_delegate.cc
+  NameChange change = nameChanging(parent.inode->ino);  // before the change: see vfs_delegate.cc
   const InodeId p = parent.inode->ino;
   const std::uint32_t target = shardForNewDirectory(p, name, cluster_.shardCount());
   const std::uint32_t dirMode = S_IFDIR | (mode & 07777);
@@ -148,7 +148,7 @@ Result<void> VfsImpl::mknod(At at, std::string_view path, mode_t mode, dev_t rde
   if ((S_ISCHR(mode) || S_ISBLK(mode)) && cred.uid != 0) return Errno(EPERM);
   const InodeId p = w.node.inode->ino;
   const std::uint64_t mark = recallMark(p);
-  delegationNameChanged(p);
+  NameChange change = nameChanging(p);
   MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, mode, true, rdev));
   learnMade(cr.attr, mark);
   learnEntry(p, w.last, cr.attr.ino);
@@ -215,7 +215,7 @@ Result<void> VfsImpl::unlink(At at, std::string_view path) {
     if (child) MYFS_TRY(checkSticky(w.node.attr, *child, cred));
   }
   forget(p, w.last);
-  delegationNameChanged(p);
+  NameChange change = nameChanging(p);
   MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(p).unlink(cred, p, w.last, false));
   learnEntry(p, w.last, 0);
   touched(p);
@@ -230,7 +230,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   if (w.last == "..") return Errno(ENOTEMPTY);
   const InodeId p = w.node.inode->ino;
   forget(p, w.last);
-  delegationNameChanged(p);
+  NameChange change = nameChanging(p);
   auto r = cluster_.shardOf(p).unlink(cred, p, w.last, true);
   if (r.ok()) {
     touched(p);
@@ -304,8 +304,8 @@ Result<void> VfsImpl::rename(At from, std::string_view fromPath, At to, std::str
   }
   const InodeId sp = src.node.inode->ino;
   const InodeId dp = dst.node.inode->ino;
-  delegationNameChanged(sp);
-  delegationNameChanged(dp);
+  NameChange changeSrc = nameChanging(sp);
+  NameChange changeDst = nameChanging(dp);
   forget(sp, src.last);
   forget(dp, dst.last);
   if (src.trailingSlash || dst.trailingSlash) {
@@ -460,7 +460,7 @@ Result<void> VfsImpl::link(At from, std::string_view fromPath, At to, std::strin
   // The link count first: a crash in between leaves a count one too high, never an
   // entry to a freed inode. (An O_TMPFILE inode is pending: +1 makes it linked.)
   MYFS_TRY(cluster_.shardOf(ino).linkCount(ino, +1, 0));
-  delegationNameChanged(dp);
+  NameChange change = nameChanging(dp);
   auto added = cluster_.shardOf(dp).addEntry(cred, dp, dst.last, ino, src.node.attr.mode, false);
   if (!added) {
     // An O_TMPFILE inode keeps its count: its last close drops it, freeing the inode.
@@ -485,7 +485,7 @@ Result<void> VfsImpl::symlink(std::string_view target, At at, std::string_view p
   if (w.last.empty() || w.last == "." || w.last == "..") return Errno(EEXIST);
   const InodeId p = w.node.inode->ino;
   const std::uint64_t mark = recallMark(p);
-  delegationNameChanged(p);
+  NameChange change = nameChanging(p);
   MYFS_ASSIGN_OR_RETURN(attr, cluster_.shardOf(p).symlink(cred, p, w.last, target));
   learnMade(attr, mark);
   learnEntry(p, w.last, attr.ino);

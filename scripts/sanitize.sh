@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 asan_tests=(vfs_test vfs_threads_test meta_store_test deferred_mkdir_test ordered_memtable_test chunk_store_test service_test lock_table_test lease_table_test xattr_test convert_test
-            rpc_cluster_test coalescing_stream_test socket_stream_test page_message_stream_test inode_cache_test path_routing_test
+            rpc_cluster_test delegation_test coalescing_stream_test socket_stream_test page_message_stream_test inode_cache_test
+            path_routing_test
             path_fuzz_smoke record_fuzz_smoke)
-tsan_tests=(vfs_threads_test vfs_test rpc_cluster_test service_test ordered_memtable_test)
+tsan_tests=(vfs_threads_test vfs_test rpc_cluster_test delegation_test service_test ordered_memtable_test)
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMYFS_SANITIZE=address >/dev/null
 cmake --build build-asan -j"$(nproc)" --target "${asan_tests[@]}"
