@@ -28,6 +28,9 @@ struct VfsImpl::Delegation {
   std::unordered_set<std::string> names;  // every name in the directory; GUARDED_BY(mu)
   std::vector<InodeId> numbers;           // reserved and unused, next at the back; GUARDED_BY(mu)
   std::atomic<std::int64_t> lastUseMs{0};  // the latest create in it (clockMs)
+  // Our own changes the server made since the list was taken, not in `names` yet;
+  // GUARDED_BY(delegMu_). A nullopt (a removal or move) makes it useless.
+  std::vector<std::optional<std::string>> pending;
 };
 
 namespace {
@@ -63,6 +66,11 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
     if (!d->live.load() || clockMs() >= leases_[shard].validUntilMs.load(std::memory_order_relaxed)) {
       return std::nullopt;
     }
+    if (!ownChangesSettled(p, *d)) {
+      retire(p, *d);
+      return std::nullopt;
+    }
+    if (ownChangesInFlight(p)) return std::nullopt;  // their outcome decides names: the server's to say
     if (d->names.count(w.last) != 0) {
       if (flags & O_EXCL) return Result<void>(Errno(EEXIST));
       return std::nullopt;  // opens what is there: the server's to say
@@ -125,12 +133,21 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   const std::uint64_t mark = recallMark(dir);
   std::atomic<std::uint64_t>& recalls = leases_[shard].anyRecalls;
   const std::uint64_t recallsBefore = recalls.load();
-  // Our own name changes on their way to the server: one it makes after it listed the
-  // directory would be missing from the list.
-  const std::uint64_t startedBefore = ownChangesStarted_.load();
-  const bool changesInFlight = ownChangesDone_.load() != startedBefore;
+  {
+    // Our own name changes that finish while it is on its way are kept for it: the server
+    // may have listed the directory before it made them.
+    std::lock_guard lock(delegMu_);
+    ++ownChanges_[dir].granting;
+  }
   Result<DirDelegation> r =
       cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers);
+  std::vector<std::optional<std::string>> finished;
+  {
+    std::lock_guard lock(delegMu_);
+    OwnChanges& c = ownChanges_[dir];
+    if (--c.granting == 0) finished = std::exchange(c.finished, {});
+    if (c.inFlight == 0 && c.granting == 0) ownChanges_.erase(dir);
+  }
   if (!r) {
     if (r.err() == ENOSYS) delegationsOff_.store(true);
     giveSpareNumbers(shard, epoch, numbers);
@@ -147,6 +164,7 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
     // Held from here: a recall from now on finds it (and settles what it made).
     std::lock_guard lock(delegMu_);
     held_[dir] = Held{r->gen};
+    d->pending = std::move(finished);
     delegations_[dir] = d;
     delegationCount_.store(delegations_.size());
   }
@@ -154,10 +172,9 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   attr.leased = true;
   (void)learnMade(attr, mark);
   // Not used if a recall (perhaps of it) or a session change ran while it was on its
-  // way, or our own threads changed names meanwhile (the list may miss them): it goes
-  // back at the next renewal.
+  // way: it goes back at the next renewal.
   std::lock_guard lock(d->mu);
-  if (recalls.load() != recallsBefore || changesInFlight || ownChangesStarted_.load() != startedBefore) {
+  if (recalls.load() != recallsBefore) {
     retire(dir, *d);
     return;
   }
@@ -201,9 +218,39 @@ void VfsImpl::retire(InodeId dir, Delegation& d) {
 }
 
 VfsImpl::NameChange VfsImpl::nameChanging(InodeId dir) {
-  ownChangesStarted_.fetch_add(1);
-  delegationNameChanged(dir);
-  return NameChange(*this);
+  std::lock_guard lock(delegMu_);
+  ++ownChanges_[dir].inFlight;
+  return NameChange(*this, dir);
+}
+
+void VfsImpl::nameChanged(InodeId dir, std::optional<std::string> made) {
+  std::lock_guard lock(delegMu_);
+  auto c = ownChanges_.find(dir);
+  if (c == ownChanges_.end()) return;
+  if (auto it = delegations_.find(dir); it != delegations_.end()) it->second->pending.push_back(made);
+  if (c->second.granting > 0) c->second.finished.push_back(std::move(made));
+  if (--c->second.inFlight == 0 && c->second.granting == 0) ownChanges_.erase(c);
+}
+
+bool VfsImpl::ownChangesInFlight(InodeId dir) {
+  std::lock_guard lock(delegMu_);
+  auto c = ownChanges_.find(dir);
+  return c != ownChanges_.end() && c->second.inFlight > 0;
+}
+
+bool VfsImpl::ownChangesSettled(InodeId dir, Delegation& d) {
+  // Requires d.mu: folds our own changes the server made into the list.
+  std::vector<std::optional<std::string>> pending;
+  {
+    std::lock_guard lock(delegMu_);
+    pending = std::exchange(d.pending, {});
+  }
+  for (auto& made : pending) {
+    if (!made) return false;
+    d.names.insert(std::move(*made));
+  }
+  (void)dir;
+  return true;
 }
 
 void VfsImpl::delegationNameChanged(InodeId dir) {

@@ -293,20 +293,28 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // the change). finish() (or the end of scope) once the server answered.
   class NameChange {
    public:
-    explicit NameChange(VfsImpl& vfs) : vfs_(&vfs) {}
-    NameChange(NameChange&& o) noexcept : vfs_(std::exchange(o.vfs_, nullptr)) {}
+    NameChange(VfsImpl& vfs, InodeId dir) : vfs_(&vfs), dir_(dir) {}
+    NameChange(NameChange&& o) noexcept : vfs_(std::exchange(o.vfs_, nullptr)), dir_(o.dir_) {}
     NameChange(const NameChange&) = delete;
     NameChange& operator=(const NameChange&) = delete;
     NameChange& operator=(NameChange&&) = delete;
     ~NameChange() { finish(); }
-    void finish() {
-      if (vfs_ != nullptr) std::exchange(vfs_, nullptr)->ownChangesDone_.fetch_add(1);
+    // The server answered: `made` names the entry the change made (nullopt: it removed
+    // or moved names, or failed in a way that may have changed them).
+    void finish(std::optional<std::string> made = std::nullopt) {
+      if (vfs_ != nullptr) std::exchange(vfs_, nullptr)->nameChanged(dir_, std::move(made));
     }
 
    private:
     VfsImpl* vfs_;
+    InodeId dir_;
   };
   [[nodiscard]] NameChange nameChanging(InodeId dir);
+  void nameChanged(InodeId dir, std::optional<std::string> made);
+  bool ownChangesInFlight(InodeId dir);
+  // Folds our own finished changes into d's names; false if one makes the list unknown.
+  // Requires d.mu.
+  bool ownChangesSettled(InodeId dir, Delegation& d);
   void delegationNameChanged(InodeId dir);
   // The delegation of `dir` is recalled: makes nothing more (a create under way finishes
   // first); true if its server lease was held (what it made must be answered for).
@@ -408,8 +416,15 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::vector<std::vector<InodeId>> spareNumbers_;      // GUARDED_BY(delegMu_): per shard, reserved, unused
   std::vector<std::uint64_t> sessionEpochs_;            // GUARDED_BY(delegMu_): per shard, bumped per session
   std::atomic<std::size_t> delegationCount_{0};          // delegations_.size(), read without delegMu_
-  std::atomic<std::uint64_t> ownChangesStarted_{0};      // nameChanging calls so far
-  std::atomic<std::uint64_t> ownChangesDone_{0};         // those finished
+  // Our own name changes per directory (nameChanging), for delegations: how many are on
+  // their way to the server, and while a delegation of it is being asked for, what those
+  // that finished meanwhile did (a name made; nullopt: something else).
+  struct OwnChanges {
+    int inFlight = 0;
+    int granting = 0;
+    std::vector<std::optional<std::string>> finished;
+  };
+  std::unordered_map<InodeId, OwnChanges> ownChanges_;  // GUARDED_BY(delegMu_)
   std::atomic<bool> delegationsOff_{false};               // the cluster does not delegate
 
   // Inode numbers each shard set aside for this process's session (mkdirReserved).

@@ -183,9 +183,11 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     if (auto made = createDelegated(fd, w, flags, mode, cred)) return *made;
     NameChange change = nameChanging(p);  // the server may make the name: a delegation's list would miss it
     const std::uint64_t mark = recallMark(p);  // a file made here lives on p's shard
-    MYFS_ASSIGN_OR_RETURN(cr, cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
-                                                         (flags & O_EXCL) != 0, 0));
-    change.finish();
+    Result<CreateResult> made = cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
+                                                          (flags & O_EXCL) != 0, 0);
+    // Made, or there already (EEXIST, an existing file opened): the name is in it.
+    if (made || made.err() == EEXIST) change.finish(w.last);
+    MYFS_ASSIGN_OR_RETURN(cr, std::move(made));
     std::vector<std::string> canon = w.canon;
     canon.push_back(w.last);
     if (cr.created) {

@@ -188,6 +188,7 @@ void VfsImpl::voidAllLeases() {
   new (&delegMu_) std::mutex();
   delegations_.clear();
   held_.clear();
+  ownChanges_.clear();
   createsIn_.clear();
   spareNumbers_.clear();
   for (std::uint64_t& e : sessionEpochs_) ++e;
