@@ -66,11 +66,15 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
     if (!d->live.load() || clockMs() >= leases_[shard].validUntilMs.load(std::memory_order_relaxed)) {
       return std::nullopt;
     }
-    if (!ownChangesSettled(p, *d)) {
-      retire(p, *d);
-      return std::nullopt;
+    switch (foldOwnChanges(p, *d)) {
+      case OwnChangesState::kUnknown:
+        retire(p, *d);
+        return std::nullopt;
+      case OwnChangesState::kInFlight:
+        return std::nullopt;  // their outcome decides names: the server's to say
+      case OwnChangesState::kFolded:
+        break;
     }
-    if (ownChangesInFlight(p)) return std::nullopt;  // their outcome decides names: the server's to say
     if (d->names.count(w.last) != 0) {
       if (flags & O_EXCL) return Result<void>(Errno(EEXIST));
       return std::nullopt;  // opens what is there: the server's to say
@@ -232,25 +236,22 @@ void VfsImpl::nameChanged(InodeId dir, std::optional<std::string> made) {
   if (--c->second.inFlight == 0 && c->second.granting == 0) ownChanges_.erase(c);
 }
 
-bool VfsImpl::ownChangesInFlight(InodeId dir) {
-  std::lock_guard lock(delegMu_);
-  auto c = ownChanges_.find(dir);
-  return c != ownChanges_.end() && c->second.inFlight > 0;
-}
-
-bool VfsImpl::ownChangesSettled(InodeId dir, Delegation& d) {
-  // Requires d.mu: folds our own changes the server made into the list.
+VfsImpl::OwnChangesState VfsImpl::foldOwnChanges(InodeId dir, Delegation& d) {
   std::vector<std::optional<std::string>> pending;
   {
     std::lock_guard lock(delegMu_);
     pending = std::exchange(d.pending, {});
+    auto c = ownChanges_.find(dir);
+    if (c != ownChanges_.end() && c->second.inFlight > 0) {
+      d.pending = std::move(pending);  // folded once they are all answered
+      return OwnChangesState::kInFlight;
+    }
   }
   for (auto& made : pending) {
-    if (!made) return false;
+    if (!made) return OwnChangesState::kUnknown;
     d.names.insert(std::move(*made));
   }
-  (void)dir;
-  return true;
+  return OwnChangesState::kFolded;
 }
 
 void VfsImpl::delegationNameChanged(InodeId dir) {

@@ -311,10 +311,11 @@ class VfsImpl final : public Vfs, public LeaseListener {
   };
   [[nodiscard]] NameChange nameChanging(InodeId dir);
   void nameChanged(InodeId dir, std::optional<std::string> made);
-  bool ownChangesInFlight(InodeId dir);
-  // Folds our own finished changes into d's names; false if one makes the list unknown.
-  // Requires d.mu.
-  bool ownChangesSettled(InodeId dir, Delegation& d);
+  // Folds our own changes the server made in `dir` into d's names (one look under
+  // delegMu_ per create): kInFlight while one is still on its way (nothing folded),
+  // kUnknown if one removed or moved names. Requires d.mu.
+  enum class OwnChangesState : std::uint8_t { kFolded, kInFlight, kUnknown };
+  OwnChangesState foldOwnChanges(InodeId dir, Delegation& d);
   void delegationNameChanged(InodeId dir);
   // The delegation of `dir` is recalled: makes nothing more (a create under way finishes
   // first); true if its server lease was held (what it made must be answered for).
