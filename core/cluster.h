@@ -74,10 +74,10 @@ class MetaShard {
   // long: it writes back at close as always).
   virtual Result<std::uint64_t> writeLease(InodeId /*ino*/) { return std::uint64_t{0}; }
   // Delegates directory `dir` to this client's session (schema delegateDir): the names in
-  // it (at most maxEntries: E2BIG) and `reserve` numbers for files made on our own
-  // (Cluster::oweFile). ENOSYS: this cluster does not delegate.
+  // it (at most maxEntries: E2BIG, or with orUnlisted none) and `reserve` numbers for
+  // files made on our own (Cluster::oweFile). ENOSYS: this cluster does not delegate.
   virtual Result<DirDelegation> delegateDir(const Cred& /*cred*/, InodeId /*dir*/, std::uint32_t /*maxEntries*/,
-                                            std::uint32_t /*reserve*/) {
+                                            std::uint32_t /*reserve*/, bool /*orUnlisted*/ = false) {
     return Errno(ENOSYS);
   }
 };
@@ -124,8 +124,13 @@ class LeaseListener {
   virtual void renewalFailed(std::uint32_t /*shard*/, std::vector<InodeId> /*forgotten*/,
                              std::vector<WriteGrant> /*released*/) {}
   // The server refused to make a file this client made under a delegation (oweFile):
-  // it is gone (err: why).
+  // it is gone (err: why); or refused a removal: the name stays.
   virtual void fileLost(const FileIntent& /*file*/, int /*err*/) {}
+  // The server made a removal this client decided under a delegation (oweFile with
+  // `remove`): lastLink, the inode was freed, with `size` bytes of data to remove from
+  // the data servers. Called on a thread of the Cluster's that may block and call servers
+  // (not the one that answered the call).
+  virtual void removedAhead(const FileIntent& /*removal*/, bool /*lastLink*/, std::uint64_t /*size*/) {}
 };
 
 // One chunk-range write or read, addressed by file and chunk.
@@ -223,6 +228,8 @@ class Cluster {
   virtual Result<void> settleShard(std::uint32_t /*shard*/) { return okResult(); }
   // Whether a file made in directory `dir` (oweFile) is still unanswered for.
   virtual bool owesFilesIn(InodeId /*dir*/) const { return false; }
+  // Whether a removal of `name` in `dir` (any name: empty) is still unanswered for.
+  virtual bool owesRemoval(InodeId /*dir*/, std::string_view /*name*/ = {}) const { return false; }
   // Sends now what mkdirRemote and oweFile left owed to the shards, and waits for the
   // answers (at sync, fork, exec, exit, and before answering a delegation's recall).
   virtual void settleDeferred() {}

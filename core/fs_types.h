@@ -126,20 +126,24 @@ struct DirIntent {
 struct DirDelegation {
   std::uint64_t gen = 0;          // the grant's generation (that of the write lease on it)
   Attr attr;                      // the directory at the grant
-  std::vector<DirEntry> entries;  // every name in it at the grant
+  std::vector<DirEntry> entries;  // every name in it at the grant (if listed)
+  bool listed = true;             // false: more names than asked for, none listed
   InodeRange numbers;             // set aside on its shard for the files made under it
 
   bool operator==(const DirDelegation&) const = default;
 };
 
 // A regular file a client made on its own in a directory delegated to it: what the
-// directory's shard is to make (schema makeFiles).
+// directory's shard is to make (schema makeFiles); or with `remove`, a name it unlinked
+// there on its own: what the shard is to unlink if it still names attr.ino.
 struct FileIntent {
-  Cred cred;         // whose create it was
+  Cred cred;         // whose create (unlink) it was
   InodeId parent = 0;
   std::string name;
-  Attr attr;               // as newInodeAttr made it (one of the delegation's numbers); nlink 1
+  Attr attr;               // as newInodeAttr made it (one of the delegation's numbers); nlink 1.
+                           // A removal: only ino
   std::uint64_t gen = 0;   // the delegation it was made under
+  bool remove = false;
 
   bool operator==(const FileIntent&) const = default;
 };

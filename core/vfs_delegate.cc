@@ -25,9 +25,10 @@ struct VfsImpl::Delegation {
   std::atomic<bool> live{false};          // files are made in it (set under mu; cleared also without)
   std::uint64_t gen = 0;                  // the server's grant
   std::uint64_t epoch = 0;                // the session epoch its numbers belong to
-  std::unordered_set<std::string> names;  // every name in the directory; GUARDED_BY(mu)
+  bool listed = true;                     // names holds every name (else: unlinks only)
+  std::unordered_set<std::string> names;  // every name in the directory (if listed); GUARDED_BY(mu)
   std::vector<InodeId> numbers;           // reserved and unused, next at the back; GUARDED_BY(mu)
-  std::atomic<std::int64_t> lastUseMs{0};  // the latest create in it (clockMs)
+  std::atomic<std::int64_t> lastUseMs{0};  // the latest create or unlink in it (clockMs)
   // Our own changes the server made since the list was taken, not in `names` yet;
   // GUARDED_BY(delegMu_). A nullopt (a removal or move) makes it useless.
   std::vector<std::optional<std::string>> pending;
@@ -60,20 +61,15 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
   const Attr& dir = w.node.attr;
   if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
   std::unique_lock lock(d->mu);
-  for (bool refilled = false;; refilled = true) {
-    // Held only while our session's leases hold: one that ran out may have been revoked
-    // (the server lets others in once it has, and refuses what we make after).
-    if (!d->live.load() || clockMs() >= leases_[shard].validUntilMs.load(std::memory_order_relaxed)) {
-      return std::nullopt;
-    }
-    switch (foldOwnChanges(p, *d)) {
-      case OwnChangesState::kUnknown:
-        retire(p, *d);
-        return std::nullopt;
-      case OwnChangesState::kInFlight:
-        return std::nullopt;  // their outcome decides names: the server's to say
-      case OwnChangesState::kFolded:
-        break;
+  bool refilled = false;
+  for (;;) {
+    if (!usable(p, *d) || !d->listed) return std::nullopt;
+    if (cluster_.owesRemoval(p, w.last)) {
+      // Our unlink of this name first: a file made now could reach the server before it.
+      lock.unlock();
+      if (!cluster_.settleShard(shard)) return std::nullopt;
+      lock.lock();
+      continue;
     }
     if (d->names.count(w.last) != 0) {
       if (flags & O_EXCL) return Result<void>(Errno(EEXIST));
@@ -81,6 +77,7 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
     }
     if (!d->numbers.empty() || takeSpareNumbers(shard, d->epoch, d->numbers)) break;
     if (refilled) return std::nullopt;
+    refilled = true;
     lock.unlock();  // no lock across a call
     Result<InodeRange> more = cluster_.shardOf(p).reserveInodes(kDelegateNumbers);
     if (!more) return std::nullopt;
@@ -99,7 +96,7 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
   inode->writeLease.store(d->gen);
   // Owed before the lock goes: a recall's settle (after endDelegation takes the lock)
   // includes it.
-  if (!cluster_.oweFile(FileIntent{cred, p, w.last, attr, d->gen})) {
+  if (!cluster_.oweFile(FileIntent{cred, p, w.last, attr, d->gen, false})) {
     inode->writeLease.store(0);
     return std::nullopt;
   }
@@ -118,18 +115,88 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
   return openNode(fd, Node{inode, learned}, joinComponents(canon), flags, true, cred);
 }
 
-void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
+bool VfsImpl::usable(InodeId dir, Delegation& d) {
+  // Held only while our session's leases hold: one that ran out may have been revoked
+  // (the server lets others in once it has, and refuses what we make after).
+  if (!d.live.load() || clockMs() >= leases_[shardOfInode(dir)].validUntilMs.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  switch (foldOwnChanges(dir, d)) {
+    case OwnChangesState::kUnknown:
+      retire(dir, d);
+      return false;
+    case OwnChangesState::kInFlight:
+      return false;  // their outcome decides names: the server's to say
+    case OwnChangesState::kFolded:
+      break;
+  }
+  return true;
+}
+
+std::optional<Result<void>> VfsImpl::unlinkDelegated(const Walk& w, const Cred& cred) {
+  if (delegationCount_.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  const InodeId p = w.node.inode->ino;
+  const std::uint32_t shard = shardOfInode(p);
+  std::shared_ptr<Delegation> d = liveDelegation(p);
+  if (!d || !w.node.complete || !leaseLive(p, w.node.attrToken)) return std::nullopt;
+  const Attr& dir = w.node.attr;
+  // A sticky directory needs the victim's owner: the server's to check.
+  if (stickyMatters(dir, cred) || w.last.size() > NAME_MAX) return std::nullopt;
+  if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
+  // The victim as cached under the directory's lease (nobody else changes names here):
+  // a file of this shard (a directory, or an inode of another shard, is the server's).
+  MYFS_ASSIGN_OR_RETURN(victim, lookupChild(w.node, w.last, cred));
+  const InodeId ino = victim.inode->ino;
+  if (victim.attr.isDir() || shardOfInode(ino) != shard) return std::nullopt;
+  std::unique_lock lock(d->mu);
+  if (!usable(p, *d) || (d->listed && d->names.count(w.last) == 0)) return std::nullopt;
+  Attr attr;
+  attr.ino = ino;
+  // Owed before the lock goes, after anything made here before (a recall's settle
+  // includes it; a create of this name waits for its answer).
+  if (!cluster_.oweFile(FileIntent{cred, p, w.last, attr, d->gen, true})) return std::nullopt;
+  d->names.erase(w.last);
+  lock.unlock();
+  d->lastUseMs.store(clockMs(), std::memory_order_relaxed);
+  forget(p, w.last);
+  learnEntry(p, w.last, 0);
+  touched(p);
+  touched(ino);  // its link count: the server's answer (removedAhead) tells the rest
+  cluster_.pushOwed(shard);
+  return okResult();
+}
+
+void VfsImpl::removedAhead(const FileIntent& removal, bool lastLink, std::uint64_t size) {
+  if (!lastLink) return;
+  const InodeId ino = removal.attr.ino;
+  if (std::shared_ptr<Inode> inode = findInode(ino)) {
+    std::lock_guard lock(inode->mu);
+    inode->attr.nlink = 0;
+    if (inode->openCount > 0) {
+      inode->unlinked = true;  // data stays readable through open fds until the last close
+      return;
+    }
+    if (inode->pages) inode->pages->truncate(0);
+    inode->sizeDirty = inode->mtimeDirty = false;
+  }
+  if (size > 0) (void)cluster_.data().remove(ino);
+}
+
+void VfsImpl::noteNameChange(InodeId dir, const Cred& cred, bool unlinked) {
   if (!options_.delegateDirs || delegationsOff_.load(std::memory_order_relaxed)) return;
   const std::uint32_t shard = shardOfInode(dir);
   std::uint64_t epoch;
   {
     std::lock_guard lock(delegMu_);
     if (held_.count(dir) != 0) return;
-    if (createsIn_.size() > 4096) createsIn_.clear();
-    CreateCount& c = createsIn_[dir];
-    if (++c.creates < kCreatesBeforeDelegation || clockMs() < c.quietUntilMs) return;
-    c.creates = 0;
-    c.quietUntilMs = clockMs() + kDelegationQuietMs;  // asked now: not again soon, whatever the answer
+    if (changesIn_.size() > 4096) changesIn_.clear();
+    ChangeCount& c = changesIn_[dir];
+    if (++c.changes < kChangesBeforeDelegation || clockMs() < c.quietUntilMs) return;
+    c.changes = 0;
+    // Asked now: not again soon, whatever the answer, and each time later (a delegation
+    // given back idle starts over): two clients taking turns in one directory settle.
+    c.quietUntilMs = clockMs() + c.quietMs;
+    c.quietMs = std::min(c.quietMs * 2, kDelegationQuietMaxMs);
     epoch = sessionEpoch(shard);
   }
   std::vector<InodeId> numbers;
@@ -143,8 +210,9 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
     std::lock_guard lock(delegMu_);
     ++ownChanges_[dir].granting;
   }
+  // For unlinks, a directory too big to list will do: we unlink names we know.
   Result<DirDelegation> r =
-      cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers);
+      cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers, unlinked);
   std::vector<std::optional<std::string>> finished;
   {
     std::lock_guard lock(delegMu_);
@@ -161,6 +229,7 @@ void VfsImpl::noteCreated(InodeId dir, const Cred& cred) {
   d->gen = r->gen;
   d->epoch = epoch;
   d->lastUseMs.store(clockMs());
+  d->listed = r->listed;
   for (DirEntry& e : r->entries) d->names.insert(std::move(e.name));
   d->numbers = std::move(numbers);
   pushNumbers(d->numbers, r->numbers);
@@ -222,6 +291,8 @@ void VfsImpl::retire(InodeId dir, Delegation& d) {
 }
 
 VfsImpl::NameChange VfsImpl::nameChanging(InodeId dir) {
+  // Our unlinks sent ahead go first: the server is to see them before this change.
+  if (cluster_.owesRemoval(dir)) (void)cluster_.settleShard(shardOfInode(dir));
   std::lock_guard lock(delegMu_);
   ++ownChanges_[dir].inFlight;
   return NameChange(*this, dir);
@@ -247,6 +318,7 @@ VfsImpl::OwnChangesState VfsImpl::foldOwnChanges(InodeId dir, Delegation& d) {
       return OwnChangesState::kInFlight;
     }
   }
+  if (!d.listed) return OwnChangesState::kFolded;  // no list to keep (the dentry cache is kept)
   for (auto& made : pending) {
     if (!made) return OwnChangesState::kUnknown;
     d.names.insert(std::move(*made));
@@ -270,7 +342,8 @@ bool VfsImpl::endDelegation(InodeId dir) {
     retire(dir, *d);
   }
   std::lock_guard lock(delegMu_);
-  createsIn_[dir].quietUntilMs = clockMs() + kDelegationQuietMs;
+  ChangeCount& c = changesIn_[dir];
+  c.quietUntilMs = clockMs() + c.quietMs;
   return held_.erase(dir) != 0;
 }
 
@@ -340,7 +413,10 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
         out.push_back(WriteGrant{dir, h.gen});
       }
     }
-    for (const WriteGrant& g : out) held_.erase(g.ino);
+    for (const WriteGrant& g : out) {
+      held_.erase(g.ino);
+      if (auto c = changesIn_.find(g.ino); c != changesIn_.end()) c->second.quietMs = kDelegationQuietMinMs;
+    }
   }
   if (!waiting.empty()) cluster_.settleSoon(shard);  // then a renewal gives them back
   return out;
@@ -349,6 +425,10 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
 void VfsImpl::fileLost(const FileIntent& file, int err) {
   delegationNameChanged(file.parent);
   forget(file.parent, file.name);
+  if (file.remove) {
+    touched(file.attr.ino);
+    return;  // the name stays: the next lookup finds it
+  }
   if (std::shared_ptr<Inode> inode = findInode(file.attr.ino)) {
     inode->lost.store(err);
     inode->attrLease.store(0);

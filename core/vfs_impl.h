@@ -108,6 +108,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   std::vector<WriteGrant> releasedWrites(std::uint32_t shard) override;
   void renewalFailed(std::uint32_t shard, std::vector<InodeId> forgotten, std::vector<WriteGrant> released) override;
   void fileLost(const FileIntent& file, int err) override;
+  void removedAhead(const FileIntent& removal, bool lastLink, std::uint64_t size) override;
 
  private:
   // An inode reached by a walk, with the attributes the walk saw. An incomplete node
@@ -284,8 +285,16 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // server without waiting (Cluster::oweFile, pushOwed). nullopt: not delegated, or a
   // case the server must decide (the name exists and O_EXCL is not set): the caller asks.
   std::optional<Result<void>> createDelegated(int fd, const Walk& w, int flags, mode_t mode, const Cred& cred);
-  // A file was made in `dir` by a call to its server: after a few, asks for `dir`.
-  void noteCreated(InodeId dir, const Cred& cred);
+  // A file was made (or, `unlinked`, a name removed) in `dir` by a call to its server:
+  // after a few, asks for `dir`.
+  void noteNameChange(InodeId dir, const Cred& cred, bool unlinked = false);
+  // unlink of w.last in w.node under a live delegation: decided here (a file of the
+  // directory's shard, known under its lease), sent to the server without waiting.
+  // nullopt: not delegated, or a case the server must decide.
+  std::optional<Result<void>> unlinkDelegated(const Walk& w, const Cred& cred);
+  // Whether d (of `dir`) may decide now: live under our session's leases, with our own
+  // name changes in `dir` folded in. Requires d.mu.
+  bool usable(InodeId dir, Delegation& d);
   // Our own change to a name in `dir` other than a delegated create, about to be sent to
   // the server: the delegation (if any) makes nothing more (its list would miss it; it
   // stays held until given back or recalled), and a delegation asked for while the
@@ -397,8 +406,11 @@ class VfsImpl final : public Vfs, public LeaseListener {
 
   static constexpr std::uint32_t kDelegateMaxEntries = 4096;  // bigger directories are not asked for
   static constexpr std::uint32_t kDelegateNumbers = 256;      // reserved per request
-  static constexpr std::uint32_t kCreatesBeforeDelegation = 2;
-  static constexpr std::int64_t kDelegationQuietMs = 1000;   // after a recall, before asking again
+  static constexpr std::uint32_t kChangesBeforeDelegation = 2;
+  // After asking (or a recall), before asking again: from the first, doubling per ask up
+  // to the second, until a delegation goes back idle.
+  static constexpr std::int64_t kDelegationQuietMinMs = 100;
+  static constexpr std::int64_t kDelegationQuietMaxMs = 2000;
   // A delegation with no create for this long goes back to its server at the next
   // renewal (renewals come at half this while one is held): a client that stopped
   // creating there holds nobody up for long, one that pauses briefly keeps it.
@@ -409,11 +421,12 @@ class VfsImpl final : public Vfs, public LeaseListener {
   };
   std::unordered_map<InodeId, Held> held_;  // GUARDED_BY(delegMu_): server leases on directories we hold
   std::unordered_map<InodeId, std::shared_ptr<Delegation>> delegations_;  // GUARDED_BY(delegMu_): those making files
-  struct CreateCount {
-    std::uint32_t creates = 0;
+  struct ChangeCount {
+    std::uint32_t changes = 0;  // creates and unlinks through the server
     std::int64_t quietUntilMs = 0;
+    std::int64_t quietMs = kDelegationQuietMinMs;
   };
-  std::unordered_map<InodeId, CreateCount> createsIn_;  // GUARDED_BY(delegMu_)
+  std::unordered_map<InodeId, ChangeCount> changesIn_;  // GUARDED_BY(delegMu_)
   std::vector<std::vector<InodeId>> spareNumbers_;      // GUARDED_BY(delegMu_): per shard, reserved, unused
   std::vector<std::uint64_t> sessionEpochs_;            // GUARDED_BY(delegMu_): per shard, bumped per session
   std::atomic<std::size_t> delegationCount_{0};          // delegations_.size(), read without delegMu_

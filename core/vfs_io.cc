@@ -195,7 +195,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
       learnEntry(p, w.last, attr.ino);
       touched(p);
       if (cr.writeLease != 0) inodeObject(attr.ino)->writeLease.store(cr.writeLease);
-      noteCreated(p, cred);
+      noteNameChange(p, cred);
       return openNode(fd, Node{inodeObject(attr.ino), attr}, joinComponents(canon), flags, true, cred);
     }
     Node existing;

@@ -189,7 +189,7 @@ void VfsImpl::voidAllLeases() {
   delegations_.clear();
   held_.clear();
   ownChanges_.clear();
-  createsIn_.clear();
+  changesIn_.clear();
   spareNumbers_.clear();
   for (std::uint64_t& e : sessionEpochs_) ++e;
   delegationCount_.store(0);

@@ -214,11 +214,14 @@ Result<void> VfsImpl::unlink(At at, std::string_view path) {
     auto child = lookupChild(w.node, w.last, cred);
     if (child) MYFS_TRY(checkSticky(w.node.attr, *child, cred));
   }
+  if (auto done = unlinkDelegated(w, cred)) return *done;
   forget(p, w.last);
   NameChange change = nameChanging(p);
   MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(p).unlink(cred, p, w.last, false));
+  change.finish();
   learnEntry(p, w.last, 0);
   touched(p);
+  noteNameChange(p, cred, true);
   return dropLink(r);
 }
 

@@ -78,7 +78,7 @@ void toWire(const DirIntent& d, schema::DirIntent::Builder b) {
 
 FileIntent fromWire(schema::FileIntent::Reader f) {
   return FileIntent{fromWire(f.getCred()), f.getParent(), std::string(f.getName().cStr(), f.getName().size()),
-                    fromWire(f.getAttr()), f.getGen()};
+                    fromWire(f.getAttr()), f.getGen(), f.getRemove()};
 }
 
 void toWire(const FileIntent& f, schema::FileIntent::Builder b) {
@@ -87,6 +87,7 @@ void toWire(const FileIntent& f, schema::FileIntent::Builder b) {
   b.setName(capnp::Text::Reader(f.name.data(), f.name.size()));
   toWire(f.attr, b.initAttr());
   b.setGen(f.gen);
+  b.setRemove(f.remove);
 }
 
 Result<Attr> fromWire(schema::AttrResult::Reader in) {
@@ -216,6 +217,7 @@ Result<DirDelegation> fromWire(schema::MetaService::DelegateDirResults::Reader i
   out.attr = fromWire(in.getAttr());
   out.entries = entriesFromWire(in.getEntries());
   out.numbers = InodeRange{in.getFirst(), in.getCount()};
+  out.listed = in.getListed();
   return out;
 }
 
@@ -227,6 +229,7 @@ void toWire(const Result<DirDelegation>& r, schema::MetaService::DelegateDirResu
   entriesToWire(r->entries, out.initEntries(static_cast<unsigned>(r->entries.size())));
   out.setFirst(r->numbers.first);
   out.setCount(r->numbers.count);
+  out.setListed(r->listed);
 }
 
 Result<UnlinkResult> fromWire(schema::MetaService::UnlinkResults::Reader in) {

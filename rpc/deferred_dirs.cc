@@ -4,7 +4,17 @@
 
 namespace myfs::rpc {
 
-DeferredDirs::DeferredDirs(std::uint32_t shards) : lists_(shards), files_(shards), owed_(shards) {}
+DeferredDirs::DeferredDirs(std::uint32_t shards)
+    : lists_(shards), files_(shards), owed_(shards), removals_(shards) {}
+
+namespace {
+
+bool sameIntent(const FileIntent& a, const FileIntent& b) {
+  // A number names one file made, but may be removed under several names (hard links).
+  return a.attr.ino == b.attr.ino && a.remove == b.remove && (!a.remove || (a.parent == b.parent && a.name == b.name));
+}
+
+}  // namespace
 
 std::size_t DeferredDirs::addMake(Dir dir) {
   const std::uint32_t shard = shardOfInode(dir.intent.attr.ino);
@@ -75,6 +85,11 @@ std::vector<FileIntent> DeferredDirs::takeFiles(std::uint32_t shard, std::uint64
   std::vector<FileIntent> out;
   std::lock_guard lock(mu_);
   if (shard >= files_.size()) return out;
+  if (which == Which::kUnsent &&
+      std::any_of(files_[shard].begin(), files_[shard].end(),
+                  [](const OwedFile& f) { return f.sentOn == 0 && f.intent.remove; })) {
+    which = Which::kNotOnConn;
+  }
   for (OwedFile& f : files_[shard]) {
     if (which == Which::kUnsent && f.sentOn != 0) continue;
     if (which == Which::kNotOnConn && conn != 0 && f.sentOn == conn) continue;
@@ -105,21 +120,30 @@ void DeferredDirs::afterFork() {
   }
 }
 
-std::vector<std::pair<FileIntent, int>> DeferredDirs::filesDone(std::uint32_t shard, std::span<const FileIntent> files,
-                                                                std::span<const int> errs) {
-  std::vector<std::pair<FileIntent, int>> refused;
+bool DeferredDirs::owesRemoval(InodeId dir, std::string_view name) const {
+  const std::uint32_t shard = shardOfInode(dir);
+  if (shard >= removals_.size() || removals_[shard].load(std::memory_order_acquire) == 0) return false;
   std::lock_guard lock(mu_);
-  if (shard >= files_.size()) return refused;
+  const auto& list = files_[shard];
+  return std::any_of(list.begin(), list.end(), [&](const OwedFile& f) {
+    return f.intent.remove && f.intent.parent == dir && (name.empty() || f.intent.name == name);
+  });
+}
+
+std::vector<std::pair<FileIntent, DeferredDirs::FileOutcome>> DeferredDirs::filesDone(
+    std::uint32_t shard, std::span<const FileIntent> files, std::span<const FileOutcome> outcomes) {
+  std::vector<std::pair<FileIntent, FileOutcome>> out;
+  std::lock_guard lock(mu_);
+  if (shard >= files_.size()) return out;
   auto& list = files_[shard];
-  for (std::size_t i = 0; i < files.size() && i < errs.size(); ++i) {
-    auto it = std::find_if(list.begin(), list.end(),
-                           [&](const OwedFile& f) { return f.intent.attr.ino == files[i].attr.ino; });
+  for (std::size_t i = 0; i < files.size() && i < outcomes.size(); ++i) {
+    auto it = std::find_if(list.begin(), list.end(), [&](const OwedFile& f) { return sameIntent(f.intent, files[i]); });
     if (it == list.end()) continue;  // another batch was answered for it first
-    if (errs[i] != 0) refused.emplace_back(std::move(it->intent), errs[i]);
+    out.emplace_back(std::move(it->intent), outcomes[i]);
     list.erase(it);
   }
   recount(shard);
-  return refused;
+  return out;
 }
 
 void DeferredDirs::filesUnsent(std::uint32_t shard, std::uint64_t conn) {
@@ -150,6 +174,9 @@ void DeferredDirs::recount(std::uint32_t shard) {
   const Batch& b = lists_[shard];
   owed_[shard].store(static_cast<std::uint32_t>(b.make.size() + b.confirm.size() + files_[shard].size()),
                      std::memory_order_release);
+  const auto removals = std::count_if(files_[shard].begin(), files_[shard].end(),
+                                      [](const OwedFile& f) { return f.intent.remove; });
+  removals_[shard].store(static_cast<std::uint32_t>(removals), std::memory_order_release);
 }
 
 }  // namespace myfs::rpc

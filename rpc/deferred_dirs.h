@@ -23,6 +23,7 @@
 #include <span>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/fs_types.h"
@@ -74,23 +75,38 @@ class DeferredDirs {
   // confirmations sent leave.
   void done(std::uint32_t shard, const Batch& batch, const std::vector<Outcome>& outcomes);
 
-  // A file made under a delegation of its parent, to be made by the parent's shard.
-  // Returns how many files that shard is owed now.
+  // A file made under a delegation of its parent, to be made by the parent's shard, or
+  // a removal there (FileIntent::remove), in the order given. Returns how many files
+  // that shard is owed now.
   std::size_t addFile(FileIntent file);
   // The files owed to `shard` to send on connection `conn` (Connection::id), marked in
-  // flight on it: kUnsent, those never sent (or sent on a connection that broke);
-  // kNotOnConn, those not in flight on `conn` (a call on it must not overtake them);
-  // kAll, every one.
+  // flight on it: kUnsent, those never sent (or sent on a connection that broke), and
+  // when one of those is a removal, all not in flight on `conn` (the removal must not
+  // overtake the making of what it removes); kNotOnConn, those not in flight on `conn`
+  // (a call on it must not overtake them); kAll, every one.
   enum class Which : std::uint8_t { kUnsent, kNotOnConn, kAll };
   std::vector<FileIntent> takeFiles(std::uint32_t shard, std::uint64_t conn, Which which);
   // How many files `shard` is owed.
   std::size_t filesOwed(std::uint32_t shard) const;
   // Whether any file made in directory `dir` is owed.
   bool owesFilesIn(InodeId dir) const;
-  // makeFiles answered for these files of `shard` (errs[i]: files[i]'s errno, 0: made or
-  // there): they leave the list. Returns those it refused (the caller reports them lost).
-  std::vector<std::pair<FileIntent, int>> filesDone(std::uint32_t shard, std::span<const FileIntent> files,
-                                                    std::span<const int> errs);
+  // Whether a removal of `name` in `dir` (any name: empty) is owed.
+  bool owesRemoval(InodeId dir, std::string_view name) const;
+  // How makeFiles answered for one file: its errno (0: made or there), and for a removal
+  // whether it was removed (else the name named another inode or none), whether that
+  // freed the inode, and its size. The server answers a copy sent again as it answered
+  // the first (it keeps what it did under the delegation).
+  struct FileOutcome {
+    int err = 0;
+    bool removed = false;
+    bool lastLink = false;
+    std::uint64_t size = 0;
+  };
+  // makeFiles answered for these files of `shard` (outcomes[i]: files[i]'s): they leave
+  // the list. Returns those that were listed, with their outcomes (the caller reports
+  // refusals and removals).
+  std::vector<std::pair<FileIntent, FileOutcome>> filesDone(std::uint32_t shard, std::span<const FileIntent> files,
+                                                            std::span<const FileOutcome> outcomes);
   // Connection `conn` broke with files of `shard` in flight: they are to be sent again.
   void filesUnsent(std::uint32_t shard, std::uint64_t conn);
   // Whether file `ino` is still to be made by its shard (listed, not answered).
@@ -114,6 +130,7 @@ class DeferredDirs {
   std::vector<Batch> lists_;                        // per shard, without files; GUARDED_BY(mu_)
   std::vector<std::vector<OwedFile>> files_;        // per shard; GUARDED_BY(mu_)
   std::vector<std::atomic<std::uint32_t>> owed_;  // per shard: entries in lists_ (read without mu_)
+  std::vector<std::atomic<std::uint32_t>> removals_;  // per shard: removals in files_ (read without mu_)
 };
 
 }  // namespace myfs::rpc

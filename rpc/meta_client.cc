@@ -47,19 +47,32 @@ kj::Promise<Result<LinkCountResult>> sendLinkCount(Connection& c, InodeId ino, s
   return req.send().then([](capnp::Response<MetaService::LinkCountResults>&& r) { return fromWire(r); });
 }
 
-// The files a shard refused to make (FileIntent): gone for good; said once each.
-void reportLostFiles(RpcCluster& cluster, std::uint32_t shard, std::vector<std::pair<FileIntent, int>>& lost) {
-  for (auto& [f, err] : lost) {
+// How a shard answered for files it was owed (FileIntent), each once: a refusal is
+// said (the file is lost, or a removal did not happen) and reported, removals made reach
+// the listener.
+void reportFiles(RpcCluster& cluster, std::uint32_t shard,
+                 std::vector<std::pair<FileIntent, DeferredDirs::FileOutcome>>& answered) {
+  LeaseListener* l = cluster.leaseListener();
+  for (auto& [f, outcome] : answered) {
+    if (outcome.err == 0) {
+      if (f.remove && outcome.lastLink && l != nullptr) {
+        // On the flusher's thread: this one may be a thread whose call holds the file's lock.
+        cluster.flusher().submit([l, f, size = outcome.size] { l->removedAhead(f, true, size); });
+      }
+      continue;
+    }
     logTransportFailure("metadata shard " + std::to_string(shard),
-                        "did not make file " + f.name + " made under a delegation (" + errnoName(err) +
-                            "): it is lost",
+                        (f.remove ? "did not unlink " + f.name + " unlinked under a delegation (" + errnoName(outcome.err) +
+                                        "): it is still there"
+                                  : "did not make file " + f.name + " made under a delegation (" +
+                                        errnoName(outcome.err) + "): it is lost"),
                         1);
-    if (LeaseListener* l = cluster.leaseListener()) l->fileLost(f, err);
+    if (l != nullptr) l->fileLost(f, outcome.err);
   }
 }
 
 // makeFiles for `files` on `c` (a connection to `shard`); the answer takes them off
-// the owed list (refused ones are reported lost); a failure leaves them to be sent again.
+// the owed list (reportFiles); a failure leaves them to be sent again.
 kj::Promise<void> sendFiles(RpcCluster& cluster, std::uint32_t shard, Connection& c, std::vector<FileIntent> files) {
   const auto n = static_cast<unsigned>(files.size());
   std::size_t words = 4;
@@ -72,10 +85,19 @@ kj::Promise<void> sendFiles(RpcCluster& cluster, std::uint32_t shard, Connection
   auto& ref = *shared;
   return req.send().then(
       [&cluster, shard, &ref](capnp::Response<MetaService::MakeFilesResults>&& r) -> kj::Promise<void> {
-        std::vector<int> errs;
-        for (std::int32_t e : r.getErrs()) errs.push_back(e);
-        auto lost = cluster.deferredDirs().filesDone(shard, ref, errs);
-        reportLostFiles(cluster, shard, lost);
+        auto errs = r.getErrs();
+        auto removed = r.getRemoved();
+        std::vector<DeferredDirs::FileOutcome> outcomes(errs.size());
+        for (unsigned i = 0; i < errs.size(); ++i) {
+          outcomes[i].err = errs[i];
+          if (i < removed.size()) {
+            outcomes[i].removed = removed[i].getRemoved();
+            outcomes[i].lastLink = removed[i].getLastLink();
+            outcomes[i].size = removed[i].getSize();
+          }
+        }
+        auto answered = cluster.deferredDirs().filesDone(shard, ref, outcomes);
+        reportFiles(cluster, shard, answered);
         return kj::READY_NOW;
       },
       [&cluster, shard, conn](kj::Exception&& e) -> kj::Promise<void> {
@@ -236,14 +258,15 @@ class RpcMetaShard final : public MetaShard {
     if (!sent) settle();
   }
 
-  Result<DirDelegation> delegateDir(const Cred& cred, InodeId dir, std::uint32_t maxEntries,
-                                    std::uint32_t reserve) override {
+  Result<DirDelegation> delegateDir(const Cred& cred, InodeId dir, std::uint32_t maxEntries, std::uint32_t reserve,
+                                    bool orUnlisted) override {
     return call<DirDelegation>(false, [&](Connection& c) {
       auto req = c.cap<MetaService>().delegateDirRequest(requestSize(cred));
       toWire(cred, req.initCred());
       req.setDir(dir);
       req.setMaxEntries(maxEntries);
       req.setReserve(reserve);
+      req.setOrUnlisted(orUnlisted);
       return req.send().then([](capnp::Response<MetaService::DelegateDirResults>&& r) { return fromWire(r); });
     });
   }

@@ -54,12 +54,22 @@ struct DirIntent {
 
 struct FileIntent {
   # A regular file a session made on its own in a directory delegated to it (delegateDir):
-  # what makeFiles is to make.
-  cred @0 :Cred;         # whose create it was
+  # what makeFiles is to make; or, with `remove`, a name it unlinked there on its own:
+  # what makeFiles is to unlink (if it still names attr.ino).
+  cred @0 :Cred;         # whose create (unlink) it was
   parent @1 :UInt64;
   name @2 :Text;
-  attr @3 :Attr;         # ino (a number reserved with the delegation), mode, uid, gid, times
+  attr @3 :Attr;         # ino (a number reserved with the delegation), mode, uid, gid, times;
+                         # for a removal only ino
   gen @4 :UInt64;        # the delegation's generation
+  remove @5 :Bool;
+}
+
+struct RemovedFile {
+  # What makeFiles did for a removal (FileIntent.remove).
+  removed @0 :Bool;      # this call unlinked the name (false: it named another inode or none)
+  lastLink @1 :Bool;     # ... and the inode lost its last link and was freed
+  size @2 :UInt64;       # ... its size: the caller removes the data
 }
 
 struct DirRef {
@@ -314,27 +324,35 @@ interface MetaService {
   # These directories are made on their shards: their entries here drop the intent.
   # Idempotent.
 
-  delegateDir @33 (cred :Cred, dir :UInt64, maxEntries :UInt32, reserve :UInt32)
-      -> (err :Int32, gen :UInt64, attr :Attr, entries :List(Dirent), first :UInt64, count :UInt32);
+  delegateDir @33 (cred :Cred, dir :UInt64, maxEntries :UInt32, reserve :UInt32, orUnlisted :Bool)
+      -> (err :Int32, gen :UInt64, attr :Attr, entries :List(Dirent), first :UInt64, count :UInt32,
+          listed :Bool);
   # Through a session's service: delegates directory `dir` to the session, which may then
-  # make regular files in it on its own (makeFiles) until the server recalls it. The
-  # delegation is the session's write lease on the directory (gen: its generation): every
-  # other session's lease on it is recalled first, and any other session's lookup,
-  # readdir or change in it recalls the delegation (the holder sends what it made before
-  # it answers). The answer lists every name in it, and `count` (`reserve`, 0..1024) inode
-  # numbers from `first` reserved for the files (any the session reserved on this shard
-  # and did not use serve as well).
+  # make regular files in it, and unlink names there, on its own (makeFiles) until the
+  # server recalls it. The delegation is the session's write lease on the directory (gen:
+  # its generation): every other session's lease on it is recalled first, and any other
+  # session's lookup, readdir or change in it recalls the delegation (the holder sends
+  # what it made before it answers). The answer lists every name in it (listed), or with
+  # `orUnlisted` none when there are more than maxEntries (the holder then unlinks only
+  # names it knows and makes no file), and `count` (`reserve`, 0..1024) inode numbers
+  # from `first` reserved for the files (any the session reserved on this shard and did
+  # not use serve as well).
   # Errors: ENOENT, ENOTDIR, EACCES (no write and search permission), E2BIG (more than
-  # maxEntries names), EAGAIN (not granted now: a recall is in flight), EINVAL.
+  # maxEntries names, without orUnlisted), EAGAIN (not granted now: a recall is in
+  # flight), EINVAL.
 
-  makeFiles @34 (files :List(FileIntent)) -> (errs :List(Int32));
-  # Through a session's service: makes each file as its intent says, in one batch, under
-  # the delegation of its directory with generation `gen` (still the session's); each
-  # made file is write-leased to the session under that generation. Idempotent: a file
-  # whose name already names its number stands. Errors per file: ESTALE (the delegation
-  # is gone), EINVAL (not a number reserved for the session, not a regular file, or
-  # attributes other than that create would give), EEXIST (the name names another
-  # inode), ENAMETOOLONG, ENOENT.
+  makeFiles @34 (files :List(FileIntent)) -> (errs :List(Int32), removed :List(RemovedFile));
+  # Through a session's service: in order, makes each file as its intent says (consecutive
+  # ones in one batch), or unlinks the name of a removal if it still names attr.ino,
+  # under the delegation of its directory with generation `gen` (still the session's);
+  # each made file is write-leased to the session under that generation. Idempotent: a
+  # file whose name already names its number stands, a removal whose name names another
+  # inode or none is left (removed[i].removed false). A connection's makeFiles calls are
+  # served one after another. Errors per file: ESTALE (the delegation is gone), EINVAL
+  # (not a number reserved for the session, not a regular file, or attributes other than
+  # that create would give; a removal of an inode of another shard), EEXIST (the name
+  # names another inode), EISDIR, ENAMETOOLONG, ENOENT; E2BIG for every file of a call
+  # with more than 4096.
 
   makeReservedDir @29 (cred :Cred, ino :UInt64, parent :UInt64, mode :UInt32)
       -> (result :AttrResult);

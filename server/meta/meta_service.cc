@@ -698,7 +698,7 @@ kj::Promise<void> MetaServiceImpl::delegateDir(DelegateDirContext context) {
     const Cred cred = fromWire(p.getCred());
     const std::uint32_t maxEntries = std::min<std::uint32_t>(p.getMaxEntries(), kMaxDelegatedEntries);
     // Checked and listed first, numbers reserved only once granted.
-    Result<DirDelegation> r = state_->store.delegation(cred, session_, dir, maxEntries, 0);
+    Result<DirDelegation> r = state_->store.delegation(cred, session_, dir, maxEntries, 0, p.getOrUnlisted());
     if (r) {
       r->gen = state_->leases.grantWrite(session_, dir);
       if (r->gen == 0) r = Errno(EAGAIN);
@@ -730,26 +730,121 @@ kj::Promise<void> MetaServiceImpl::delegateDir(DelegateDirContext context) {
 
 kj::Promise<void> MetaServiceImpl::makeFiles(MakeFilesContext context) {
   auto list = context.getParams().getFiles();
-  if (list.size() > kMaxFilesPerCall) {
-    auto errs = context.getResults(capnp::MessageSize{4 + list.size(), 0}).initErrs(list.size());
-    for (unsigned i = 0; i < list.size(); ++i) errs.set(i, E2BIG);
+  const auto n = list.size();
+  auto out = context.getResults(capnp::MessageSize{8 + 3 * n, 0});
+  auto errs = out.initErrs(n);
+  out.initRemoved(n);
+  if (n > kMaxFilesPerCall) {
+    for (unsigned i = 0; i < n; ++i) errs.set(i, E2BIG);
     return kj::READY_NOW;
   }
+  // One after another on this connection: a call waiting (a removal's recall) holds up
+  // the next, which may name what it was to remove.
+  kj::Promise<void> run = nullptr;
+  KJ_IF_MAYBE(tail, filesTail_) {
+    run = tail->addBranch().then([this, context]() mutable { return applyIntents(context, 0, nullptr); });
+  } else {
+    bool waits = false;
+    run = applyIntents(context, 0, &waits);
+    if (!waits) return run;
+  }
+  const std::uint64_t id = ++filesTailId_;
+  kj::ForkedPromise<void> forked = run.fork();
+  kj::Promise<void> mine = forked.addBranch();
+  filesTail_ = kj::mv(forked);
+  return mine.then([this, id]() {
+    if (filesTailId_ == id) filesTail_ = nullptr;
+  });
+}
+
+MetaShardState::Delegation* MetaServiceImpl::heldDelegation(const FileIntent& f) const {
+  auto d = state_->delegations.find(f.parent);
+  if (session_ == 0 || f.gen == 0 || d == state_->delegations.end() || d->second.session != session_ ||
+      d->second.gen != f.gen) {
+    return nullptr;
+  }
+  return &d->second;
+}
+
+bool MetaServiceImpl::othersMayHold(InodeId ino) const {
+  const InodeId inos[1] = {ino};
+  if (state_->recallInFlight(ino, session_)) return true;
+  return state_->leases.othersHoldAny(session_) && state_->leases.contended(inos, session_, false);
+}
+
+kj::Promise<void> MetaServiceImpl::applyIntents(MakeFilesContext context, unsigned from, bool* waits) {
+  auto list = context.getParams().getFiles();
+  auto out = context.getResults();
+  auto errs = out.getErrs();
+  for (unsigned i = from; i < list.size();) {
+    if (!list[i].getRemove()) {
+      unsigned end = i;
+      while (end < list.size() && !list[end].getRemove()) ++end;
+      makeRun(context, i, end);
+      i = end;
+      continue;
+    }
+    FileIntent f = fromWire(list[i]);
+    MetaShardState::Delegation* d = heldDelegation(f);
+    if (d == nullptr) {
+      errs.set(i, ESTALE);  // the delegation is gone: the server may have let others in
+      ++i;
+      continue;
+    }
+    auto removedOut = out.getRemoved()[i];
+    if (auto done = d->removed.find({f.attr.ino, f.name}); done != d->removed.end()) {  // sent again
+      removedOut.setRemoved(true);
+      removedOut.setLastLink(done->second.lastLink);
+      removedOut.setSize(done->second.size);
+      ++i;
+      continue;
+    }
+    const std::optional<InodeId> victim = state_->store.entryIno(f.parent, f.name);
+    if (!victim || *victim != f.attr.ino) {  // removed already (sent twice), or renamed over since
+      ++i;
+      continue;
+    }
+    if (!isLocal(*victim)) {
+      errs.set(i, EINVAL);
+      ++i;
+      continue;
+    }
+    if (othersMayHold(*victim)) {
+      // Others' leases on the file go first; then this intent is looked at afresh.
+      if (waits != nullptr) *waits = true;
+      return recall({*victim}).then([this, context, i]() mutable { return applyIntents(context, i, nullptr); });
+    }
+    state_->requester = session_;
+    Result<UnlinkResult> r = state_->store.unlink(f.cred, f.parent, f.name, false);
+    state_->requester = 0;
+    errs.set(i, r.err());
+    if (r) {
+      removedOut.setRemoved(true);
+      removedOut.setLastLink(r->lastLink);
+      removedOut.setSize(r->size);
+      if (d->mayRemember()) d->removed[{f.attr.ino, f.name}] = {r->lastLink, r->size};
+    }
+    ++i;
+  }
+  return kj::READY_NOW;
+}
+
+void MetaServiceImpl::makeRun(MakeFilesContext context, unsigned begin, unsigned end) {
+  auto list = context.getParams().getFiles();
+  auto errs = context.getResults().getErrs();
   const std::int64_t now = nowNs();
   std::vector<FileIntent> files;
-  std::vector<std::size_t> index;  // files[k] is list[index[k]]
-  auto out = context.getResults(capnp::MessageSize{4 + list.size(), 0}).initErrs(list.size());
-  LeaseTable& leases = state_->leases;
-  for (unsigned i = 0; i < list.size(); ++i) {
+  std::vector<unsigned> index;  // files[k] is list[index[k]]
+  for (unsigned i = begin; i < end; ++i) {
     FileIntent f = fromWire(list[i]);
     // The client's clock stamps its files; one running ahead of ours is not believed.
     for (std::int64_t* t : {&f.attr.atimeNs, &f.attr.mtimeNs, &f.attr.ctimeNs}) *t = std::min(*t, now + kClockSkewNs);
-    auto d = state_->delegations.find(f.parent);
-    if (session_ == 0 || f.gen == 0 || d == state_->delegations.end() || d->second.session != session_ ||
-        d->second.gen != f.gen) {
-      out.set(i, ESTALE);  // the delegation is gone: the server may have let others in
+    MetaShardState::Delegation* d = heldDelegation(f);
+    if (d == nullptr) {
+      errs.set(i, ESTALE);
       continue;
     }
+    if (d->made.count(f.attr.ino) != 0) continue;  // sent again (and perhaps removed since)
     files.push_back(std::move(f));
     index.push_back(i);
   }
@@ -757,10 +852,13 @@ kj::Promise<void> MetaServiceImpl::makeFiles(MakeFilesContext context) {
   KJ_DEFER(state_->requester = 0);
   std::vector<Result<MetaStore::MadeFile>> made = state_->store.makeFiles(session_, files);
   for (std::size_t k = 0; k < made.size(); ++k) {
-    out.set(index[k], made[k].err());
-    if (made[k] && made[k]->made) (void)leases.grantWrite(session_, made[k]->attr.ino, files[k].gen);
+    errs.set(index[k], made[k].err());
+    if (!made[k]) continue;
+    if (made[k]->made) (void)state_->leases.grantWrite(session_, made[k]->attr.ino, files[k].gen);
+    if (MetaShardState::Delegation* d = heldDelegation(files[k]); d != nullptr && d->mayRemember()) {
+      d->made.insert(files[k].attr.ino);
+    }
   }
-  return kj::READY_NOW;
 }
 
 }  // namespace myfs::server

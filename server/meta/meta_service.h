@@ -16,8 +16,12 @@
 
 #include <kj/timer.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "schema/meta.capnp.h"
@@ -59,6 +63,17 @@ struct MetaShardState {
     std::uint64_t session = 0;
     std::uint64_t gen = 0;
     bool draining = false;
+    // What makeFiles did under it, so that a copy the holder sent again (on another
+    // connection) is answered as the first was: the numbers made, and the removals
+    // (number and name) with what they did. At most kMaxRemembered of both.
+    struct Removed {
+      bool lastLink = false;
+      std::uint64_t size = 0;
+    };
+    std::unordered_set<InodeId> made;
+    std::map<std::pair<InodeId, std::string>, Removed> removed;
+    static constexpr std::size_t kMaxRemembered = 1u << 16;
+    bool mayRemember() const { return made.size() + removed.size() < kMaxRemembered; }
   };
   std::unordered_map<InodeId, Delegation> delegations;
   std::unordered_map<std::uint64_t, int> attached;  // per session: its services on other connections
@@ -151,8 +166,11 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // Recalls other sessions' leases on the directory, then grants this session its write
   // lease and answers with MetaStore::delegation.
   kj::Promise<void> delegateDir(DelegateDirContext context) override;
-  // MetaStore::makeFiles for the files whose delegation this session still holds (the
-  // rest ESTALE); each made file is write-leased to it under the delegation's generation.
+  // In order: MetaStore::makeFiles for each run of files whose delegation this session
+  // still holds (the rest ESTALE; each made file is write-leased to it under the
+  // delegation's generation), MetaStore::unlink for each removal whose name still names
+  // its inode (others' leases on that inode recalled first). A connection's calls are
+  // served one after another.
   kj::Promise<void> makeFiles(MakeFilesContext context) override;
 
  private:
@@ -172,10 +190,21 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // lookup's answer, once no other session holds a write lease on the child or, a
   // delegation, on the parent.
   kj::Promise<void> answerLookup(LookupContext context);
+  // makeFiles from intent `from` on; *waits (if given) is set when it has to wait.
+  kj::Promise<void> applyIntents(MakeFilesContext context, unsigned from, bool* waits);
+  // makeFiles' files [begin, end), none a removal: one MetaStore::makeFiles batch.
+  void makeRun(MakeFilesContext context, unsigned begin, unsigned end);
+  // The delegation `f` was made under, if this session still holds it.
+  MetaShardState::Delegation* heldDelegation(const FileIntent& f) const;
+  // Whether another session may hold a lease on `ino` (or a recall of it is in flight).
+  bool othersMayHold(InodeId ino) const;
 
   std::shared_ptr<MetaShardState> state_;
   const std::uint64_t session_;  // 0: none (the bootstrap)
   const bool owner_;
+  // The last makeFiles call of this connection still running (waiting on a recall).
+  kj::Maybe<kj::ForkedPromise<void>> filesTail_;
+  std::uint64_t filesTailId_ = 0;
 };
 
 // Ends a session: drops its leases and open references, freeing orphans nobody holds.

@@ -222,10 +222,11 @@ class MetaStore {
   // Directory `dir` as delegateDir hands it to session `owner` (gen left 0: the lease
   // table's): its attributes, every name in it, and `reserve` (0..kMaxReservation) new
   // numbers set aside for `owner`'s files (makeFiles). Needs read, write and search
-  // permission. Errors: ENOENT (also a directory being removed), ENOTDIR, EACCES, E2BIG
-  // (more than maxEntries names), and those of reserveInodes.
+  // permission. More than maxEntries names: E2BIG, or with orUnlisted none listed
+  // (listed false). Errors: ENOENT (also a directory being removed), ENOTDIR, EACCES, E2BIG,
+  // and those of reserveInodes.
   Result<DirDelegation> delegation(const Cred& cred, std::uint64_t owner, InodeId dir, std::uint32_t maxEntries,
-                                   std::uint32_t reserve);
+                                   std::uint32_t reserve, bool orUnlisted = false);
   // Makes each regular file as its intent says, in one batch, each directory's times
   // moved on once: the number must be one set aside for `owner` (it leaves the
   // reservation), the attributes those newInodeAttr gives the intent's creator in that

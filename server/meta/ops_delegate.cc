@@ -10,7 +10,7 @@
 namespace myfs::server {
 
 Result<DirDelegation> MetaStore::delegation(const Cred& cred, std::uint64_t owner, InodeId dir,
-                                            std::uint32_t maxEntries, std::uint32_t reserve) {
+                                            std::uint32_t maxEntries, std::uint32_t reserve, bool orUnlisted) {
   if (reserve > kMaxReservation) return Errno(EINVAL);
   DirDelegation out;
   {
@@ -22,13 +22,18 @@ Result<DirDelegation> MetaStore::delegation(const Cred& cred, std::uint64_t owne
     out.attr = rec.attr;
   }
   // Page after page (each at most kReaddirMaxEntries): a directory with more names than
-  // maxEntries is not delegated.
+  // maxEntries is not delegated, or (orUnlisted) delegated without its names.
   std::string cookie;
   for (;;) {
     const std::uint64_t room = std::uint64_t{maxEntries} + 1 - out.entries.size();
     MYFS_ASSIGN_OR_RETURN(page, readdir(cred, dir, cookie,
                                         static_cast<std::uint32_t>(std::min<std::uint64_t>(room, kReaddirMaxEntries))));
-    if (out.entries.size() + page.entries.size() > maxEntries) return Errno(E2BIG);
+    if (out.entries.size() + page.entries.size() > maxEntries) {
+      if (!orUnlisted) return Errno(E2BIG);
+      out.entries.clear();
+      out.listed = false;
+      break;
+    }
     for (DirEntry& e : page.entries) out.entries.push_back(std::move(e));
     if (page.eof || page.entries.empty()) break;
     cookie = std::move(page.nextCookie);
