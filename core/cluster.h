@@ -216,10 +216,11 @@ class Cluster {
                                    InodeId /*ino*/, std::uint32_t /*mode*/) {
     return Errno(ENOSYS);
   }
-  // A file made on our own under a delegation of its parent (FileIntent): owed to the
-  // parent's shard from now on (no call here: cheap, never blocks), sent again ahead of
-  // this client's calls there until answered. A refusal reaches LeaseListener::fileLost.
-  // ENOSYS: this cluster does not take them.
+  // A file made (or unlinked, or a directory made) on our own under a delegation of its
+  // parent (FileIntent): owed to the parent's shard from now on, in order (no call here:
+  // cheap, never blocks), sent again ahead of this client's calls there until answered;
+  // a directory of another shard is owed to its own shard too (as after mkdirRemote). A
+  // refusal reaches LeaseListener::fileLost. ENOSYS: this cluster does not take them.
   virtual Result<void> oweFile(const FileIntent& /*file*/) { return Errno(ENOSYS); }
   // Sends `shard` the files owed to it that were never sent, without waiting for the
   // answer (or waits, when it cannot send that way, or too many are owed).

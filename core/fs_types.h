@@ -133,9 +133,9 @@ struct DirDelegation {
   bool operator==(const DirDelegation&) const = default;
 };
 
-// A regular file a client made on its own in a directory delegated to it: what the
-// directory's shard is to make (schema makeFiles); or with `remove`, a name it unlinked
-// there on its own: what the shard is to unlink if it still names attr.ino.
+// A regular file or directory a client made on its own in a directory delegated to it:
+// what the directory's shard is to make (schema makeFiles); or with `remove`, a name it
+// unlinked there on its own: what the shard is to unlink if it still names attr.ino.
 struct FileIntent {
   Cred cred;         // whose create (unlink) it was
   InodeId parent = 0;
@@ -144,6 +144,7 @@ struct FileIntent {
                            // A removal: only ino
   std::uint64_t gen = 0;   // the delegation it was made under
   bool remove = false;
+  std::uint64_t leaseTo = 0;  // a directory of another shard: its shard leases it to this session
 
   bool operator==(const FileIntent&) const = default;
 };

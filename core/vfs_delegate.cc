@@ -48,6 +48,88 @@ std::shared_ptr<VfsImpl::Delegation> VfsImpl::liveDelegation(InodeId dir) {
   return it == delegations_.end() ? nullptr : it->second;
 }
 
+VfsImpl::NewName VfsImpl::decideNewName(std::unique_lock<std::mutex>& lock, InodeId dir, Delegation& d,
+                                        std::string_view name, bool needNumber) {
+  const std::uint32_t shard = shardOfInode(dir);
+  bool refilled = false;
+  for (;;) {
+    if (!usable(dir, d) || !d.listed) return NewName::kAsk;
+    if (cluster_.owesRemoval(dir, name)) {
+      // Our unlink of this name first: what is made now could reach the server before it.
+      lock.unlock();
+      if (!cluster_.settleShard(shard)) return NewName::kAsk;
+      lock.lock();
+      continue;
+    }
+    if (d.names.count(std::string(name)) != 0) return NewName::kExists;
+    if (!needNumber || !d.numbers.empty() || takeSpareNumbers(shard, d.epoch, d.numbers)) return NewName::kFree;
+    if (refilled) return NewName::kAsk;
+    refilled = true;
+    lock.unlock();  // no lock across a call
+    Result<InodeRange> more = cluster_.shardOf(dir).reserveInodes(kDelegateNumbers);
+    if (!more) return NewName::kAsk;
+    std::vector<InodeId> got;
+    pushNumbers(got, *more);
+    giveSpareNumbers(shard, d.epoch, got);
+    lock.lock();
+  }
+}
+
+std::optional<Result<void>> VfsImpl::mkdirDelegated(const Node& parent, std::string_view name, mode_t mode,
+                                                    const Cred& cred) {
+  if (delegationCount_.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  const InodeId p = parent.inode->ino;
+  const std::uint32_t shard = shardOfInode(p);
+  std::shared_ptr<Delegation> d = liveDelegation(p);
+  if (!d || !parent.complete || !leaseLive(p, parent.attrToken)) return std::nullopt;
+  if (name.size() > NAME_MAX) return Result<void>(Errno(ENAMETOOLONG));
+  const Attr& dir = parent.attr;
+  if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
+  if (dir.nlink >= kMaxDirLinks) return std::nullopt;  // the server's EMLINK
+  // A directory lives on the shard its name hashes to: there, a number reserved for our
+  // session there (taken before the lock: it may take a call).
+  const std::uint32_t target = shardForNewDirectory(p, name, cluster_.shardCount());
+  std::optional<InodeId> remote;
+  if (target != shard && !(remote = takeReservedInode(target))) return std::nullopt;
+  auto unused = [&] {
+    if (!remote) return;
+    std::lock_guard lock(reservedMu_);
+    reserved_[target].push_back(*remote);
+  };
+  std::unique_lock lock(d->mu);
+  switch (decideNewName(lock, p, *d, name, !remote)) {
+    case NewName::kAsk:
+      unused();
+      return std::nullopt;
+    case NewName::kExists:
+      unused();
+      return Result<void>(Errno(EEXIST));
+    case NewName::kFree:
+      break;
+  }
+  // As mkdir(2): only the permission and sticky bits of `mode` (setgid is inherited).
+  Attr attr = newInodeAttr(cred, &dir, S_IFDIR | (mode & 01777), remote ? *remote : d->numbers.back(), nowNs());
+  attr.nlink = 2;
+  attr.parent = p;
+  const std::uint64_t mark = recallMark(attr.ino);
+  if (!cluster_.oweFile(FileIntent{cred, p, std::string(name), attr, d->gen, false})) {
+    unused();
+    return std::nullopt;
+  }
+  if (!remote) d->numbers.pop_back();
+  d->names.insert(std::string(name));
+  lock.unlock();
+  d->lastUseMs.store(clockMs(), std::memory_order_relaxed);
+  cluster_.pushOwed(shard);
+  // Leased to us when its shard makes it (here: with the entry; elsewhere: by makeDirs,
+  // through the session it names), before anyone else can find it.
+  attr.leased = true;
+  (void)learnMade(attr, mark);
+  learnEntry(p, name, attr.ino);
+  touched(p);  // the parent's nlink and times
+  return okResult();
+}
+
 std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int flags, mode_t mode,
                                                      const Cred& cred) {
   if (delegationCount_.load(std::memory_order_relaxed) == 0) return std::nullopt;
@@ -61,30 +143,14 @@ std::optional<Result<void>> VfsImpl::createDelegated(int fd, const Walk& w, int 
   const Attr& dir = w.node.attr;
   if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
   std::unique_lock lock(d->mu);
-  bool refilled = false;
-  for (;;) {
-    if (!usable(p, *d) || !d->listed) return std::nullopt;
-    if (cluster_.owesRemoval(p, w.last)) {
-      // Our unlink of this name first: a file made now could reach the server before it.
-      lock.unlock();
-      if (!cluster_.settleShard(shard)) return std::nullopt;
-      lock.lock();
-      continue;
-    }
-    if (d->names.count(w.last) != 0) {
-      if (flags & O_EXCL) return Result<void>(Errno(EEXIST));
-      return std::nullopt;  // opens what is there: the server's to say
-    }
-    if (!d->numbers.empty() || takeSpareNumbers(shard, d->epoch, d->numbers)) break;
-    if (refilled) return std::nullopt;
-    refilled = true;
-    lock.unlock();  // no lock across a call
-    Result<InodeRange> more = cluster_.shardOf(p).reserveInodes(kDelegateNumbers);
-    if (!more) return std::nullopt;
-    std::vector<InodeId> got;
-    pushNumbers(got, *more);
-    giveSpareNumbers(shard, d->epoch, got);
-    lock.lock();
+  switch (decideNewName(lock, p, *d, w.last, true)) {
+    case NewName::kAsk:
+      return std::nullopt;
+    case NewName::kExists:
+      // Without O_EXCL it opens what is there: the server's to say.
+      return (flags & O_EXCL) ? std::optional<Result<void>>(Errno(EEXIST)) : std::nullopt;
+    case NewName::kFree:
+      break;
   }
   Attr attr = newInodeAttr(cred, &dir, S_IFREG | (mode & 07777), d->numbers.back(), nowNs());
   attr.nlink = 1;

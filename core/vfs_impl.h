@@ -295,6 +295,16 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // Whether d (of `dir`) may decide now: live under our session's leases, with our own
   // name changes in `dir` folded in. Requires d.mu.
   bool usable(InodeId dir, Delegation& d);
+  // mkdir of `name` in `parent` under a live delegation: made here (a number of the
+  // delegation, or one reserved on the directory's own shard), sent without waiting.
+  std::optional<Result<void>> mkdirDelegated(const Node& parent, std::string_view name, mode_t mode,
+                                             const Cred& cred);
+  // Whether a new `name` may be made in d (of `dir`) now (`lock` holds d.mu; let go
+  // and taken again around a call): kFree, and with needNumber a number at hand; kExists;
+  // kAsk: the server's to decide (not usable, not listed, or no number to be had).
+  enum class NewName : std::uint8_t { kFree, kExists, kAsk };
+  NewName decideNewName(std::unique_lock<std::mutex>& lock, InodeId dir, Delegation& d, std::string_view name,
+                        bool needNumber);
   // Our own change to a name in `dir` other than a delegated create, about to be sent to
   // the server: the delegation (if any) makes nothing more (its list would miss it; it
   // stays held until given back or recalled), and a delegation asked for while the
@@ -407,6 +417,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   static constexpr std::uint32_t kDelegateMaxEntries = 4096;  // bigger directories are not asked for
   static constexpr std::uint32_t kDelegateNumbers = 256;      // reserved per request
   static constexpr std::uint32_t kChangesBeforeDelegation = 2;
+  static constexpr std::uint32_t kMaxDirLinks = 0xfffffff0u;  // as the servers' limit (EMLINK)
   // After asking (or a recall), before asking again: from the first, doubling per ask up
   // to the second, until a delegation goes back idle.
   static constexpr std::int64_t kDelegationQuietMinMs = 100;

@@ -46,6 +46,7 @@ Result<void> VfsImpl::access(At at, std::string_view path, int mask, bool effect
 }
 
 Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t mode, const Cred& cred) {
+  if (auto done = mkdirDelegated(parent, name, mode, cred)) return *done;
   NameChange change = nameChanging(parent.inode->ino);  // before the change: see vfs_delegate.cc
   const InodeId p = parent.inode->ino;
   const std::uint32_t target = shardForNewDirectory(p, name, cluster_.shardCount());
@@ -72,8 +73,10 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
     if (!both.link) return both.link.error();
     made = attr.ino;
   }
+  change.finish(std::string(name));
   learnEntry(p, name, made);
   touched(p);  // the parent's nlink and times changed
+  noteNameChange(p, cred);
   return okResult();
 }
 

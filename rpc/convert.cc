@@ -78,7 +78,7 @@ void toWire(const DirIntent& d, schema::DirIntent::Builder b) {
 
 FileIntent fromWire(schema::FileIntent::Reader f) {
   return FileIntent{fromWire(f.getCred()), f.getParent(), std::string(f.getName().cStr(), f.getName().size()),
-                    fromWire(f.getAttr()), f.getGen(), f.getRemove()};
+                    fromWire(f.getAttr()), f.getGen(), f.getRemove(), f.getLeaseTo()};
 }
 
 void toWire(const FileIntent& f, schema::FileIntent::Builder b) {
@@ -88,6 +88,7 @@ void toWire(const FileIntent& f, schema::FileIntent::Builder b) {
   toWire(f.attr, b.initAttr());
   b.setGen(f.gen);
   b.setRemove(f.remove);
+  b.setLeaseTo(f.leaseTo);
 }
 
 Result<Attr> fromWire(schema::AttrResult::Reader in) {

@@ -2,6 +2,7 @@
 // loop (DirectState), fork handling. The stubs are in meta_client.cc and data_client.cc.
 #include "rpc/rpc_cluster.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -416,7 +417,21 @@ Result<Attr> RpcCluster::mkdirRemote(const Cred& cred, InodeId parent, std::stri
 
 Result<void> RpcCluster::oweFile(const FileIntent& file) {
   if (shardOfInode(file.parent) >= shardCount()) return Errno(EINVAL);
-  deferred_.addFile(file);
+  const std::uint32_t dirShard = shardOfInode(file.attr.ino);
+  if (file.remove || !S_ISDIR(file.attr.mode) || dirShard == shardOfInode(file.parent)) {
+    deferred_.addFile(file);
+    return okResult();
+  }
+  // A directory of another shard: its entry (with the intent) to the parent's shard, the
+  // directory itself to its own (as after mkdirRemote).
+  if (dirShard >= shardCount()) return Errno(EINVAL);
+  FileIntent entry = file;
+  entry.leaseTo = sessionIds_[dirShard].load(std::memory_order_acquire);
+  if (entry.leaseTo == 0) return Errno(EAGAIN);
+  deferred_.addFile(entry);
+  if (deferred_.addMake(DeferredDirs::Dir{DirIntent{file.attr, entry.leaseTo}, file.name}) >= kMaxOwedDirs) {
+    settleSoon(dirShard);
+  }
   return okResult();
 }
 

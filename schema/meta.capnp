@@ -53,9 +53,10 @@ struct DirIntent {
 }
 
 struct FileIntent {
-  # A regular file a session made on its own in a directory delegated to it (delegateDir):
-  # what makeFiles is to make; or, with `remove`, a name it unlinked there on its own:
-  # what makeFiles is to unlink (if it still names attr.ino).
+  # A regular file or directory a session made on its own in a directory delegated to it
+  # (delegateDir): what makeFiles is to make (a directory of another shard: its entry,
+  # with an intent, as mkdirRemote makes it); or, with `remove`, a name it unlinked there
+  # on its own: what makeFiles is to unlink (if it still names attr.ino).
   cred @0 :Cred;         # whose create (unlink) it was
   parent @1 :UInt64;
   name @2 :Text;
@@ -63,6 +64,7 @@ struct FileIntent {
                          # for a removal only ino
   gen @4 :UInt64;        # the delegation's generation
   remove @5 :Bool;
+  leaseTo @6 :UInt64;    # a directory of another shard: as mkdirRemote's leaseTo
 }
 
 struct RemovedFile {

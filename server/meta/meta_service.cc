@@ -1,5 +1,7 @@
 #include "server/meta/meta_service.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <string_view>
 
@@ -776,10 +778,29 @@ kj::Promise<void> MetaServiceImpl::applyIntents(MakeFilesContext context, unsign
   auto list = context.getParams().getFiles();
   auto out = context.getResults();
   auto errs = out.getErrs();
+  // A directory of another shard: its entry with an intent, as mkdirRemote makes it.
+  auto remoteDir = [this](schema::FileIntent::Reader f) {
+    return !f.getRemove() && S_ISDIR(f.getAttr().getMode()) && !isLocal(f.getAttr().getIno());
+  };
   for (unsigned i = from; i < list.size();) {
+    if (remoteDir(list[i])) {
+      FileIntent f = fromWire(list[i]);
+      MetaShardState::Delegation* d = heldDelegation(f);
+      if (d == nullptr) {
+        errs.set(i, ESTALE);
+      } else if (d->made.count(f.attr.ino) == 0) {  // else sent again
+        state_->requester = session_;
+        Result<Attr> r = state_->store.mkdirRemote(f.cred, f.parent, f.name, f.attr.ino, f.attr.mode, f.leaseTo);
+        state_->requester = 0;
+        errs.set(i, r.err());
+        if (r && d->mayRemember()) d->made.insert(f.attr.ino);
+      }
+      ++i;
+      continue;
+    }
     if (!list[i].getRemove()) {
       unsigned end = i;
-      while (end < list.size() && !list[end].getRemove()) ++end;
+      while (end < list.size() && !list[end].getRemove() && !remoteDir(list[end])) ++end;
       makeRun(context, i, end);
       i = end;
       continue;
@@ -854,7 +875,12 @@ void MetaServiceImpl::makeRun(MakeFilesContext context, unsigned begin, unsigned
   for (std::size_t k = 0; k < made.size(); ++k) {
     errs.set(index[k], made[k].err());
     if (!made[k]) continue;
-    if (made[k]->made) (void)state_->leases.grantWrite(session_, made[k]->attr.ino, files[k].gen);
+    if (made[k]->made && made[k]->attr.isDir()) {
+      const InodeId inos[1] = {made[k]->attr.ino};
+      (void)state_->leases.grant(session_, inos);  // the maker caches it, and its names
+    } else if (made[k]->made) {
+      (void)state_->leases.grantWrite(session_, made[k]->attr.ino, files[k].gen);
+    }
     if (MetaShardState::Delegation* d = heldDelegation(files[k]); d != nullptr && d->mayRemember()) {
       d->made.insert(files[k].attr.ino);
     }

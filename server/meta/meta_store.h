@@ -227,14 +227,14 @@ class MetaStore {
   // and those of reserveInodes.
   Result<DirDelegation> delegation(const Cred& cred, std::uint64_t owner, InodeId dir, std::uint32_t maxEntries,
                                    std::uint32_t reserve, bool orUnlisted = false);
-  // Makes each regular file as its intent says, in one batch, each directory's times
-  // moved on once: the number must be one set aside for `owner` (it leaves the
-  // reservation), the attributes those newInodeAttr gives the intent's creator in that
-  // directory (times as stamped). Whether the caller still holds the delegation is the
-  // caller's to check. A name that already names the intent's number stands (made
-  // false). Errors per file: EINVAL (number, type or attributes), EEXIST (the name names
-  // another inode), EACCES, ENOENT, ENOTDIR, ENAMETOOLONG; a failed batch fails each
-  // file it would have made.
+  // Makes each regular file or directory (of this shard) as its intent says, in one
+  // batch, each parent's times moved on once (and its link count, per directory): the
+  // number must be one set aside for `owner` (it leaves the reservation), the attributes
+  // those newInodeAttr gives the intent's creator in that directory (times as stamped).
+  // Whether the caller still holds the delegation is the caller's to check. A name that
+  // already names the intent's number stands (made false). Errors per file: EINVAL
+  // (number, type or attributes), EEXIST (the name names another inode), EMLINK, EACCES,
+  // ENOENT, ENOTDIR, ENAMETOOLONG; a failed batch fails each file it would have made.
   using MadeFile = MadeDir;
   std::vector<Result<MadeFile>> makeFiles(std::uint64_t owner, std::span<const FileIntent> files);
 

@@ -114,19 +114,31 @@ std::vector<Result<MetaStore::MadeFile>> MetaStore::makeFiles(std::uint64_t owne
     }
     const bool isReserved = reserved != reservations_.end() && reserved->second.count(seq) != 0 &&
                             std::find(taken.begin(), taken.end(), seq) == taken.end();
-    Attr expect = newInodeAttr(f.cred, &dir.attr, S_IFREG | (want.mode & 07777), want.ino, want.ctimeNs);
-    if (!isLocal(want.ino) || !isReserved || !S_ISREG(want.mode) || expect.mode != want.mode ||
+    const bool isDir = S_ISDIR(want.mode);
+    const std::uint32_t type = isDir ? S_IFDIR : S_IFREG;
+    // A directory as mkdir(2) makes it: setgid only inherited, never asked for.
+    Attr expect =
+        newInodeAttr(f.cred, &dir.attr, type | (want.mode & (isDir ? 01777u : 07777u)), want.ino, want.ctimeNs);
+    if (!isLocal(want.ino) || !isReserved || !(S_ISREG(want.mode) || isDir) || expect.mode != want.mode ||
         expect.uid != want.uid || expect.gid != want.gid) {
       out.push_back(Errno(EINVAL));
+      continue;
+    }
+    if (isDir && dir.attr.nlink >= kDirLinkMax) {
+      out.push_back(Errno(EMLINK));
       continue;
     }
     InodeRecord rec;
     rec.attr = expect;
     rec.attr.atimeNs = want.atimeNs;
     rec.attr.mtimeNs = want.mtimeNs;
-    rec.attr.nlink = 1;
+    rec.attr.nlink = isDir ? 2 : 1;
+    if (isDir) {
+      rec.attr.parent = f.parent;
+      ++d->second.now.attr.nlink;
+    }
     txn.createInode(rec);
-    txn.putDentry(f.parent, f.name, DentryRecord{rec.attr.ino, S_IFREG}, true);
+    txn.putDentry(f.parent, f.name, DentryRecord{rec.attr.ino, type}, true);
     touchDir(d->second.now, std::max(d->second.now.attr.ctimeNs, rec.attr.ctimeNs));
     d->second.touched = true;
     taken.push_back(seq);

@@ -1,9 +1,10 @@
-// Unlinks decided by the client under a directory's delegation and sent to the server
-// without waiting (core/vfs_delegate.cc unlinkDelegated; makeFiles removals), end to end
-// in one process: client A unlinks in a directory delegated to it, client B must find
-// the names gone, their data removed, and names made again there the new files. Each
-// test runs with one metadata shard and with two. scripts/sanitize.sh runs this under
-// AddressSanitizer and ThreadSanitizer.
+// Unlinks and mkdirs decided by the client under a directory's delegation and sent to the
+// server without waiting (core/vfs_delegate.cc unlinkDelegated, mkdirDelegated;
+// makeFiles removals and directories), end to end in one process: client A unlinks and
+// makes directories in a directory delegated to it, client B must find the names gone,
+// their data removed, names made again there the new files, and the new directories
+// there, usable, on their shards. Each test runs with one metadata shard and with two.
+// scripts/sanitize.sh runs this under AddressSanitizer and ThreadSanitizer.
 //
 // The fixture (servers, clients, counting): tests/rpc/delegation_fixture.h.
 #include <fcntl.h>
@@ -211,6 +212,71 @@ TEST_P(UnlinkAheadTest, ABigDirectoryIsDelegatedForUnlinksWithoutItsList) {
   EXPECT_EQ(static_cast<std::size_t>(kFiles / 2), listed->size());
   EXPECT_EQ(0u, listed->count("f0"));
   EXPECT_EQ(1u, listed->count("f1"));
+}
+
+// 6. A makes directories on its own in a directory delegated to it (each on the shard its
+//    name leads to): few mkdir calls reach the servers; A walks into them at once; B
+//    finds each with its mode, link counts that add up, and what A made inside.
+TEST_P(UnlinkAheadTest, DirectoriesOneClientMadeOnItsOwnAreThereForTheOther) {
+  constexpr int kDirs = 60;
+  const std::string d = dirName("dirs");
+  ASSERT_TRUE(a_->mkdir(At::root(), d, 0755).ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(createExclusive(*a_, 10, d + "/lead" + std::to_string(i), 0644).ok());
+  const int calls0 = view_->count("mkdir") + view_->count("mkdirRemote");
+  for (int i = 0; i < kDirs; ++i) {
+    const std::string sub = d + "/s" + std::to_string(i);
+    Result<void> r = a_->mkdir(At::root(), sub, i % 2 ? 0750 : 0700);
+    ASSERT_TRUE(r.ok()) << sub << ": " << errnoName(r.err());
+    if (i % 10 == 0) ASSERT_TRUE(createExclusive(*a_, 10, sub + "/inner", 0600).ok()) << sub;
+  }
+  EXPECT_LE(view_->count("mkdir") + view_->count("mkdirRemote") - calls0, 2 + kDirs / 20)
+      << "A's mkdirs went to the server one by one";
+  EXPECT_EQ(EEXIST, a_->mkdir(At::root(), d + "/s3", 0755).err());
+  EXPECT_EQ(EEXIST, a_->mkdir(At::root(), d + "/lead0", 0755).err());
+  Result<Attr> mine = a_->stat(At::root(), d + "/s1", true);
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(static_cast<std::uint32_t>(S_IFDIR | 0750), mine->mode);
+
+  auto listed = listDir(*b_, 11, d);
+  ASSERT_TRUE(listed.ok()) << errnoName(listed.err());
+  EXPECT_EQ(static_cast<std::size_t>(kDirs + 2), listed->size());
+  for (int i = 0; i < kDirs; ++i) {
+    const std::string sub = d + "/s" + std::to_string(i);
+    Result<Attr> seen = b_->stat(At::root(), sub, true);
+    ASSERT_TRUE(seen.ok()) << sub << ": " << errnoName(seen.err());
+    EXPECT_EQ(static_cast<std::uint32_t>(S_IFDIR | (i % 2 ? 0750 : 0700)), seen->mode) << sub;
+    EXPECT_EQ(2u, seen->nlink) << sub;
+    EXPECT_EQ(listed->at("s" + std::to_string(i)).ino, seen->ino) << sub;
+    auto inside = listDir(*b_, 12, sub);
+    ASSERT_TRUE(inside.ok()) << sub << ": " << errnoName(inside.err());
+    EXPECT_EQ(i % 10 == 0 ? 1u : 0u, inside->size()) << sub;
+  }
+  Result<Attr> parent = b_->stat(At::root(), d, true);
+  ASSERT_TRUE(parent.ok());
+  EXPECT_EQ(static_cast<std::uint32_t>(2 + kDirs), parent->nlink);
+  // B removes one; A's next look finds it gone.
+  ASSERT_TRUE(b_->rmdir(At::root(), d + "/s5").ok());
+  EXPECT_EQ(ENOENT, a_->stat(At::root(), d + "/s5", true).err());
+}
+
+// 7. In a setgid directory, directories made on our own inherit the group and the setgid
+//    bit (as the server would make them), and a mode asking for setuid or setgid gets
+//    neither asked bit.
+TEST_P(UnlinkAheadTest, DirectoriesMadeOnTheirOwnInheritSetgid) {
+  const std::string d = dirName("sgid");
+  ASSERT_TRUE(a_->mkdir(At::root(), d, 0755).ok());
+  ASSERT_TRUE(a_->chown(At::root(), d, static_cast<uid_t>(-1), 4321, true).ok());
+  ASSERT_TRUE(a_->chmod(At::root(), d, 02775, true).ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(createExclusive(*a_, 10, d + "/lead" + std::to_string(i), 0644).ok());
+  const int calls0 = view_->count("mkdir") + view_->count("mkdirRemote");
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(a_->mkdir(At::root(), d + "/g" + std::to_string(i), 06755).ok()) << i;
+  EXPECT_LE(view_->count("mkdir") + view_->count("mkdirRemote") - calls0, 1) << "not made on its own";
+  for (int i = 0; i < 6; ++i) {
+    Result<Attr> seen = b_->stat(At::root(), d + "/g" + std::to_string(i), true);
+    ASSERT_TRUE(seen.ok()) << errnoName(seen.err());
+    EXPECT_EQ(static_cast<std::uint32_t>(S_IFDIR | 02755), seen->mode) << i;
+    EXPECT_EQ(4321u, seen->gid) << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, UnlinkAheadTest, ::testing::Values(1u, 2u),
