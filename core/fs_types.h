@@ -128,6 +128,7 @@ struct DirDelegation {
   Attr attr;                      // the directory at the grant
   std::vector<DirEntry> entries;  // every name in it at the grant (if listed)
   bool listed = true;             // false: more names than asked for, none listed
+  bool removals = false;          // makeFiles takes removals and directories too
   InodeRange numbers;             // set aside on its shard for the files made under it
 
   bool operator==(const DirDelegation&) const = default;
@@ -145,6 +146,7 @@ struct FileIntent {
   std::uint64_t gen = 0;   // the delegation it was made under
   bool remove = false;
   std::uint64_t leaseTo = 0;  // a directory of another shard: its shard leases it to this session
+  std::uint64_t seq = 0;      // the client's number for this intent (set by Cluster::oweFile)
 
   bool operator==(const FileIntent&) const = default;
 };

@@ -26,12 +26,13 @@ struct VfsImpl::Delegation {
   std::uint64_t gen = 0;                  // the server's grant
   std::uint64_t epoch = 0;                // the session epoch its numbers belong to
   bool listed = true;                     // names holds every name (else: unlinks only)
+  bool removals = false;                  // the server takes unlinks and mkdirs made here
   std::unordered_set<std::string> names;  // every name in the directory (if listed); GUARDED_BY(mu)
   std::vector<InodeId> numbers;           // reserved and unused, next at the back; GUARDED_BY(mu)
   std::atomic<std::int64_t> lastUseMs{0};  // the latest create or unlink in it (clockMs)
   // Our own changes the server made since the list was taken, not in `names` yet;
-  // GUARDED_BY(delegMu_). A nullopt (a removal or move) makes it useless.
-  std::vector<std::optional<std::string>> pending;
+  // GUARDED_BY(delegMu_). An unknown one (a move, a failure) makes it useless.
+  std::vector<OwnChange> pending;
 };
 
 namespace {
@@ -97,6 +98,10 @@ std::optional<Result<void>> VfsImpl::mkdirDelegated(const Node& parent, std::str
     reserved_[target].push_back(*remote);
   };
   std::unique_lock lock(d->mu);
+  if (!d->removals) {
+    unused();
+    return std::nullopt;
+  }
   switch (decideNewName(lock, p, *d, name, !remote)) {
     case NewName::kAsk:
       unused();
@@ -208,14 +213,23 @@ std::optional<Result<void>> VfsImpl::unlinkDelegated(const Walk& w, const Cred& 
   const Attr& dir = w.node.attr;
   // A sticky directory needs the victim's owner: the server's to check.
   if (stickyMatters(dir, cred) || w.last.size() > NAME_MAX) return std::nullopt;
-  if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
   // The victim as cached under the directory's lease (nobody else changes names here):
   // a file of this shard (a directory, or an inode of another shard, is the server's).
   MYFS_ASSIGN_OR_RETURN(victim, lookupChild(w.node, w.last, cred));
+  if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
   const InodeId ino = victim.inode->ino;
   if (victim.attr.isDir() || shardOfInode(ino) != shard) return std::nullopt;
+  {
+    // Open here, or with data not written back: the server's (it must not free what the
+    // open file still reads, nor miss the size of what is still to be written).
+    Inode& in = *victim.inode;
+    std::lock_guard inodeLock(in.mu);
+    if (in.openCount > 0 || in.sizeDirty || in.mtimeDirty || (in.pages && in.pages->hasDirty())) return std::nullopt;
+  }
   std::unique_lock lock(d->mu);
-  if (!usable(p, *d) || (d->listed && d->names.count(w.last) == 0)) return std::nullopt;
+  if (!usable(p, *d) || !d->removals || (d->listed && d->names.count(w.last) == 0)) return std::nullopt;
+  // Unlinked by another of our threads a moment ago (its removal still owed): gone.
+  if (cluster_.owesRemoval(p, w.last)) return Result<void>(Errno(ENOENT));
   Attr attr;
   attr.ino = ino;
   // Owed before the lock goes, after anything made here before (a recall's settle
@@ -237,6 +251,7 @@ void VfsImpl::removedAhead(const FileIntent& removal, bool lastLink, std::uint64
   const InodeId ino = removal.attr.ino;
   if (std::shared_ptr<Inode> inode = findInode(ino)) {
     std::lock_guard lock(inode->mu);
+    size = std::max<std::uint64_t>(size, inode->attr.size);
     inode->attr.nlink = 0;
     if (inode->openCount > 0) {
       inode->unlinked = true;  // data stays readable through open fds until the last close
@@ -279,7 +294,7 @@ void VfsImpl::noteNameChange(InodeId dir, const Cred& cred, bool unlinked) {
   // For unlinks, a directory too big to list will do: we unlink names we know.
   Result<DirDelegation> r =
       cluster_.shardOf(dir).delegateDir(cred, dir, kDelegateMaxEntries, spare ? 0 : kDelegateNumbers, unlinked);
-  std::vector<std::optional<std::string>> finished;
+  std::vector<OwnChange> finished;
   {
     std::lock_guard lock(delegMu_);
     OwnChanges& c = ownChanges_[dir];
@@ -296,6 +311,7 @@ void VfsImpl::noteNameChange(InodeId dir, const Cred& cred, bool unlinked) {
   d->epoch = epoch;
   d->lastUseMs.store(clockMs());
   d->listed = r->listed;
+  d->removals = r->removals;
   for (DirEntry& e : r->entries) d->names.insert(std::move(e.name));
   d->numbers = std::move(numbers);
   pushNumbers(d->numbers, r->numbers);
@@ -364,17 +380,17 @@ VfsImpl::NameChange VfsImpl::nameChanging(InodeId dir) {
   return NameChange(*this, dir);
 }
 
-void VfsImpl::nameChanged(InodeId dir, std::optional<std::string> made) {
+void VfsImpl::nameChanged(InodeId dir, OwnChange change) {
   std::lock_guard lock(delegMu_);
   auto c = ownChanges_.find(dir);
   if (c == ownChanges_.end()) return;
-  if (auto it = delegations_.find(dir); it != delegations_.end()) it->second->pending.push_back(made);
-  if (c->second.granting > 0) c->second.finished.push_back(std::move(made));
+  if (auto it = delegations_.find(dir); it != delegations_.end()) it->second->pending.push_back(change);
+  if (c->second.granting > 0) c->second.finished.push_back(std::move(change));
   if (--c->second.inFlight == 0 && c->second.granting == 0) ownChanges_.erase(c);
 }
 
 VfsImpl::OwnChangesState VfsImpl::foldOwnChanges(InodeId dir, Delegation& d) {
-  std::vector<std::optional<std::string>> pending;
+  std::vector<OwnChange> pending;
   {
     std::lock_guard lock(delegMu_);
     pending = std::exchange(d.pending, {});
@@ -385,9 +401,17 @@ VfsImpl::OwnChangesState VfsImpl::foldOwnChanges(InodeId dir, Delegation& d) {
     }
   }
   if (!d.listed) return OwnChangesState::kFolded;  // no list to keep (the dentry cache is kept)
-  for (auto& made : pending) {
-    if (!made) return OwnChangesState::kUnknown;
-    d.names.insert(std::move(*made));
+  for (OwnChange& change : pending) {
+    switch (change.kind) {
+      case OwnChange::Kind::kUnknown:
+        return OwnChangesState::kUnknown;
+      case OwnChange::Kind::kMade:
+        d.names.insert(std::move(change.name));
+        break;
+      case OwnChange::Kind::kRemoved:
+        d.names.erase(change.name);
+        break;
+    }
   }
   return OwnChangesState::kFolded;
 }

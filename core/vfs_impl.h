@@ -309,7 +309,14 @@ class VfsImpl final : public Vfs, public LeaseListener {
   // the server: the delegation (if any) makes nothing more (its list would miss it; it
   // stays held until given back or recalled), and a delegation asked for while the
   // change is on its way is not used (the server may list the directory before it makes
-  // the change). finish() (or the end of scope) once the server answered.
+  // the change). finish...() (or the end of scope) once the server answered.
+  //
+  // What one of our own name changes did in a directory, for a delegation's list.
+  struct OwnChange {
+    enum class Kind : std::uint8_t { kUnknown, kMade, kRemoved };
+    Kind kind = Kind::kUnknown;
+    std::string name;
+  };
   class NameChange {
    public:
     NameChange(VfsImpl& vfs, InodeId dir) : vfs_(&vfs), dir_(dir) {}
@@ -318,21 +325,25 @@ class VfsImpl final : public Vfs, public LeaseListener {
     NameChange& operator=(const NameChange&) = delete;
     NameChange& operator=(NameChange&&) = delete;
     ~NameChange() { finish(); }
-    // The server answered: `made` names the entry the change made (nullopt: it removed
-    // or moved names, or failed in a way that may have changed them).
-    void finish(std::optional<std::string> made = std::nullopt) {
-      if (vfs_ != nullptr) std::exchange(vfs_, nullptr)->nameChanged(dir_, std::move(made));
-    }
+    // The server answered: the change made the entry `name` (finishMade), removed it
+    // (finishRemoved), or did anything else, or failed in a way that may have changed
+    // names (finish).
+    void finish() { done(OwnChange{}); }
+    void finishMade(std::string name) { done(OwnChange{OwnChange::Kind::kMade, std::move(name)}); }
+    void finishRemoved(std::string name) { done(OwnChange{OwnChange::Kind::kRemoved, std::move(name)}); }
 
    private:
+    void done(OwnChange change) {
+      if (vfs_ != nullptr) std::exchange(vfs_, nullptr)->nameChanged(dir_, std::move(change));
+    }
     VfsImpl* vfs_;
     InodeId dir_;
   };
   [[nodiscard]] NameChange nameChanging(InodeId dir);
-  void nameChanged(InodeId dir, std::optional<std::string> made);
+  void nameChanged(InodeId dir, OwnChange change);
   // Folds our own changes the server made in `dir` into d's names (one look under
   // delegMu_ per create): kInFlight while one is still on its way (nothing folded),
-  // kUnknown if one removed or moved names. Requires d.mu.
+  // kUnknown if one did what the list cannot follow (a move, a failure). Requires d.mu.
   enum class OwnChangesState : std::uint8_t { kFolded, kInFlight, kUnknown };
   OwnChangesState foldOwnChanges(InodeId dir, Delegation& d);
   void delegationNameChanged(InodeId dir);
@@ -447,7 +458,7 @@ class VfsImpl final : public Vfs, public LeaseListener {
   struct OwnChanges {
     int inFlight = 0;
     int granting = 0;
-    std::vector<std::optional<std::string>> finished;
+    std::vector<OwnChange> finished;
   };
   std::unordered_map<InodeId, OwnChanges> ownChanges_;  // GUARDED_BY(delegMu_)
   std::atomic<bool> delegationsOff_{false};               // the cluster does not delegate

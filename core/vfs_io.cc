@@ -186,7 +186,7 @@ Result<void> VfsImpl::open(int fd, At at, std::string_view path, int flags, mode
     Result<CreateResult> made = cluster_.shardOf(p).create(cred, p, w.last, S_IFREG | (mode & 07777),
                                                           (flags & O_EXCL) != 0, 0);
     // Made, or there already (EEXIST, an existing file opened): the name is in it.
-    if (made || made.err() == EEXIST) change.finish(w.last);
+    if (made || made.err() == EEXIST) change.finishMade(w.last);
     MYFS_ASSIGN_OR_RETURN(cr, std::move(made));
     std::vector<std::string> canon = w.canon;
     canon.push_back(w.last);

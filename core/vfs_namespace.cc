@@ -73,7 +73,7 @@ Result<void> VfsImpl::mkdirIn(const Node& parent, std::string_view name, mode_t 
     if (!both.link) return both.link.error();
     made = attr.ino;
   }
-  change.finish(std::string(name));
+  change.finishMade(std::string(name));
   learnEntry(p, name, made);
   touched(p);  // the parent's nlink and times changed
   noteNameChange(p, cred);
@@ -221,7 +221,7 @@ Result<void> VfsImpl::unlink(At at, std::string_view path) {
   forget(p, w.last);
   NameChange change = nameChanging(p);
   MYFS_ASSIGN_OR_RETURN(r, cluster_.shardOf(p).unlink(cred, p, w.last, false));
-  change.finish();
+  change.finishRemoved(w.last);
   learnEntry(p, w.last, 0);
   touched(p);
   noteNameChange(p, cred, true);
@@ -239,6 +239,7 @@ Result<void> VfsImpl::rmdir(At at, std::string_view path) {
   NameChange change = nameChanging(p);
   auto r = cluster_.shardOf(p).unlink(cred, p, w.last, true);
   if (r.ok()) {
+    change.finishRemoved(w.last);
     touched(p);
     removedDirectory(r->ino);
     return okResult();

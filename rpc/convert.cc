@@ -78,7 +78,7 @@ void toWire(const DirIntent& d, schema::DirIntent::Builder b) {
 
 FileIntent fromWire(schema::FileIntent::Reader f) {
   return FileIntent{fromWire(f.getCred()), f.getParent(), std::string(f.getName().cStr(), f.getName().size()),
-                    fromWire(f.getAttr()), f.getGen(), f.getRemove(), f.getLeaseTo()};
+                    fromWire(f.getAttr()), f.getGen(), f.getRemove(), f.getLeaseTo(), f.getSeq()};
 }
 
 void toWire(const FileIntent& f, schema::FileIntent::Builder b) {
@@ -89,6 +89,7 @@ void toWire(const FileIntent& f, schema::FileIntent::Builder b) {
   b.setGen(f.gen);
   b.setRemove(f.remove);
   b.setLeaseTo(f.leaseTo);
+  b.setSeq(f.seq);
 }
 
 Result<Attr> fromWire(schema::AttrResult::Reader in) {
@@ -218,7 +219,8 @@ Result<DirDelegation> fromWire(schema::MetaService::DelegateDirResults::Reader i
   out.attr = fromWire(in.getAttr());
   out.entries = entriesFromWire(in.getEntries());
   out.numbers = InodeRange{in.getFirst(), in.getCount()};
-  out.listed = in.getListed();
+  out.listed = !in.getUnlisted();
+  out.removals = in.getRemovals();
   return out;
 }
 
@@ -230,7 +232,8 @@ void toWire(const Result<DirDelegation>& r, schema::MetaService::DelegateDirResu
   entriesToWire(r->entries, out.initEntries(static_cast<unsigned>(r->entries.size())));
   out.setFirst(r->numbers.first);
   out.setCount(r->numbers.count);
-  out.setListed(r->listed);
+  out.setUnlisted(!r->listed);
+  out.setRemovals(r->removals);
 }
 
 Result<UnlinkResult> fromWire(schema::MetaService::UnlinkResults::Reader in) {

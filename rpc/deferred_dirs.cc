@@ -10,6 +10,7 @@ DeferredDirs::DeferredDirs(std::uint32_t shards)
 namespace {
 
 bool sameIntent(const FileIntent& a, const FileIntent& b) {
+  if (a.seq != 0 || b.seq != 0) return a.seq == b.seq;
   // A number names one file made, but may be removed under several names (hard links).
   return a.attr.ino == b.attr.ino && a.remove == b.remove && (!a.remove || (a.parent == b.parent && a.name == b.name));
 }

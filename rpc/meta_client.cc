@@ -56,8 +56,10 @@ void reportFiles(RpcCluster& cluster, std::uint32_t shard,
   for (auto& [f, outcome] : answered) {
     if (outcome.err == 0) {
       if (f.remove && outcome.lastLink && l != nullptr) {
-        // On the flusher's thread: this one may be a thread whose call holds the file's lock.
-        cluster.flusher().submit([l, f, size = outcome.size] { l->removedAhead(f, true, size); });
+        // Not on this thread: it may be one whose call holds the file's lock.
+        cluster.remover().submit([&cluster, f, size = outcome.size] {
+          if (LeaseListener* listener = cluster.leaseListener()) listener->removedAhead(f, true, size);
+        });
       }
       continue;
     }

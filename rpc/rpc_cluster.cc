@@ -225,6 +225,7 @@ RpcCluster::~RpcCluster() {
     std::lock_guard lock(gLiveMu);
     liveClusters().erase(id_);
   }
+  remover_.reset();
   flusher_.reset();  // before the loop its answers go to
   // This thread's direct state goes now; other threads drop theirs when they next call
   // another cluster or exit.
@@ -342,9 +343,16 @@ RecallFlusher& RpcCluster::flusher() {
   return *flusher_;
 }
 
+SerialWorker& RpcCluster::remover() {
+  std::lock_guard lock(flusherMu_);
+  if (!remover_) remover_ = std::make_unique<SerialWorker>();
+  return *remover_;
+}
+
 void RpcCluster::abandonAfterFork() {
   ++gForkGeneration;
   (void)flusher_.release();  // its thread is the parent's: leaked, never joined
+  (void)remover_.release();
   new (&flusherMu_) std::mutex();
   state_.store(nullptr);  // leaked on purpose: see EventLoopThread
   new (&stateMu_) std::mutex();
@@ -418,14 +426,15 @@ Result<Attr> RpcCluster::mkdirRemote(const Cred& cred, InodeId parent, std::stri
 Result<void> RpcCluster::oweFile(const FileIntent& file) {
   if (shardOfInode(file.parent) >= shardCount()) return Errno(EINVAL);
   const std::uint32_t dirShard = shardOfInode(file.attr.ino);
+  FileIntent entry = file;
+  entry.seq = nextIntent_.fetch_add(1, std::memory_order_relaxed);
   if (file.remove || !S_ISDIR(file.attr.mode) || dirShard == shardOfInode(file.parent)) {
-    deferred_.addFile(file);
+    deferred_.addFile(std::move(entry));
     return okResult();
   }
   // A directory of another shard: its entry (with the intent) to the parent's shard, the
   // directory itself to its own (as after mkdirRemote).
   if (dirShard >= shardCount()) return Errno(EINVAL);
-  FileIntent entry = file;
   entry.leaseTo = sessionIds_[dirShard].load(std::memory_order_acquire);
   if (entry.leaseTo == 0) return Errno(EAGAIN);
   deferred_.addFile(entry);

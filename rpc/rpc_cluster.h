@@ -18,6 +18,7 @@
 
 #include "core/cluster.h"
 #include "rpc/deferred_dirs.h"
+#include "core/serial_worker.h"
 #include "rpc/recall_flusher.h"
 #include "rpc/transport.h"
 
@@ -79,6 +80,10 @@ class RpcCluster final : public Cluster {
   std::uint64_t sessionIdFor(std::uint32_t shard);
   // The thread that writes back what recalls ask for (started on first use).
   RecallFlusher& flusher();
+  // The thread that removes the data of files unlinked under a delegation once the
+  // server freed them (LeaseListener::removedAhead; started on first use): apart from the
+  // flusher, whose recall answers must not wait behind them.
+  SerialWorker& remover();
 
   // The loop thread (started on first use) and each server's connection.
   struct State;
@@ -102,6 +107,8 @@ class RpcCluster final : public Cluster {
   // Per shard, the latest session's start (steady ms when asked) and lease (0: none).
   std::mutex flusherMu_;
   std::unique_ptr<RecallFlusher> flusher_;  // GUARDED_BY(flusherMu_)
+  std::unique_ptr<SerialWorker> remover_;   // GUARDED_BY(flusherMu_)
+  std::atomic<std::uint64_t> nextIntent_{1};  // FileIntent::seq of the next oweFile
   std::mutex startedMu_;
   std::vector<std::pair<std::int64_t, std::uint32_t>> started_;  // GUARDED_BY(startedMu_)
   const std::uint64_t id_;  // tells this cluster's per-thread states from others'

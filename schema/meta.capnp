@@ -65,6 +65,7 @@ struct FileIntent {
   gen @4 :UInt64;        # the delegation's generation
   remove @5 :Bool;
   leaseTo @6 :UInt64;    # a directory of another shard: as mkdirRemote's leaseTo
+  seq @7 :UInt64;        # the session's number for this intent (a copy sent again has it too)
 }
 
 struct RemovedFile {
@@ -328,15 +329,16 @@ interface MetaService {
 
   delegateDir @33 (cred :Cred, dir :UInt64, maxEntries :UInt32, reserve :UInt32, orUnlisted :Bool)
       -> (err :Int32, gen :UInt64, attr :Attr, entries :List(Dirent), first :UInt64, count :UInt32,
-          listed :Bool);
+          unlisted :Bool, removals :Bool);
   # Through a session's service: delegates directory `dir` to the session, which may then
   # make regular files in it, and unlink names there, on its own (makeFiles) until the
   # server recalls it. The delegation is the session's write lease on the directory (gen:
   # its generation): every other session's lease on it is recalled first, and any other
   # session's lookup, readdir or change in it recalls the delegation (the holder sends
-  # what it made before it answers). The answer lists every name in it (listed), or with
-  # `orUnlisted` none when there are more than maxEntries (the holder then unlinks only
-  # names it knows and makes no file), and `count` (`reserve`, 0..1024) inode numbers
+  # what it made before it answers). The answer lists every name in it, or with
+  # `orUnlisted` none when there are more than maxEntries (`unlisted`: the holder then
+  # unlinks only names it knows and makes nothing); `removals`: makeFiles takes removals
+  # and directories (servers before them answer false), and `count` (`reserve`, 0..1024) inode numbers
   # from `first` reserved for the files (any the session reserved on this shard and did
   # not use serve as well).
   # Errors: ENOENT, ENOTDIR, EACCES (no write and search permission), E2BIG (more than

@@ -714,6 +714,7 @@ kj::Promise<void> MetaServiceImpl::delegateDir(DelegateDirContext context) {
       }
     }
     if (r) {
+      r->removals = true;
       state_->delegations[dir] = MetaShardState::Delegation{session_, r->gen};
     } else {
       LeaseTable::WriteGrant undo{dir, 0};
@@ -740,23 +741,39 @@ kj::Promise<void> MetaServiceImpl::makeFiles(MakeFilesContext context) {
     for (unsigned i = 0; i < n; ++i) errs.set(i, E2BIG);
     return kj::READY_NOW;
   }
-  // One after another on this connection: a call waiting (a removal's recall) holds up
-  // the next, which may name what it was to remove.
-  kj::Promise<void> run = nullptr;
+  bool waits = false;
+  kj::Promise<void> run = applyIntents(context, 0, &waits);
+  // Waiting (a removal's recall): the calls after it on this connection wait for it
+  // (dispatchCall), unless it runs in such a wait already.
+  if (!waits || filesTail_ != nullptr) return run;
+  return holdUpConnection(kj::mv(run));
+}
+
+capnp::Capability::Server::DispatchCallResult MetaServiceImpl::dispatchCall(
+    std::uint64_t interfaceId, std::uint16_t methodId, capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) {
   KJ_IF_MAYBE(tail, filesTail_) {
-    run = tail->addBranch().then([this, context]() mutable { return applyIntents(context, 0, nullptr); });
-  } else {
-    bool waits = false;
-    run = applyIntents(context, 0, &waits);
-    if (!waits) return run;
+    kj::Promise<void> after = tail->addBranch().catch_([](kj::Exception&&) {}).then(
+        [this, interfaceId, methodId, context]() mutable {
+          return schema::MetaService::Server::dispatchCall(interfaceId, methodId, context).promise;
+        });
+    return {holdUpConnection(kj::mv(after)), false};
   }
+  return schema::MetaService::Server::dispatchCall(interfaceId, methodId, context);
+}
+
+kj::Promise<void> MetaServiceImpl::holdUpConnection(kj::Promise<void> call) {
   const std::uint64_t id = ++filesTailId_;
-  kj::ForkedPromise<void> forked = run.fork();
+  kj::ForkedPromise<void> forked = call.fork();
   kj::Promise<void> mine = forked.addBranch();
   filesTail_ = kj::mv(forked);
-  return mine.then([this, id]() {
-    if (filesTailId_ == id) filesTail_ = nullptr;
-  });
+  return mine.then(
+      [this, id]() {
+        if (filesTailId_ == id) filesTail_ = nullptr;
+      },
+      [this, id](kj::Exception&& e) {
+        if (filesTailId_ == id) filesTail_ = nullptr;
+        kj::throwFatalException(kj::mv(e));
+      });
 }
 
 MetaShardState::Delegation* MetaServiceImpl::heldDelegation(const FileIntent& f) const {
@@ -790,7 +807,11 @@ kj::Promise<void> MetaServiceImpl::applyIntents(MakeFilesContext context, unsign
         errs.set(i, ESTALE);
       } else if (d->made.count(f.attr.ino) == 0) {  // else sent again
         state_->requester = session_;
-        Result<Attr> r = state_->store.mkdirRemote(f.cred, f.parent, f.name, f.attr.ino, f.attr.mode, f.leaseTo);
+        // As the client stamped it (its own cache and the directory's shard have those
+        // times), unless its clock runs ahead of ours.
+        const std::int64_t stamp = std::min(f.attr.ctimeNs, nowNs() + kClockSkewNs);
+        Result<Attr> r =
+            state_->store.mkdirRemote(f.cred, f.parent, f.name, f.attr.ino, f.attr.mode, f.leaseTo, stamp);
         state_->requester = 0;
         errs.set(i, r.err());
         if (r && d->mayRemember()) d->made.insert(f.attr.ino);
@@ -813,7 +834,7 @@ kj::Promise<void> MetaServiceImpl::applyIntents(MakeFilesContext context, unsign
       continue;
     }
     auto removedOut = out.getRemoved()[i];
-    if (auto done = d->removed.find({f.attr.ino, f.name}); done != d->removed.end()) {  // sent again
+    if (auto done = d->removed.find(f.seq); f.seq != 0 && done != d->removed.end()) {  // sent again
       removedOut.setRemoved(true);
       removedOut.setLastLink(done->second.lastLink);
       removedOut.setSize(done->second.size);
@@ -843,7 +864,7 @@ kj::Promise<void> MetaServiceImpl::applyIntents(MakeFilesContext context, unsign
       removedOut.setRemoved(true);
       removedOut.setLastLink(r->lastLink);
       removedOut.setSize(r->size);
-      if (d->mayRemember()) d->removed[{f.attr.ino, f.name}] = {r->lastLink, r->size};
+      if (f.seq != 0 && d->mayRemember()) d->removed[f.seq] = {r->lastLink, r->size};
     }
     ++i;
   }

@@ -16,7 +16,6 @@
 
 #include <kj/timer.h>
 
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -64,14 +63,14 @@ struct MetaShardState {
     std::uint64_t gen = 0;
     bool draining = false;
     // What makeFiles did under it, so that a copy the holder sent again (on another
-    // connection) is answered as the first was: the numbers made, and the removals
-    // (number and name) with what they did. At most kMaxRemembered of both.
+    // connection) is answered as the first was: the numbers made, and the removals (by
+    // the intent's seq) with what they did. At most kMaxRemembered of both.
     struct Removed {
       bool lastLink = false;
       std::uint64_t size = 0;
     };
     std::unordered_set<InodeId> made;
-    std::map<std::pair<InodeId, std::string>, Removed> removed;
+    std::unordered_map<std::uint64_t, Removed> removed;
     static constexpr std::size_t kMaxRemembered = 1u << 16;
     bool mayRemember() const { return made.size() + removed.size() < kMaxRemembered; }
   };
@@ -166,12 +165,17 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // Recalls other sessions' leases on the directory, then grants this session its write
   // lease and answers with MetaStore::delegation.
   kj::Promise<void> delegateDir(DelegateDirContext context) override;
-  // In order: MetaStore::makeFiles for each run of files whose delegation this session
-  // still holds (the rest ESTALE; each made file is write-leased to it under the
-  // delegation's generation), MetaStore::unlink for each removal whose name still names
-  // its inode (others' leases on that inode recalled first). A connection's calls are
-  // served one after another.
+  // In order: MetaStore::makeFiles for each run of files (and directories of this shard)
+  // whose delegation this session still holds (the rest ESTALE; each file made is
+  // write-leased to it under the delegation's generation, each directory leased),
+  // MetaStore::mkdirRemote for a directory of another shard, MetaStore::unlink for each
+  // removal whose name still names its inode (others' leases on that inode recalled
+  // first; while that recall runs, every later call on this connection waits for it).
   kj::Promise<void> makeFiles(MakeFilesContext context) override;
+  // Every call: served at once, or after the calls before it on this connection while a
+  // makeFiles among them waits (filesTail_).
+  DispatchCallResult dispatchCall(std::uint64_t interfaceId, std::uint16_t methodId,
+                                  capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override;
 
  private:
   // Resolves once no session but this one holds a lease (writersOnly: a write lease) on
@@ -190,6 +194,8 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   // lookup's answer, once no other session holds a write lease on the child or, a
   // delegation, on the parent.
   kj::Promise<void> answerLookup(LookupContext context);
+  // `call` becomes the last call of this connection the next ones wait for (filesTail_).
+  kj::Promise<void> holdUpConnection(kj::Promise<void> call);
   // makeFiles from intent `from` on; *waits (if given) is set when it has to wait.
   kj::Promise<void> applyIntents(MakeFilesContext context, unsigned from, bool* waits);
   // makeFiles' files [begin, end), none a removal: one MetaStore::makeFiles batch.
@@ -202,7 +208,8 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   std::shared_ptr<MetaShardState> state_;
   const std::uint64_t session_;  // 0: none (the bootstrap)
   const bool owner_;
-  // The last makeFiles call of this connection still running (waiting on a recall).
+  // The last call of this connection that the next ones wait for: a makeFiles waiting on
+  // a recall, and each call that came after it meanwhile (none: calls run at once).
   kj::Maybe<kj::ForkedPromise<void>> filesTail_;
   std::uint64_t filesTailId_ = 0;
 };

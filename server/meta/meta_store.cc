@@ -317,11 +317,11 @@ Result<Attr> MetaStore::attrOfEntry(const DentryRecord& d) const {
 }
 
 Result<InodeRecord> MetaStore::newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent,
-                                        std::uint32_t mode, InodeId chosen) {
+                                        std::uint32_t mode, InodeId chosen, std::int64_t stampNs) {
   if (chosen == 0 && txn.nextSeq() > kMaxSeq) return Errno(ENOSPC);
   InodeRecord rec;
   const InodeId ino = chosen != 0 ? chosen : makeInodeId(sb_.shardIndex, txn.takeSeq());
-  rec.attr = newInodeAttr(cred, parent ? &parent->attr : nullptr, mode, ino, nowNs());
+  rec.attr = newInodeAttr(cred, parent ? &parent->attr : nullptr, mode, ino, stampNs != 0 ? stampNs : nowNs());
   return rec;
 }
 

@@ -186,9 +186,11 @@ class MetaStore {
   // inherited, owner cred, times now, nlink 2, ".." = parent) with `leaseTo`, kept as the
   // entry's intent until confirmDir. Returns those attributes. Whoever needs the
   // directory first has its shard make it (makeDir) from the intent.
+  // stampNs (when not 0) is the time the attributes carry instead of now (a directory a
+  // client made on its own under a delegation, as it stamped it).
   // Errors: EINVAL (ino 0 or of this shard), and those of mkdir.
   Result<Attr> mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
-                           std::uint32_t mode, std::uint64_t leaseTo);
+                           std::uint32_t mode, std::uint64_t leaseTo, std::int64_t stampNs = 0);
   // The directories of these entries are made on their shards: each entry drops its
   // intent (if it still names that ino), all in one batch. Nothing to do is success.
   struct DirEntryRef {
@@ -319,10 +321,10 @@ class MetaStore {
   // A new inode record here (ino allocated from txn) owned by cred in directory parent.
   // `chosen`: a number reserved earlier (0: the next one).
   Result<InodeRecord> newInode(MetaTxn& txn, const Cred& cred, const InodeRecord* parent, std::uint32_t mode,
-                               InodeId chosen = 0);
+                               InodeId chosen = 0, std::int64_t stampNs = 0);
   // mkdir (remoteIno 0: the inode here) and mkdirRemote (the entry holds the intent).
   Result<Attr> makeDirectory(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
-                             InodeId remoteIno, std::uint64_t leaseTo);
+                             InodeId remoteIno, std::uint64_t leaseTo, std::int64_t stampNs = 0);
   // Loads directory `parent` for a new entry `name` (mkdir, symlink; mu_ held): EEXIST
   // when the name exists or is "." or "..", ENOENT when parent is being removed, EACCES
   // without w+x, and the errors of loadSearchableDir and checkName.

@@ -67,13 +67,13 @@ Result<Attr> MetaStore::mkdir(const Cred& cred, InodeId parent, std::string_view
 }
 
 Result<Attr> MetaStore::makeDirectory(const Cred& cred, InodeId parent, std::string_view name, std::uint32_t mode,
-                                      InodeId remoteIno, std::uint64_t leaseTo) {
+                                      InodeId remoteIno, std::uint64_t leaseTo, std::int64_t stampNs) {
   std::lock_guard<std::mutex> lock(mu_);
   MYFS_ASSIGN_OR_RETURN(dir, loadDirForNewEntry(cred, parent, name));
   if (dir.attr.nlink >= kDirLinkMax) return Errno(EMLINK);
 
   MetaTxn txn = beginTxn();
-  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFDIR | (mode & 01777), remoteIno));
+  MYFS_ASSIGN_OR_RETURN(rec, newInode(txn, cred, &dir, S_IFDIR | (mode & 01777), remoteIno, stampNs));
   rec.attr.nlink = 2;
   rec.attr.parent = parent;
   if (remoteIno == 0) {
@@ -145,9 +145,9 @@ Result<Attr> MetaStore::makeReservedDir(const Cred& cred, std::uint64_t owner, I
 }
 
 Result<Attr> MetaStore::mkdirRemote(const Cred& cred, InodeId parent, std::string_view name, InodeId ino,
-                                    std::uint32_t mode, std::uint64_t leaseTo) {
+                                    std::uint32_t mode, std::uint64_t leaseTo, std::int64_t stampNs) {
   if (ino == 0 || isLocal(ino) || shardOfInode(ino) >= sb_.shardCount) return Errno(EINVAL);
-  return makeDirectory(cred, parent, name, mode, ino, leaseTo);
+  return makeDirectory(cred, parent, name, mode, ino, leaseTo, stampNs);
 }
 
 Result<void> MetaStore::confirmDirs(std::span<const DirEntryRef> entries) {

@@ -136,8 +136,9 @@ TEST_P(UnlinkAheadTest, ANameUnlinkedAndMadeAgainIsTheNewFile) {
   }());
 }
 
-// 3. A file unlinked on our own while open stays readable through the open descriptor;
-//    its data goes once it is closed.
+// 3. A file open here when unlinked (its unlink goes to the server: it must not be
+//    freed under the open descriptor) stays readable through the descriptor; its data
+//    goes once it is closed. Unlinks around it in the directory stay on our own.
 TEST_P(UnlinkAheadTest, AnOpenFileUnlinkedOnItsOwnStaysReadableUntilClosed) {
   const std::string d = dirName("open");
   ASSERT_TRUE(a_->mkdir(At::root(), d, 0755).ok());
@@ -149,7 +150,12 @@ TEST_P(UnlinkAheadTest, AnOpenFileUnlinkedOnItsOwnStaysReadableUntilClosed) {
   ASSERT_TRUE(a_->open(20, At::root(), d + "/held", O_RDONLY, 0).ok());
   const int unlinks0 = view_->count("unlink");
   ASSERT_TRUE(a_->unlink(At::root(), d + "/held").ok());
-  EXPECT_EQ(0, view_->count("unlink") - unlinks0) << "the unlink went to the server: not delegated";
+  Result<Attr> gone = a_->fstat(20);
+  ASSERT_TRUE(gone.ok()) << errnoName(gone.err());
+  EXPECT_EQ(0u, gone->nlink);
+  ASSERT_TRUE(a_->unlink(At::root(), d + "/lead0").ok());
+  ASSERT_TRUE(a_->unlink(At::root(), d + "/lead1").ok());
+  EXPECT_EQ(1, view_->count("unlink") - unlinks0);
   EXPECT_EQ(ENOENT, b_->stat(At::root(), d + "/held", true).err());
   std::string back(bytes.size(), '\0');
   Result<size_t> r = a_->pread(20, back.data(), back.size(), 0);
@@ -177,6 +183,10 @@ TEST_P(UnlinkAheadTest, AnUnlinkOnItsOwnRecallsOthersLeasesOnTheFile) {
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(a_->unlink(At::root(), d + "/f" + std::to_string(i)).ok()) << i;
   ASSERT_TRUE(a_->unlink(At::root(), d + "/linked").ok());
   EXPECT_GE(view_->invalidates.load() - invalidates0, 1) << "nobody was called back";
+  // A's own listing right after (its calls wait for its removals held up by the recall).
+  auto mine = listDir(*a_, 13, d);
+  ASSERT_TRUE(mine.ok()) << errnoName(mine.err());
+  EXPECT_EQ(1u, mine->size()) << "A lists what it unlinked";
   EXPECT_EQ(ENOENT, b_->stat(At::root(), d + "/f3", true).err());
   Result<std::string> kept = readFile(*b_, 41, d + "/linked2");
   ASSERT_TRUE(kept.ok()) << errnoName(kept.err());
@@ -187,6 +197,13 @@ TEST_P(UnlinkAheadTest, AnUnlinkOnItsOwnRecallsOthersLeasesOnTheFile) {
   auto listed = listDir(*b_, 11, d);
   ASSERT_TRUE(listed.ok()) << errnoName(listed.err());
   EXPECT_EQ(1u, listed->size());
+  // rm -r: B looks at the last file first, so that its unlink waits for B; the rmdir
+  // right after it still finds the directory empty.
+  ASSERT_TRUE(b_->stat(At::root(), d + "/linked2", true).ok());
+  ASSERT_TRUE(a_->unlink(At::root(), d + "/linked2").ok());
+  Result<void> removed = a_->rmdir(At::root(), d);
+  EXPECT_TRUE(removed.ok()) << errnoName(removed.err());
+  EXPECT_EQ(ENOENT, b_->stat(At::root(), d, true).err());
 }
 
 // 5. A directory with more names than a delegation lists (4096) is delegated for unlinks

@@ -366,12 +366,14 @@ TEST_F(DelegateTest, OnlyNumbersReservedForTheOwnerAreMade) {
   EXPECT_OK(makeOne(kSession, intent(kAlice, dir, "b", mine.first)));
 }
 
-TEST_F(DelegateTest, OnlyRegularFilesWithTheAttributesCreateWouldGiveAreMade) {
+TEST_F(DelegateTest, OnlyFilesAndDirectoriesWithTheAttributesCreateOrMkdirWouldGiveAreMade) {
   const InodeId dir = mkdirAs(kAlice, "d", 0755);
-  const InodeId ino = reserve(kSession, 1).first;
+  const InodeRange two = reserve(kSession, 2);
+  const InodeId ino = two.first;
 
+  // A directory asking for setuid or setgid (mkdir(2) gives neither unless inherited).
   FileIntent asDir = intent(kAlice, dir, "f", ino);
-  asDir.attr.mode = S_IFDIR | 0755;
+  asDir.attr.mode = S_IFDIR | 04755;
   EXPECT_ERRNO(makeOne(kSession, asDir), EINVAL);
   FileIntent fifo = intent(kAlice, dir, "f", ino);
   fifo.attr.mode = S_IFIFO | 0644;
@@ -397,6 +399,20 @@ TEST_F(DelegateTest, OnlyRegularFilesWithTheAttributesCreateWouldGiveAreMade) {
   Result<MetaStore::MadeFile> ok = makeOne(kSession, intent(kAlice, dir, "f", ino));
   ASSERT_OK(ok);
   EXPECT_TRUE(ok->made);
+  // A directory as mkdir makes it: two links, its parent one more.
+  FileIntent sub = intent(kAlice, dir, "sub", two.first + 1);
+  sub.attr.mode = S_IFDIR | 0750;
+  Result<MetaStore::MadeFile> made = makeOne(kSession, sub);
+  ASSERT_OK(made);
+  EXPECT_TRUE(made->made);
+  Result<Attr> seen = store().lookup(kAlice, dir, "sub");
+  ASSERT_OK(seen);
+  EXPECT_EQ(seen->mode, static_cast<std::uint32_t>(S_IFDIR | 0750));
+  EXPECT_EQ(seen->nlink, 2u);
+  EXPECT_EQ(seen->parent, dir);
+  Result<Attr> parent = store().getattr(dir);
+  ASSERT_OK(parent);
+  EXPECT_EQ(parent->nlink, 3u);
 }
 
 // ---- makeFiles: errors one by one ----------------------------------------------------
