@@ -306,6 +306,9 @@ class DelegationTest : public ::testing::TestWithParam<std::uint32_t> {
       std::promise<void> flushed;
       c->flusher().submit([&flushed] { flushed.set_value(); });
       flushed.get_future().wait();
+      std::promise<void> removed;  // and the data removals of what was unlinked ahead
+      c->remover().submit([&removed] { removed.set_value(); });
+      removed.get_future().wait();
     }
     a_.reset();
     b_.reset();

@@ -244,7 +244,9 @@ TEST_P(UnlinkAheadTest, DirectoriesOneClientMadeOnItsOwnAreThereForTheOther) {
     const std::string sub = d + "/s" + std::to_string(i);
     Result<void> r = a_->mkdir(At::root(), sub, i % 2 ? 0750 : 0700);
     ASSERT_TRUE(r.ok()) << sub << ": " << errnoName(r.err());
-    if (i % 10 == 0) ASSERT_TRUE(createExclusive(*a_, 10, sub + "/inner", 0600).ok()) << sub;
+    if (i % 10 == 0) {
+      ASSERT_TRUE(createExclusive(*a_, 10, sub + "/inner", 0600).ok()) << sub;
+    }
   }
   EXPECT_LE(view_->count("mkdir") + view_->count("mkdirRemote") - calls0, 2 + kDirs / 20)
       << "A's mkdirs went to the server one by one";
