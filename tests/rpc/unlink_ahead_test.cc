@@ -122,7 +122,9 @@ TEST_P(UnlinkAheadTest, ANameUnlinkedAndMadeAgainIsTheNewFile) {
   for (int round = 0; round < 40; ++round) {
     last = pattern(100 + round, 1000 + round);
     ASSERT_TRUE(writeFile(*a_, d + "/x", last, O_CREAT | O_EXCL).ok()) << round;
-    if (round + 1 < 40) ASSERT_TRUE(a_->unlink(At::root(), d + "/x").ok()) << round;
+    if (round + 1 < 40) {
+      ASSERT_TRUE(a_->unlink(At::root(), d + "/x").ok()) << round;
+    }
   }
   Result<std::string> back = readFile(*b_, 40, d + "/x");
   ASSERT_TRUE(back.ok()) << errnoName(back.err());
