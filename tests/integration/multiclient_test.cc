@@ -862,5 +862,45 @@ check(C.ok('[text(R + "/h/k%%d" %% i) for i in range(0, %d, 29)]' % N) == ['k%d'
   )PY");
 }
 
+// 11. Under the same delegation a client unlinks files and makes directories on its own
+//     too, sending each without waiting: another client finds the names gone, the
+//     directories there with their modes and usable by both; a client killed right after
+//     its unlinks and mkdirs has them all done.
+TEST_F(MultiClientTest, UnlinksAndMkdirsInADelegatedDirectoryAreDoneForEveryClient) {
+  orchestrate("unlinked", R"PY(
+N = 200
+A = Agent('A')
+B = Agent('B')
+A.ok('os.mkdir(R + "/u")')
+A.ok('for i in range(%d): put(R + "/u/f%%d" %% i, b"x" * (i %% 5))' % N)
+A.ok('for i in range(0, %d, 2): os.unlink(R + "/u/f%%d" %% i)' % N)
+A.ok('for i in range(40): os.mkdir(R + "/u/d%d" % i, 0o750)')
+check(A.ok('attempt(os.mkdir, R + "/u/d7")') == 'EEXIST', "A's mkdir of a name it made fails", None)
+check(A.ok('attempt(os.unlink, R + "/u/f0")') == 'ENOENT', "A's unlink of a name it unlinked fails", None)
+names = B.ok('sorted(os.listdir(R + "/u"))')
+want = sorted(['f%d' % i for i in range(1, N, 2)] + ['d%d' % i for i in range(40)])
+check(names == want, "B lists what A left and made (%d)" % len(names if isinstance(names, list) else []), names)
+modes = B.ok('[[st(R + "/u/d%d" % i)["mode"], st(R + "/u/d%d" % i)["nlink"]] for i in range(40)]')
+check(modes == [['0o750', 2]] * 40, "B finds A's directories as A made them", modes)
+check(B.ok('st(R + "/u")["nlink"]') == 42, "and the parent's link count", None)
+B.ok('put(R + "/u/d3/b", b"from B")')
+check(A.ok('sorted(os.listdir(R + "/u/d3"))') == ['b'], "A sees what B put in a directory A made", None)
+check(B.ok('[text(R + "/u/f%d" % i) for i in range(1, 20, 2)]') == ['x' * (i % 5) for i in range(1, 20, 2)],
+      "the files A kept read back", None)
+
+A.ok('os.mkdir(R + "/v")')
+A.ok('for i in range(100): put(R + "/v/k%d" % i, b"k")')
+A.ok('for i in range(100): os.unlink(R + "/v/k%d" % i)')
+A.ok('for i in range(30): os.mkdir(R + "/v/m%d" % i)')
+A.signal(signal.SIGKILL)
+C = Agent('C')
+kept = C.ok('sorted(os.listdir(R + "/v"))')
+check(kept == sorted('m%d' % i for i in range(30)), 'every unlink and mkdir of the killed client is done', kept)
+check(C.ok('[len(os.listdir(R + "/v/m%d" % i)) for i in range(30)]') == [0] * 30, 'its directories are empty', None)
+C.ok('for i in range(30): os.rmdir(R + "/v/m%d" % i)')
+C.ok('os.rmdir(R + "/v")')
+  )PY");
+}
+
 }  // namespace
 }  // namespace myfs::testing
