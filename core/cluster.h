@@ -44,6 +44,8 @@ class MetaShard {
                                       InodeId dstParent, std::string_view dstName,
                                       std::uint32_t flags) = 0;
   virtual Result<ShardStats> statfs() = 0;
+  // The calls this shard served since it started, per method (schema callCounts).
+  virtual Result<std::vector<MethodCalls>> callCounts() { return Errno(ENOSYS); }
   virtual Result<Attr> makeInode(const Cred& cred, InodeId parentHint, std::uint32_t mode,
                                  std::string_view target) = 0;
   virtual Result<AddEntryResult> addEntry(const Cred& cred, InodeId parent, std::string_view name,

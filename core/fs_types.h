@@ -173,6 +173,14 @@ struct ShardStats {
   bool operator==(const ShardStats&) const = default;
 };
 
+// How many calls of one metadata method a shard has served (schema callCounts).
+struct MethodCalls {
+  std::string method;
+  std::uint64_t calls = 0;
+
+  bool operator==(const MethodCalls&) const = default;
+};
+
 // Usage of one data server (its chunk store and the disk holding it).
 struct DataStats {
   std::uint64_t chunks = 0;

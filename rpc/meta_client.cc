@@ -398,6 +398,17 @@ class RpcMetaShard final : public MetaShard {
     });
   }
 
+  Result<std::vector<MethodCalls>> callCounts() override {
+    return call<std::vector<MethodCalls>>(true, [](Connection& c) {
+      return c.cap<MetaService>().callCountsRequest(capnp::MessageSize{4, 0}).send().then(
+          [](capnp::Response<MetaService::CallCountsResults>&& r) -> Result<std::vector<MethodCalls>> {
+            std::vector<MethodCalls> out;
+            for (auto m : r.getCounts()) out.push_back(MethodCalls{std::string(m.getMethod().cStr()), m.getCalls()});
+            return out;
+          });
+    });
+  }
+
   Result<ShardStats> statfs() override {
     return call<ShardStats>(true, [](Connection& c) {
       return c.cap<MetaService>().statfsRequest(capnp::MessageSize{4, 0}).send().then(

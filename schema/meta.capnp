@@ -99,6 +99,12 @@ struct SetAttrRequest {
   growOnly @12 :Bool;    # with setSize: only grow (a writer reporting its end of file)
 }
 
+struct MethodCalls {
+  # How many calls of one MetaService method a shard has served since it started.
+  method @0 :Text;
+  calls @1 :UInt64;
+}
+
 struct ShardStats {
   shard @0 :UInt32;
   inodes @1 :UInt64;
@@ -357,6 +363,10 @@ interface MetaService {
   # that create would give; a removal of an inode of another shard), EEXIST (the name
   # names another inode), EISDIR, ENAMETOOLONG, ENOENT; E2BIG for every file of a call
   # with more than 4096.
+
+  callCounts @35 () -> (counts :List(MethodCalls));
+  # The calls this shard has served since it started, per method (those served at least
+  # once), for `myfs status`: what a workload cost the servers.
 
   makeReservedDir @29 (cred :Cred, ino :UInt64, parent :UInt64, mode :UInt32)
       -> (result :AttrResult);

@@ -317,6 +317,16 @@ int cmdStatus(const Options& o) {
     }
     std::printf("%-7s %-7d %-22s %s\n", name.c_str(), s.pid, s.tcpAddr.c_str(), holds.c_str());
   }
+  // What the metadata shards have served since they started: what workloads cost them.
+  for (const auto& s : servers) {
+    if (s.role != "meta" || !alive(s.pid)) continue;
+    auto counts = cluster.shard(static_cast<std::uint32_t>(s.index)).callCounts();
+    if (!counts) continue;
+    std::sort(counts->begin(), counts->end(), [](const auto& a, const auto& b) { return a.calls > b.calls; });
+    std::string line;
+    for (const auto& m : *counts) line += (line.empty() ? "" : ", ") + m.method + " " + std::to_string(m.calls);
+    std::printf("meta%d calls served: %s\n", s.index, line.empty() ? "none" : line.c_str());
+  }
   return down == 0 ? 0 : 1;
 }
 

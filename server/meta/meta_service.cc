@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include <capnp/schema.h>
 #include <kj/debug.h>
 
 #include "core/placement.h"
@@ -506,6 +507,20 @@ kj::Promise<void> MetaServiceImpl::rename(RenameContext context) {
   });
 }
 
+kj::Promise<void> MetaServiceImpl::callCounts(CallCountsContext context) {
+  const auto methods = capnp::Schema::from<schema::MetaService>().getMethods();
+  std::vector<std::pair<std::string_view, std::uint64_t>> served;
+  for (std::size_t i = 0; i < state_->calls.size() && i < methods.size(); ++i) {
+    if (state_->calls[i] != 0) served.emplace_back(methods[i].getProto().getName().cStr(), state_->calls[i]);
+  }
+  auto out = context.getResults(capnp::MessageSize{4 + served.size() * 8, 0}).initCounts(served.size());
+  for (unsigned i = 0; i < served.size(); ++i) {
+    out[i].setMethod(capnp::Text::Reader(served[i].first.data(), served[i].first.size()));
+    out[i].setCalls(served[i].second);
+  }
+  return kj::READY_NOW;
+}
+
 kj::Promise<void> MetaServiceImpl::statfs(StatfsContext context) {
   toWire(state_->store.statfs(), context.getResults(kSmallResultSize).initStats());
   return kj::READY_NOW;
@@ -751,6 +766,10 @@ kj::Promise<void> MetaServiceImpl::makeFiles(MakeFilesContext context) {
 
 capnp::Capability::Server::DispatchCallResult MetaServiceImpl::dispatchCall(
     std::uint64_t interfaceId, std::uint16_t methodId, capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) {
+  if (interfaceId == capnp::typeId<schema::MetaService>()) {
+    if (state_->calls.size() <= methodId) state_->calls.resize(methodId + 1u);
+    ++state_->calls[methodId];
+  }
   KJ_IF_MAYBE(tail, filesTail_) {
     kj::Promise<void> after = tail->addBranch().catch_([](kj::Exception&&) {}).then(
         [this, interfaceId, methodId, context]() mutable {

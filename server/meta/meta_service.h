@@ -75,6 +75,7 @@ struct MetaShardState {
     bool mayRemember() const { return made.size() + removed.size() < kMaxRemembered; }
   };
   std::unordered_map<InodeId, Delegation> delegations;
+  std::vector<std::uint64_t> calls;  // per MetaService method ordinal: calls served (any session)
   std::unordered_map<std::uint64_t, int> attached;  // per session: its services on other connections
   std::unordered_map<std::uint64_t, std::vector<kj::Own<kj::PromiseFulfiller<void>>>> drainWaiters;
   // Forgets the session's delegations (of `inos` only, when given).
@@ -135,6 +136,8 @@ class MetaServiceImpl final : public schema::MetaService::Server {
   kj::Promise<void> readdir(ReaddirContext context) override;
   // MetaStore::statfs.
   kj::Promise<void> statfs(StatfsContext context) override;
+  // MetaShardState::calls, by method name.
+  kj::Promise<void> callCounts(CallCountsContext context) override;
   // MetaStore::makeInode.
   kj::Promise<void> makeInode(MakeInodeContext context) override;
   // LockTable::set / test (in memory).

@@ -2,7 +2,9 @@
 // print and produce what the same script does on a native temporary directory.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
+#include <string>
 
 #include "tests/integration/cluster.h"
 
@@ -393,6 +395,45 @@ TEST_F(ProgramsTest, TreeIsSpreadOverAllShardsAndDataServers) {
     ASSERT_TRUE(std::regex_search(st.out, m, re)) << st.out;
     EXPECT_GT(std::stoi(m[1]), 5) << st.out;
   }
+}
+
+// The calls the metadata shards served so far, per method, summed over the shards (the
+// "metaN calls served:" lines of `myfs status`).
+std::map<std::string, long> callsServed(Cluster& cluster) {
+  RunResult st = cluster.status();
+  EXPECT_EQ(0, st.status) << st.out;
+  std::map<std::string, long> out;
+  std::regex line(R"(meta\d+ calls served: (.*))");
+  std::regex item(R"((\w+) (\d+))");
+  for (std::sregex_iterator it(st.out.begin(), st.out.end(), line), end; it != end; ++it) {
+    const std::string list = (*it)[1];
+    for (std::sregex_iterator m(list.begin(), list.end(), item); m != end; ++m) out[(*m)[1]] += std::stol((*m)[2]);
+  }
+  return out;
+}
+
+// One program creating, unlinking and making directories in one directory has it
+// delegated and decides nearly all of them itself (docs/design.md, "Directory
+// delegation"): `myfs status` shows the shards served them as makeFiles, with few
+// create, unlink or mkdir calls.
+TEST_F(ProgramsTest, ManyNameChangesInOneDirectoryAreDecidedByTheProgram) {
+  const auto before = callsServed(*cluster_);
+  ASSERT_FALSE(before.empty()) << "myfs status printed no calls served";
+  ASSERT_EQ(0, cluster_->run("mkdir -p $R/many && python3 -c \"import os\n"
+                             "for i in range(200): open('$R/many/f%d' % i, 'w').close()\n"
+                             "for i in range(200): os.unlink('$R/many/f%d' % i)\n"
+                             "for i in range(50): os.mkdir('$R/many/d%d' % i)\"",
+                             "namechanges")
+                   .status);
+  auto after = callsServed(*cluster_);
+  auto served = [&](const char* method) { return after[method] - (before.count(method) ? before.at(method) : 0); };
+  EXPECT_GE(served("delegateDir"), 1);
+  EXPECT_GE(served("makeFiles"), 1);
+  EXPECT_LE(served("create") + served("unlink") + served("mkdir") + served("mkdirRemote"), 30)
+      << "creates " << served("create") << ", unlinks " << served("unlink") << ", mkdirs "
+      << served("mkdir") + served("mkdirRemote");
+  RunResult listed = cluster_->run("ls $R/many | wc -l", "namechanges");
+  EXPECT_EQ("50\n", listed.out);
 }
 
 // A mkdir whose directory lives on another shard than its parent is one call to the
