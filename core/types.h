@@ -45,6 +45,9 @@ struct Attr {
   bool operator==(const Attr&) const = default;
 };
 
+// The most links a directory may have (its subdirectories + 2): EMLINK past it.
+inline constexpr std::uint32_t kDirLinkMax = 0xfffffff0u;
+
 // Access bits as access(2) takes them.
 inline constexpr int kMayRead = 4;
 inline constexpr int kMayWrite = 2;

@@ -86,7 +86,7 @@ std::optional<Result<void>> VfsImpl::mkdirDelegated(const Node& parent, std::str
   if (name.size() > NAME_MAX) return Result<void>(Errno(ENAMETOOLONG));
   const Attr& dir = parent.attr;
   if (!mayAccess(dir, cred, kMayWrite | kMayExec)) return Result<void>(Errno(EACCES));
-  if (dir.nlink >= kMaxDirLinks) return std::nullopt;  // the server's EMLINK
+  if (dir.nlink >= kDirLinkMax) return std::nullopt;  // the server's EMLINK
   // A directory lives on the shard its name hashes to: there, a number reserved for our
   // session there (taken before the lock: it may take a call).
   const std::uint32_t target = shardForNewDirectory(p, name, cluster_.shardCount());
@@ -492,13 +492,13 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
   if (stillUsed) cluster_.renewSoon(shard, kDelegationIdleMs / 2);
   // Held and no longer used: given back once all made under it is answered for.
   std::vector<WriteGrant> out;
-  std::vector<InodeId> waiting;
+  bool waiting = false;
   {
     std::lock_guard lock(delegMu_);
     for (auto& [dir, h] : held_) {
       if (shardOfInode(dir) != shard || delegations_.count(dir) != 0) continue;
       if (cluster_.owesFilesIn(dir)) {
-        waiting.push_back(dir);
+        waiting = true;
       } else {
         out.push_back(WriteGrant{dir, h.gen});
       }
@@ -508,7 +508,7 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::idleDelegations(std::uint32_t sh
       if (auto c = changesIn_.find(g.ino); c != changesIn_.end()) c->second.quietMs = kDelegationQuietMinMs;
     }
   }
-  if (!waiting.empty()) cluster_.settleSoon(shard);  // then a renewal gives them back
+  if (waiting) cluster_.settleSoon(shard);  // then a renewal gives them back
   return out;
 }
 

@@ -428,7 +428,6 @@ class VfsImpl final : public Vfs, public LeaseListener {
   static constexpr std::uint32_t kDelegateMaxEntries = 4096;  // bigger directories are not asked for
   static constexpr std::uint32_t kDelegateNumbers = 256;      // reserved per request
   static constexpr std::uint32_t kChangesBeforeDelegation = 2;
-  static constexpr std::uint32_t kMaxDirLinks = 0xfffffff0u;  // as the servers' limit (EMLINK)
   // After asking (or a recall), before asking again: from the first, doubling per ask up
   // to the second, until a delegation goes back idle.
   static constexpr std::int64_t kDelegationQuietMinMs = 100;

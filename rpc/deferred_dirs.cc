@@ -77,6 +77,7 @@ std::size_t DeferredDirs::addFile(FileIntent file) {
   const std::uint32_t shard = shardOfInode(file.parent);
   std::lock_guard lock(mu_);
   if (shard >= files_.size()) return 0;
+  if (file.remove) removals_[shard].fetch_add(1, std::memory_order_release);
   files_[shard].push_back(OwedFile{std::move(file), 0});
   recount(shard);
   return files_[shard].size();
@@ -117,6 +118,7 @@ void DeferredDirs::afterFork() {
   new (&mu_) std::mutex();
   for (std::uint32_t shard = 0; shard < files_.size(); ++shard) {
     files_[shard].clear();
+    removals_[shard].store(0);
     recount(shard);
   }
 }
@@ -140,6 +142,7 @@ std::vector<std::pair<FileIntent, DeferredDirs::FileOutcome>> DeferredDirs::file
   for (std::size_t i = 0; i < files.size() && i < outcomes.size(); ++i) {
     auto it = std::find_if(list.begin(), list.end(), [&](const OwedFile& f) { return sameIntent(f.intent, files[i]); });
     if (it == list.end()) continue;  // another batch was answered for it first
+    if (it->intent.remove) removals_[shard].fetch_sub(1, std::memory_order_release);
     out.emplace_back(std::move(it->intent), outcomes[i]);
     list.erase(it);
   }
@@ -175,9 +178,6 @@ void DeferredDirs::recount(std::uint32_t shard) {
   const Batch& b = lists_[shard];
   owed_[shard].store(static_cast<std::uint32_t>(b.make.size() + b.confirm.size() + files_[shard].size()),
                      std::memory_order_release);
-  const auto removals = std::count_if(files_[shard].begin(), files_[shard].end(),
-                                      [](const OwedFile& f) { return f.intent.remove; });
-  removals_[shard].store(static_cast<std::uint32_t>(removals), std::memory_order_release);
 }
 
 }  // namespace myfs::rpc

@@ -92,13 +92,11 @@ class DeferredDirs {
   bool owesFilesIn(InodeId dir) const;
   // Whether a removal of `name` in `dir` (any name: empty) is owed.
   bool owesRemoval(InodeId dir, std::string_view name) const;
-  // How makeFiles answered for one file: its errno (0: made or there), and for a removal
-  // whether it was removed (else the name named another inode or none), whether that
-  // freed the inode, and its size. The server answers a copy sent again as it answered
-  // the first (it keeps what it did under the delegation).
+  // How makeFiles answered for one file: its errno (0: made or there; a removal: done),
+  // and for a removal whether it freed the inode, and its size. The server answers a
+  // copy sent again as it answered the first (it keeps what it did under the delegation).
   struct FileOutcome {
     int err = 0;
-    bool removed = false;
     bool lastLink = false;
     std::uint64_t size = 0;
   };

@@ -93,7 +93,6 @@ kj::Promise<void> sendFiles(RpcCluster& cluster, std::uint32_t shard, Connection
         for (unsigned i = 0; i < errs.size(); ++i) {
           outcomes[i].err = errs[i];
           if (i < removed.size()) {
-            outcomes[i].removed = removed[i].getRemoved();
             outcomes[i].lastLink = removed[i].getLastLink();
             outcomes[i].size = removed[i].getSize();
           }

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "core/cluster.h"
-#include "rpc/deferred_dirs.h"
 #include "core/serial_worker.h"
+#include "rpc/deferred_dirs.h"
 #include "rpc/recall_flusher.h"
 #include "rpc/transport.h"
 

@@ -44,7 +44,6 @@ namespace myfs::server {
 inline constexpr std::size_t kNameMax = 255;               // NAME_MAX
 inline constexpr std::size_t kSymlinkMax = 4095;           // PATH_MAX - 1: longest symlink target
 inline constexpr std::uint32_t kLinkMax = 65000;           // hard links of a non-directory (ext4's)
-inline constexpr std::uint32_t kDirLinkMax = 0xfffffff0u;  // subdirectories + 2 of a directory
 inline constexpr std::uint32_t kRenameNoReplace = 1;       // renameat2 RENAME_NOREPLACE
 inline constexpr std::uint32_t kRenameExchange = 2;        // renameat2 RENAME_EXCHANGE
 inline constexpr std::uint32_t kReaddirMaxEntries = 4096;  // cap of one readdir page

@@ -9,8 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <map>
 #include <set>
+#include <string>
 
+#include "core/types.h"
+#include "rpc/convert.h"
 #include "server/data/data_service.h"
 #include "server/meta/meta_service.h"
 #include "tests/server/temp_dir.h"
@@ -265,6 +270,104 @@ TEST_F(MetaServiceTest, MountInfoAndStatfs) {
   EXPECT_EQ(st.getInodes(), 2u);
   EXPECT_EQ(st.getDirectories(), 2u);
   EXPECT_EQ(st.getDentries(), 1u);
+}
+
+// makeFiles as a delegation's holder sends it, walked through its refusals: a removal
+// made, the same removal sent again (answered as the first, by its seq), one whose name
+// names another inode (left), one under a generation that is not the delegation's
+// (ESTALE), a file stamped far in the future (its times clamped to the server's clock),
+// and a call carrying more intents than a call may (E2BIG for each). callCounts counts
+// them.
+TEST_F(MetaServiceTest, MakeFilesAnswersEachIntentAndRefusesWhatItMustNot) {
+  const std::uint64_t d = mkdir(kRootIno, "d");
+  const std::uint64_t other = create(d, "other");
+  std::vector<std::uint64_t> seen;
+  auto open = meta().openSessionRequest();
+  open.setCallback(kj::heap<RecordingCallback>(&seen));
+  auto session = open.send().wait(ws());
+  auto service = session.getService();
+  auto ask = service.delegateDirRequest();
+  setCred(ask.initCred(), 0, 0);
+  ask.setDir(d);
+  ask.setMaxEntries(100);
+  ask.setReserve(4);
+  auto granted = ask.send().wait(ws());
+  ASSERT_EQ(granted.getErr(), 0);
+  ASSERT_TRUE(granted.getRemovals());
+  ASSERT_FALSE(granted.getUnlisted());
+  ASSERT_EQ(granted.getCount(), 4u);
+  const std::uint64_t gen = granted.getGen();
+  const Cred root{0, 0, {}};
+  auto fileIntent = [&](const char* name, std::uint64_t ino, std::uint64_t seq) {
+    Attr dirAttr;
+    dirAttr.mode = S_IFDIR | 0755;
+    FileIntent f{root, d, name, newInodeAttr(root, &dirAttr, S_IFREG | 0644, ino, 0), gen, false, 0, seq};
+    f.attr.nlink = 1;
+    return f;
+  };
+  auto removal = [&](const char* name, std::uint64_t ino, std::uint64_t seq, std::uint64_t withGen) {
+    FileIntent f{root, d, name, Attr{}, withGen, true, 0, seq};
+    f.attr.ino = ino;
+    return f;
+  };
+  const std::uint64_t first = granted.getFirst();
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  FileIntent future = fileIntent("future", first + 1, 6);
+  future.attr.atimeNs = future.attr.mtimeNs = future.attr.ctimeNs = now + 3600'000'000'000LL;
+  const std::vector<FileIntent> intents = {
+      fileIntent("a", first, 1),           removal("a", first, 2, gen), removal("a", first, 2, gen),
+      removal("other", first, 3, gen),     removal("other", other, 4, gen + 1), future};
+  auto req = service.makeFilesRequest();
+  auto list = req.initFiles(static_cast<unsigned>(intents.size()));
+  for (unsigned i = 0; i < intents.size(); ++i) rpc::toWire(intents[i], list[i]);
+  auto answer = req.send().wait(ws());
+  auto errs = answer.getErrs();
+  auto removed = answer.getRemoved();
+  ASSERT_EQ(errs.size(), intents.size());
+  EXPECT_EQ(errs[0], 0);  // made
+  EXPECT_EQ(errs[1], 0);
+  EXPECT_TRUE(removed[1].getRemoved());
+  EXPECT_TRUE(removed[1].getLastLink());
+  EXPECT_EQ(errs[2], 0);  // the same removal again: answered as the first
+  EXPECT_TRUE(removed[2].getRemoved());
+  EXPECT_TRUE(removed[2].getLastLink());
+  EXPECT_EQ(errs[3], 0);  // "other" names another inode: left
+  EXPECT_FALSE(removed[3].getRemoved());
+  EXPECT_EQ(errs[4], ESTALE);
+  EXPECT_EQ(errs[5], 0);
+  auto look = meta().lookupRequest();
+  setCred(look.initCred(), 0, 0);
+  look.setParent(d);
+  look.setName("a");
+  EXPECT_EQ(look.send().wait(ws()).getResult().getErr(), ENOENT);
+  auto still = meta().lookupRequest();
+  setCred(still.initCred(), 0, 0);
+  still.setParent(d);
+  still.setName("other");
+  EXPECT_EQ(still.send().wait(ws()).getResult().getAttr().getIno(), other);
+  auto stamped = meta().getattrRequest();
+  stamped.setIno(first + 1);
+  auto clamped = stamped.send().wait(ws());
+  ASSERT_EQ(clamped.getResult().getErr(), 0);
+  EXPECT_LE(clamped.getResult().getAttr().getMtimeNs(), now + 60'000'000'000LL) << "a client clock far ahead believed";
+
+  auto tooMany = service.makeFilesRequest();
+  const unsigned n = MetaServiceImpl::kMaxFilesPerCall + 1;
+  auto many = tooMany.initFiles(n);
+  for (unsigned i = 0; i < n; ++i) rpc::toWire(removal("x", first + 2, 100 + i, gen), many[i]);
+  auto refused = tooMany.send().wait(ws());
+  auto refusedErrs = refused.getErrs();  // once: each get counts against the traversal limit
+  ASSERT_EQ(refusedErrs.size(), n);
+  for (unsigned i = 0; i < n; ++i) EXPECT_EQ(refusedErrs[i], E2BIG) << i;
+
+  auto counts = meta().callCountsRequest().send().wait(ws());
+  std::map<std::string, std::uint64_t> served;
+  for (auto m : counts.getCounts()) served[m.getMethod().cStr()] = m.getCalls();
+  EXPECT_EQ(served["makeFiles"], 2u);
+  EXPECT_EQ(served["delegateDir"], 1u);
+  EXPECT_EQ(served["openSession"], 1u);
 }
 
 TEST_F(MetaServiceTest, NamespaceOperations) {
