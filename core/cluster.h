@@ -231,6 +231,8 @@ class Cluster {
   virtual Result<void> settleShard(std::uint32_t /*shard*/) { return okResult(); }
   // Whether a file made in directory `dir` (oweFile) is still unanswered for.
   virtual bool owesFilesIn(InodeId /*dir*/) const { return false; }
+  // Whether file `ino` made on our own (oweFile) is still unanswered for.
+  virtual bool owesFile(InodeId /*ino*/) const { return false; }
   // Whether a removal of `name` in `dir` (any name: empty) is still unanswered for.
   virtual bool owesRemoval(InodeId /*dir*/, std::string_view /*name*/ = {}) const { return false; }
   // Sends now what mkdirRemote and oweFile left owed to the shards, and waits for the

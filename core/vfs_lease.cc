@@ -160,9 +160,18 @@ std::vector<LeaseListener::WriteGrant> VfsImpl::releasedWrites(std::uint32_t sha
   if (shard >= mount_.shardCount) return {};
   std::vector<WriteGrant> out = idleDelegations(shard);
   ShardLeases& l = leases_[shard];
-  std::lock_guard lock(l.forgetMu);
-  out.insert(out.end(), l.releasedWrites.begin(), l.releasedWrites.end());
-  l.releasedWrites.clear();
+  bool waiting = false;
+  {
+    std::lock_guard lock(l.forgetMu);
+    // A file made on our own and not yet made by its server: given back once it is (the
+    // server grants its write lease when it makes it; a release before that would find
+    // nothing and leave that grant held).
+    std::vector<WriteGrant> later;
+    for (const WriteGrant& g : l.releasedWrites) (cluster_.owesFile(g.ino) ? later : out).push_back(g);
+    l.releasedWrites = std::move(later);
+    waiting = !l.releasedWrites.empty();
+  }
+  if (waiting) cluster_.settleSoon(shard);  // then a renewal gives them back
   return out;
 }
 

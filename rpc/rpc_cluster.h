@@ -54,6 +54,7 @@ class RpcCluster final : public Cluster {
   void pushOwed(std::uint32_t shard) override;
   Result<void> settleShard(std::uint32_t shard) override;
   bool owesFilesIn(InodeId dir) const override { return deferred_.owesFilesIn(dir); }
+  bool owesFile(InodeId ino) const override { return deferred_.owesFile(ino); }
   bool owesRemoval(InodeId dir, std::string_view name) const override { return deferred_.owesRemoval(dir, name); }
   void settleDeferred() override;
   bool owes(std::uint32_t shard) const override { return deferred_.owes(shard); }
